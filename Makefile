@@ -1,0 +1,28 @@
+# ClickLabel — the two commands of the README: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell sha256sum requirements.txt | cut -c1-16)
+
+.PHONY: run test test-sqlite test-postgres venv system-deps clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade --quiet pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+system-deps:
+	@scripts/system_deps.sh
+
+run: venv system-deps
+	$(PY) scripts/run_stack.py
+
+test: venv system-deps
+	scripts/run_tests.sh
+
+clean:
+	rm -rf var/test-* .pytest_cache

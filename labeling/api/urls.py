@@ -1,0 +1,2 @@
+"""REST API routes (filled in by the API module)."""
+urlpatterns: list = []

@@ -1,0 +1,175 @@
+"""The labelling domain. Writes go through `labeling.services`, reads through `labeling.selectors`.
+
+Masks are stored as COCO RLE (pycocotools, Fortran order, `counts` as an ASCII string) in
+`Annotation.rle`; `bbox` is COCO's [x, y, width, height] in image pixels; clicks are a JSON list of
+{"x": int, "y": int, "positive": bool} in original-image pixels (x = column, y = row).
+"""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class Project(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True)
+    default_model = models.CharField(max_length=200, default="default",
+                                     help_text="Registered model name or checkpoint path.")
+    default_mode = models.CharField(max_length=32, default="f-brs-b",
+                                    help_text="nobrs, rgb-brs, distmap-brs, f-brs-a, f-brs-b, f-brs-c or grabcut.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="projects")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Label(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="labels")
+    name = models.CharField(max_length=100)
+    color = models.CharField(max_length=7, default="#ff0000", help_text="#rrggbb")
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["project", "order", "id"]
+        constraints = [models.UniqueConstraint(fields=["project", "name"], name="unique_label_per_project")]
+
+    def __str__(self) -> str:
+        return f"{self.project.name}/{self.name}"
+
+
+class Role(models.TextChoices):
+    ANNOTATOR = "annotator", "Annotator"
+    REVIEWER = "reviewer", "Reviewer"
+    MANAGER = "manager", "Manager"
+
+
+class Membership(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.ANNOTATOR)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "user"], name="unique_membership")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.project} as {self.role}"
+
+
+class ImageStatus(models.TextChoices):
+    NEW = "new", "New"
+    IN_PROGRESS = "in_progress", "In progress"
+    ANNOTATED = "annotated", "Annotated"
+    IN_REVIEW = "in_review", "In review"
+    ACCEPTED = "accepted", "Accepted"
+    REJECTED = "rejected", "Rejected"
+
+
+def image_upload_path(instance: "Image", filename: str) -> str:
+    return f"projects/{instance.project_id}/images/{instance.checksum[:2]}/{instance.checksum}{_suffix(filename)}"
+
+
+def _suffix(filename: str) -> str:
+    dot = filename.rfind(".")
+    return filename[dot:].lower() if dot >= 0 else ""
+
+
+class Image(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="images")
+    file = models.ImageField(upload_to=image_upload_path, width_field="width", height_field="height")
+    original_name = models.CharField(max_length=255)
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    checksum = models.CharField(max_length=64, help_text="SHA-256 of the stored (normalised) file.")
+    status = models.CharField(max_length=16, choices=ImageStatus.choices, default=ImageStatus.NEW)
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="assigned_images")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="uploaded_images")
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["project", "checksum"], name="unique_image_per_project")]
+        indexes = [models.Index(fields=["project", "status"]), models.Index(fields=["project", "assignee"])]
+
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.width}x{self.height})"
+
+
+class Annotation(models.Model):
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="annotations")
+    label = models.ForeignKey(Label, on_delete=models.PROTECT, related_name="annotations")
+    rle = models.JSONField(help_text='COCO RLE: {"size": [height, width], "counts": "..."}')
+    bbox = models.JSONField(help_text="[x, y, width, height] in image pixels")
+    area = models.PositiveIntegerField()
+    clicks = models.JSONField(default=list, blank=True,
+                              help_text='[{"x": int, "y": int, "positive": bool}, ...] in image pixels')
+    model_name = models.CharField(max_length=200, blank=True)
+    mode = models.CharField(max_length=32, blank=True)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                               related_name="annotations")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    version = models.PositiveIntegerField(default=1, help_text="Optimistic lock; bumped on every update.")
+
+    class Meta:
+        ordering = ["image", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.label.name} on image {self.image_id}"
+
+
+class ReviewDecision(models.TextChoices):
+    ACCEPT = "accept", "Accept"
+    REJECT = "reject", "Reject"
+
+
+class Review(models.Model):
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="reviews")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                                 related_name="reviews")
+    decision = models.CharField(max_length=8, choices=ReviewDecision.choices)
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
+class ExportStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class ExportJob(models.Model):
+    """An export run as a Celery task; `file` holds the result (JSON or zip) once done."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="exports")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    format = models.CharField(max_length=32)
+    options = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=8, choices=ExportStatus.choices, default=ExportStatus.PENDING)
+    progress = models.FloatField(default=0.0)
+    error = models.TextField(blank=True)
+    file = models.FileField(upload_to="exports/", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+
+class AnnotationDraft(models.Model):
+    """Autosaved in-progress object of the live annotator (clicks, brush edits), so a reload loses nothing."""
+
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="drafts")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="drafts")
+    state = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["image", "user"], name="unique_draft_per_user_image")]

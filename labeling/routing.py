@@ -1,0 +1,2 @@
+"""Websocket routes."""
+websocket_urlpatterns: list = []

@@ -1,0 +1,2 @@
+"""HTML routes of the annotator pages."""
+urlpatterns: list = []

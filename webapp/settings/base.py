@@ -1,0 +1,207 @@
+"""Settings shared by every environment. Everything deployment-specific comes from the environment.
+
+Environment variables:
+    DJANGO_DEBUG        "1" for development (default "0").
+    SECRET_KEY          required unless DJANGO_DEBUG=1.
+    ALLOWED_HOSTS       comma-separated host names (default "127.0.0.1,localhost").
+    DATABASE_URL        e.g. postgres://user@127.0.0.1:5432/clicklabel (default: SQLite in WAL mode under var/).
+    REDIS_URL           e.g. redis://127.0.0.1:6379/0 or unix:///path/redis.sock (default: var/redis.sock).
+    CELERY_BROKER_URL   overrides the broker (e.g. amqp://guest@127.0.0.1//); default derived from REDIS_URL.
+    MEDIA_STORAGE       "local" (default) or "s3" (django-storages; AWS_* variables as documented there).
+    CLICKLABEL_MODELS_DIR  where extra checkpoints live (default: inference/weights).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+VAR_DIR = Path(os.environ.get("CLICKLABEL_VAR_DIR", BASE_DIR / "var"))
+
+
+def env_flag(name: str, default: bool = False) -> bool:
+    """Read a boolean environment variable ("1", "true", "yes" are true)."""
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+DEBUG = env_flag("DJANGO_DEBUG", False)
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY:
+    if DEBUG:
+        SECRET_KEY = "insecure-development-key-do-not-use-in-production"
+    else:
+        raise ImproperlyConfigured("SECRET_KEY must be set when DJANGO_DEBUG is not 1")
+
+ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()]
+CSRF_TRUSTED_ORIGINS = [
+    o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
+]
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "channels",
+    "labeling",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "webapp.urls"
+ASGI_APPLICATION = "webapp.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "frontend" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- database -------------------------------------------------------------------------------------
+SQLITE_PATH = VAR_DIR / "clicklabel.sqlite3"
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": SQLITE_PATH,
+            # Measured in INFRA.md: IMMEDIATE transactions + WAL remove "database is locked" errors.
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;",
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- redis / channels / celery ----------------------------------------------------------------------
+REDIS_SOCKET = VAR_DIR / "redis.sock"
+REDIS_URL = os.environ.get("REDIS_URL", f"unix://{REDIS_SOCKET}")
+
+
+def channel_layer_host(url: str) -> str:
+    """channels_redis accepts redis:// and unix:// URLs as-is."""
+    return url
+
+
+def celery_broker_from_redis(url: str) -> str:
+    """Celery (kombu) spells unix-socket Redis URLs as redis+socket:///path."""
+    if url.startswith("unix://"):
+        path = url[len("unix://"):].split("?", 1)[0]
+        return f"redis+socket://{path}"
+    return url
+
+
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [channel_layer_host(REDIS_URL)], "capacity": 200, "expiry": 30},
+    }
+}
+
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", celery_broker_from_redis(REDIS_URL))
+CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", celery_broker_from_redis(REDIS_URL))
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ACKS_LATE = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# --- media / static --------------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [("frontend", BASE_DIR / "frontend")]
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+
+if os.environ.get("MEDIA_STORAGE", "local") == "s3":
+    STORAGES = {
+        "default": {"BACKEND": "storages.backends.s3.S3Storage"},
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+else:
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+# --- uploads ---------------------------------------------------------------------------------------
+CLICKLABEL_MAX_UPLOAD_BYTES = int(os.environ.get("CLICKLABEL_MAX_UPLOAD_BYTES", 50 * 1024 * 1024))
+CLICKLABEL_MAX_IMAGE_PIXELS = int(os.environ.get("CLICKLABEL_MAX_IMAGE_PIXELS", 50_000_000))
+CLICKLABEL_MAX_ZIP_BYTES = int(os.environ.get("CLICKLABEL_MAX_ZIP_BYTES", 1024 * 1024 * 1024))
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FILES = 1000
+
+# --- auth / api ------------------------------------------------------------------------------------
+LOGIN_URL = "/admin/login/"
+LOGIN_REDIRECT_URL = "/"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ClickLabel API",
+    "DESCRIPTION": "Projects, images, annotations, reviews and exports for click-driven segmentation.",
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+}
+
+# --- segmentation ----------------------------------------------------------------------------------
+CLICKLABEL_DEFAULT_MODEL = os.environ.get("CLICKLABEL_DEFAULT_MODEL", "default")
+CLICKLABEL_DEFAULT_MODE = os.environ.get("CLICKLABEL_DEFAULT_MODE", "f-brs-b")
