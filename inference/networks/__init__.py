@@ -1,0 +1,1 @@
+"""Click-driven segmentation networks, their registry of builders and checkpoint loading."""
