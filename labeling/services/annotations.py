@@ -1,0 +1,148 @@
+"""Create, update and delete annotations, with optimistic locking on `Annotation.version`.
+
+An update or delete names the version the client last saw; the write is a conditional
+`UPDATE/DELETE ... WHERE id = ... AND version = n` (the update also sets version = n + 1), so of two
+clients holding version n exactly one wins and the other gets `Conflict` (HTTP 409) with the current
+version in `details`.
+
+Masks are numpy bool (H, W) arrays at the image size; clicks are `{"x", "y", "positive"}` dicts in
+original-image pixels (x = column, y = row).
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from labeling.errors import ClickLabelError, Conflict, NotFound
+from labeling.masks import InvalidMask, mask_to_rle, rle_area, rle_bbox
+from labeling.models import Annotation, Image, Label
+from labeling.permissions import require_image_edit
+from labeling.services.workflow import image_start
+
+MAX_CLICKS = 1000
+_UNSET: Any = object()
+
+
+def normalize_clicks(clicks: Any, *, width: int, height: int) -> list[dict]:
+    """Validate clicks `[{"x", "y", "positive"}, ...]` against the image size; return clean dicts.
+
+    x in [0, width), y in [0, height) (floats allowed); `positive` must be a bool.
+    """
+    if clicks is None:
+        return []
+    if not isinstance(clicks, list):
+        raise ClickLabelError("clicks must be a list.", code="invalid_clicks")
+    if len(clicks) > MAX_CLICKS:
+        raise ClickLabelError(f"At most {MAX_CLICKS} clicks per annotation.", code="invalid_clicks")
+    clean = []
+    for index, click in enumerate(clicks):
+        if not isinstance(click, dict):
+            raise ClickLabelError(f"click {index} must be an object.", code="invalid_clicks")
+        x, y, positive = click.get("x"), click.get("y"), click.get("positive")
+        numbers_ok = all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in (x, y))
+        if not numbers_ok or not isinstance(positive, bool):
+            raise ClickLabelError(f'click {index} needs numeric "x", "y" and boolean "positive".',
+                                  code="invalid_clicks", details={"index": index})
+        if not (0 <= x < width and 0 <= y < height):
+            raise ClickLabelError(f"click {index} ({x}, {y}) lies outside the {width}x{height} image.",
+                                  code="invalid_clicks", details={"index": index})
+        clean.append({"x": x, "y": y, "positive": positive})
+    return clean
+
+
+def _check_label(label: Label, image: Image) -> None:
+    if label.project_id != image.project_id:
+        raise ClickLabelError("The label belongs to another project.", code="invalid_label")
+
+
+def _mask_fields(mask: np.ndarray, image: Image) -> dict:
+    arr = np.asarray(mask)
+    if arr.shape != (image.height, image.width):
+        raise InvalidMask(f"mask shape {arr.shape} does not match the image (H, W) = ({image.height}, {image.width}).")
+    rle = mask_to_rle(arr.astype(bool))
+    area = rle_area(rle)
+    if area == 0:
+        raise InvalidMask("The mask is empty.", code="empty_mask")
+    return {"rle": rle, "bbox": rle_bbox(rle), "area": area}
+
+
+@transaction.atomic
+def annotation_create(*, image: Image, user: Any, label: Label, mask: np.ndarray,
+                      clicks: list[dict] | None = None, model_name: str = "", mode: str = "") -> Annotation:
+    """Store one object mask (bool (H, W) at image size) on `image`; new/rejected images become in_progress.
+
+    Raises NotFound / PermissionDenied (see permissions.require_image_edit), InvalidMask, ClickLabelError.
+    """
+    require_image_edit(user, image)
+    _check_label(label, image)
+    fields = _mask_fields(mask, image)
+    annotation = Annotation.objects.create(
+        image=image, label=label, author=user, clicks=normalize_clicks(clicks, width=image.width, height=image.height),
+        model_name=model_name[:200], mode=mode[:32], **fields)
+    image_start(image=image)
+    return annotation
+
+
+def _check_version(annotation: Annotation, version: Any) -> int:
+    if isinstance(version, str) and version.strip().strip('"').isdigit():
+        version = int(version.strip().strip('"'))
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ClickLabelError('"version" (or an If-Match header) is required for changes.',
+                              code="version_required", status=428 if version is None else 400)
+    return version
+
+
+def _raise_stale(annotation_id: int, version: int) -> None:
+    current = Annotation.objects.filter(pk=annotation_id).values_list("version", flat=True).first()
+    if current is None:
+        raise NotFound("Annotation not found.")
+    raise Conflict(f"Annotation {annotation_id} was changed by someone else (version {current}, you sent {version}).",
+                   details={"current_version": current, "your_version": version})
+
+
+@transaction.atomic
+def annotation_update(*, annotation: Annotation, user: Any, version: Any, label: Label | None = None,
+                      mask: np.ndarray | None = None, clicks: list[dict] | None = _UNSET,
+                      model_name: str | None = None, mode: str | None = None) -> Annotation:
+    """Change label / mask / clicks / model fields of an annotation last seen at `version`.
+
+    Bumps the version atomically; raises Conflict (409) when `version` is stale.
+    """
+    image = annotation.image
+    require_image_edit(user, image)
+    version = _check_version(annotation, version)
+    changes: dict[str, Any] = {}
+    if label is not None:
+        _check_label(label, image)
+        changes["label"] = label
+    if mask is not None:
+        changes.update(_mask_fields(mask, image))
+    if clicks is not _UNSET:
+        changes["clicks"] = normalize_clicks(clicks, width=image.width, height=image.height)
+    if model_name is not None:
+        changes["model_name"] = model_name[:200]
+    if mode is not None:
+        changes["mode"] = mode[:32]
+    now = timezone.now()
+    updated = Annotation.objects.filter(pk=annotation.pk, version=version).update(
+        version=F("version") + 1, updated_at=now, **changes)
+    if not updated:
+        _raise_stale(annotation.pk, version)
+    image_start(image=image)
+    annotation.refresh_from_db()
+    return annotation
+
+
+@transaction.atomic
+def annotation_delete(*, annotation: Annotation, user: Any, version: Any) -> None:
+    """Delete an annotation last seen at `version`; Conflict (409) when stale."""
+    require_image_edit(user, annotation.image)
+    version = _check_version(annotation, version)
+    deleted, _ = Annotation.objects.filter(pk=annotation.pk, version=version).delete()
+    if not deleted:
+        _raise_stale(annotation.pk, version)
