@@ -1,2 +1,8 @@
 """Websocket routes."""
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from labeling.consumers import AnnotateConsumer
+
+websocket_urlpatterns: list = [
+    path("ws/annotate/<int:image_id>/", AnnotateConsumer.as_asgi()),
+]

@@ -1,0 +1,51 @@
+"""Access checks and data lookups for the live consumer (synchronous ORM; call through
+`database_sync_to_async`). Membership is read here in one small function to swap for
+labeling.permissions once it offers a helper."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from labeling.errors import NotFound, PermissionDenied
+from labeling.models import Annotation, Image, Membership
+
+
+@dataclass(frozen=True)
+class ImageContext:
+    """What the consumer needs about the opened image (no ORM objects cross into async code)."""
+
+    image_id: int
+    project_id: int
+    width: int
+    height: int
+    path: str
+    default_model: str
+    default_mode: str
+
+
+def is_member(user_id: int, project_id: int) -> bool:
+    """True when the user belongs to the project (any role)."""
+    return Membership.objects.filter(user_id=user_id, project_id=project_id).exists()
+
+
+def image_context(user_id: int, image_id: int) -> ImageContext:
+    """The image's context for a member; raises NotFound (no image) or PermissionDenied (not a member)."""
+    image = Image.objects.select_related("project").filter(pk=image_id).first()
+    if image is None:
+        raise NotFound(f"image {image_id} does not exist")
+    if not is_member(user_id, image.project_id):
+        raise PermissionDenied("not a member of this image's project")
+    try:
+        path = image.file.path
+    except (NotImplementedError, ValueError):  # remote storage: not supported by the workers yet
+        path = ""
+    return ImageContext(image_id=image.pk, project_id=image.project_id, width=image.width, height=image.height,
+                        path=path, default_model=image.project.default_model,
+                        default_mode=image.project.default_mode)
+
+
+def annotation_rle(image_id: int, annotation_id: int) -> dict:
+    """The stored RLE of an annotation on this image (the mask a click session corrects); NotFound otherwise."""
+    rle = Annotation.objects.filter(pk=annotation_id, image_id=image_id).values_list("rle", flat=True).first()
+    if rle is None:
+        raise NotFound(f"annotation {annotation_id} is not on this image")
+    return rle
