@@ -1,0 +1,282 @@
+"""Adding images to a project: loose files or one zip, every file checked, the report says what happened.
+
+Two phases so the database transaction stays short (SQLite takes a write lock for its duration):
+1. each file is validated and normalised (`labeling.uploads.validate_image`) and the stored bytes are
+   spooled to a temporary file; refusals (bad image, duplicate, unsafe zip member...) go to the report;
+2. all accepted files are written to storage and their `Image` rows created in ONE transaction; if
+   anything fails there, the rows roll back and every file already written is deleted, so nothing is
+   left half-written.
+
+Zips are read member by member with these refusals: unsafe paths (absolute, drive letters, `..`),
+symbolic links, nested archives, encrypted members, macOS metadata; the whole zip is refused when it is
+corrupt, too big (CLICKLABEL_MAX_ZIP_BYTES), has too many members (CLICKLABEL_MAX_ZIP_MEMBERS, default
+10,000) or would expand to too many bytes (CLICKLABEL_MAX_ZIP_UNCOMPRESSED_BYTES, default 4 GiB) — a
+zip bomb. Declared sizes are enforced by `zipfile` (a member cannot yield more than its header says).
+"""
+from __future__ import annotations
+
+import io
+import posixpath
+import stat
+import tempfile
+import zipfile
+from dataclasses import asdict, dataclass, field
+from typing import IO, Any, Iterable
+
+from django.conf import settings
+from django.core.files import File
+from django.db import IntegrityError, transaction
+
+from labeling.errors import Conflict, UploadRejected
+from labeling.models import Image, Project
+from labeling.uploads import ValidatedImage, validate_image
+
+DEFAULT_MAX_ZIP_MEMBERS = 10_000
+DEFAULT_MAX_ZIP_UNCOMPRESSED_BYTES = 4 * 1024 ** 3
+ARCHIVE_SUFFIXES = (".zip", ".tar", ".tgz", ".gz", ".bz2", ".xz", ".7z", ".rar", ".zst")
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
+
+
+@dataclass(frozen=True)
+class AcceptedImage:
+    """One stored image: the client's name, the new Image id, its size and the conversions made."""
+
+    name: str
+    image_id: int
+    width: int
+    height: int
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class RefusedFile:
+    """One file that was not stored, with a machine code and a human reason."""
+
+    name: str
+    code: str
+    reason: str
+
+
+@dataclass
+class UploadReport:
+    """What an upload did: `accepted` files (stored) and `refused` files (with reasons)."""
+
+    accepted: list[AcceptedImage] = field(default_factory=list)
+    refused: list[RefusedFile] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: {"accepted": [...], "refused": [...], "counts": {...}}."""
+        return {"accepted": [asdict(a) for a in self.accepted], "refused": [asdict(r) for r in self.refused],
+                "counts": {"accepted": len(self.accepted), "refused": len(self.refused)}}
+
+
+@dataclass
+class _Pending:
+    name: str
+    image: ValidatedImage
+    spool: IO[bytes]
+    checksum: str
+
+
+class _Batch:
+    """Collects validated files (spooled to disk) and refusals, then stores the accepted ones atomically."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.report = UploadReport()
+        self.pending: list[_Pending] = []
+        self._seen: dict[str, str] = {}
+
+    def offer(self, name: str, data: bytes) -> None:
+        """Validate one file; queue it for storage or record why it was refused."""
+        try:
+            image = validate_image(data, name)
+        except UploadRejected as exc:
+            self.refuse(name, exc.details.get("reason", exc.code), exc.message)
+            return
+        checksum = image.checksum
+        if checksum in self._seen:
+            self.refuse(name, "duplicate", f"{name}: same image as {self._seen[checksum]} in this upload.")
+            return
+        existing = (Image.objects.filter(project=self.project, checksum=checksum)
+                    .values_list("id", "original_name").first())
+        if existing:
+            self.refuse(name, "duplicate", f"{name}: this image is already in the project "
+                        f"as '{existing[1]}' (image {existing[0]}).")
+            return
+        self._seen[checksum] = name
+        spool = tempfile.SpooledTemporaryFile(max_size=4 * 1024 * 1024)
+        spool.write(image.content)
+        spool.seek(0)
+        # Keep only metadata in memory; the bytes live in the spool.
+        slim = ValidatedImage(content=b"", format=image.format, width=image.width, height=image.height,
+                              note=image.note, source_format=image.source_format, notes=image.notes)
+        self.pending.append(_Pending(name=name, image=slim, spool=spool, checksum=checksum))
+
+    def refuse(self, name: str, code: str, reason: str) -> None:
+        """Record a refused file."""
+        self.report.refused.append(RefusedFile(name=name, code=code, reason=reason))
+
+    def commit(self, user: Any) -> UploadReport:
+        """Store every queued file and create its Image row, all or nothing; return the report."""
+        storage = Image._meta.get_field("file").storage
+        written: list[str] = []
+        accepted: list[AcceptedImage] = []
+        try:
+            with transaction.atomic():
+                for item in self.pending:
+                    row = Image(project=self.project, original_name=item.name[:255], checksum=item.checksum,
+                                width=item.image.width, height=item.image.height, uploaded_by=_user_or_none(user))
+                    row.file.save(f"upload{item.image.extension}", File(item.spool), save=False)
+                    row.width, row.height = item.image.width, item.image.height  # file.save resets them
+                    written.append(row.file.name)
+                    row.save()
+                    accepted.append(AcceptedImage(name=item.name, image_id=row.pk, width=row.width,
+                                                  height=row.height, note=item.image.note))
+        except BaseException as exc:
+            for path in written:
+                storage.delete(path)
+            if isinstance(exc, IntegrityError):
+                raise Conflict("Another upload added the same image at the same time; nothing was stored. "
+                               "Retry the upload.") from exc
+            raise
+        finally:
+            for item in self.pending:
+                item.spool.close()
+            self.pending = []
+        self.report.accepted.extend(accepted)
+        return self.report
+
+
+def _user_or_none(user: Any) -> Any:
+    return user if getattr(user, "is_authenticated", False) else None
+
+
+def clean_name(name: str) -> str:
+    """The client's file name without directories (either slash) or control characters; "image" if empty."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join(ch for ch in base if ch.isprintable()).strip()
+    return base[:255] or "image"
+
+
+def add_images(project: Project, files: Iterable[tuple[str, bytes]], user: Any) -> UploadReport:
+    """Validate and store loose image files `(name, bytes)`; a file that is a zip is expanded in place.
+
+    Returns the UploadReport (accepted with new Image ids, refused with reasons). Raises Conflict when a
+    concurrent upload stored the same image first (nothing stored then).
+    """
+    batch = _Batch(project)
+    for name, data in files:
+        data = bytes(data)
+        if data[:4] in ZIP_MAGIC:
+            _offer_zip(batch, io.BytesIO(data), len(data), zip_label=clean_name(name))
+        else:
+            batch.offer(clean_name(name), data)
+    return batch.commit(user)
+
+
+def add_images_from_zip(project: Project, zip_bytes_or_file: bytes | IO[bytes], user: Any) -> UploadReport:
+    """Validate and store every image in one zip (bytes or a seekable binary file).
+
+    Raises UploadRejected (400) when the zip as a whole is refused (corrupt, too big, too many members,
+    zip bomb); member-level problems are listed in the report's `refused`.
+    """
+    if isinstance(zip_bytes_or_file, (bytes, bytearray, memoryview)):
+        handle: IO[bytes] = io.BytesIO(bytes(zip_bytes_or_file))
+    else:
+        handle = zip_bytes_or_file
+    handle.seek(0, io.SEEK_END)
+    size = handle.tell()
+    handle.seek(0)
+    batch = _Batch(project)
+    _offer_zip(batch, handle, size, zip_label="zip")
+    return batch.commit(user)
+
+
+def _zip_reject(label: str, reason: str, message: str) -> UploadRejected:
+    return UploadRejected(f"{label}: {message}", details={"file": label, "reason": reason})
+
+
+def _offer_zip(batch: _Batch, handle: IO[bytes], size: int, *, zip_label: str) -> None:
+    max_zip = int(settings.CLICKLABEL_MAX_ZIP_BYTES)
+    if size == 0:
+        raise _zip_reject(zip_label, "empty", "the zip file is empty.")
+    if size > max_zip:
+        raise _zip_reject(zip_label, "too_large", f"the zip has {size:,} bytes, more than the limit of {max_zip:,}.")
+    try:
+        archive = zipfile.ZipFile(handle)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+        raise _zip_reject(zip_label, "corrupt_zip", f"not a readable zip archive ({exc}).") from exc
+    with archive:
+        members = [info for info in archive.infolist() if not info.is_dir()]
+        _check_zip_totals(members, zip_label)
+        for info in members:
+            _offer_member(batch, archive, info)
+
+
+def _check_zip_totals(members: list[zipfile.ZipInfo], label: str) -> None:
+    max_members = int(getattr(settings, "CLICKLABEL_MAX_ZIP_MEMBERS", DEFAULT_MAX_ZIP_MEMBERS))
+    max_total = int(getattr(settings, "CLICKLABEL_MAX_ZIP_UNCOMPRESSED_BYTES", DEFAULT_MAX_ZIP_UNCOMPRESSED_BYTES))
+    if len(members) > max_members:
+        raise _zip_reject(label, "too_many_members",
+                          f"the zip holds {len(members):,} files, more than the limit of {max_members:,}.")
+    total = sum(info.file_size for info in members)
+    if total > max_total:
+        packed = sum(info.compress_size for info in members)
+        raise _zip_reject(label, "zip_bomb", f"the zip would expand to {total:,} bytes (from {packed:,} "
+                          f"compressed), more than the limit of {max_total:,}; refused as a zip bomb.")
+
+
+def unsafe_member_path(name: str) -> str:
+    """Why a zip member path is unsafe ("" when it is fine): absolute, drive letter, `..`, NUL."""
+    normalised = name.replace("\\", "/")
+    if "\x00" in name:
+        return "contains a NUL character"
+    if normalised.startswith("/"):
+        return "is an absolute path"
+    if len(normalised) >= 2 and normalised[1] == ":":
+        return "starts with a drive letter"
+    if any(part == ".." for part in normalised.split("/")):
+        return "climbs out of the archive with '..'"
+    return ""
+
+
+def _is_symlink(info: zipfile.ZipInfo) -> bool:
+    return info.create_system == 3 and stat.S_ISLNK(info.external_attr >> 16)
+
+
+def _offer_member(batch: _Batch, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    name = info.filename
+    problem = unsafe_member_path(name)
+    if problem:
+        batch.refuse(name, "unsafe_path", f"{name}: refused, the path {problem} (zip-slip).")
+        return
+    display = posixpath.normpath(name.replace("\\", "/")).lstrip("./") or clean_name(name)
+    base = display.rsplit("/", 1)[-1]
+    if display.startswith("__MACOSX/") or base.startswith("._") or base in {".DS_Store", "Thumbs.db"}:
+        batch.refuse(display, "metadata", f"{display}: operating-system metadata, not an image; skipped.")
+        return
+    if _is_symlink(info):
+        batch.refuse(display, "symlink", f"{display}: symbolic links are not followed.")
+        return
+    if info.flag_bits & 0x1:
+        batch.refuse(display, "encrypted", f"{display}: encrypted zip members are not supported.")
+        return
+    if display.lower().endswith(ARCHIVE_SUFFIXES):
+        batch.refuse(display, "nested_archive", f"{display}: archives inside the zip are not extracted.")
+        return
+    max_bytes = int(settings.CLICKLABEL_MAX_UPLOAD_BYTES)
+    if info.file_size > max_bytes:
+        batch.refuse(display, "too_large", f"{display}: {info.file_size:,} bytes, more than the limit of "
+                     f"{max_bytes:,} bytes per image.")
+        return
+    try:
+        with archive.open(info) as member:
+            data = member.read(max_bytes + 1)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+        batch.refuse(display, "corrupt", f"{display}: cannot be extracted ({exc}).")
+        return
+    if data[:4] in ZIP_MAGIC:
+        batch.refuse(display, "nested_archive", f"{display}: a zip inside the zip is not extracted.")
+        return
+    batch.offer(display, data)
