@@ -29,6 +29,19 @@ class ClickNetwork(nn.Module):
     family: str = "ritm"
     with_prev_mask: bool = False
     brs_insertion_points: dict[str, str] = {}
+    # Name under which the class's builder is registered in inference.networks.registry ("" = none).
+    registry_name: str = ""
+
+    def config(self) -> dict[str, Any]:
+        """{"class": registry name, "params": constructor keyword params}: enough for
+        ``registry.build(cfg["class"], **cfg["params"])`` to rebuild the architecture (used by
+        ``checkpoints.save_checkpoint``). Subclasses set ``registry_name`` and store their constructor
+        params in ``self._config_params`` (or override this method)."""
+        params = getattr(self, "_config_params", None)
+        if not self.registry_name or params is None:
+            raise NotImplementedError(f"{type(self).__name__} does not describe its config "
+                                      "(set registry_name and _config_params, or override config())")
+        return {"class": self.registry_name, "params": dict(params)}
 
     def prepare_input(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Split (B, 3[+1], H, W) RGB in [0,1] (+ prev mask) into (normalised image (B,3,H,W), prev mask (B,1,H,W) | None)."""

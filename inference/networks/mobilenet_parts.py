@@ -1,0 +1,112 @@
+"""Small building blocks of the MobileNetV2 click network: click disks (RITM DistMaps with use_disks),
+the Conv1S click branch, separable convolutions, a light ASPP and the DeepLabV3+ decoder."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def click_disks(points: torch.Tensor, height: int, width: int, radius: float = 5.0) -> torch.Tensor:
+    """Binary click disks as RITM `DistMaps(norm_radius=radius, use_disks=True)`.
+
+    Args:
+        points: (B, 2P, 2|3) float rows (y, x[, index]); first P rows positive, next P negative; rows with a
+            negative coordinate are padding.
+        height, width: output size (network-input pixels).
+    Returns:
+        (B, 2, H, W) float32: channel 0 = 1.0 within `radius` of a positive click, channel 1 negative.
+    """
+    if points.dim() != 3 or points.shape[1] % 2 or points.shape[2] < 2:
+        raise ValueError(f"points must be (B, 2P, 2|3), got {tuple(points.shape)}")
+    batch, rows = points.shape[:2]
+    half = rows // 2
+    device = points.device
+    ys = torch.arange(height, device=device, dtype=torch.float32).view(1, 1, height, 1)
+    xs = torch.arange(width, device=device, dtype=torch.float32).view(1, 1, 1, width)
+    out = torch.zeros(batch, 2, height, width, device=device, dtype=torch.float32)
+    r2 = float(radius) ** 2
+    for group in range(2):
+        pts = points[:, group * half:(group + 1) * half, :2].float()
+        for k in range(half):
+            py = pts[:, k, 0].view(batch, 1, 1, 1)
+            px = pts[:, k, 1].view(batch, 1, 1, 1)
+            valid = ((py >= 0) & (px >= 0)).float()
+            disk = (((ys - py) ** 2 + (xs - px) ** 2) <= r2).float() * valid
+            out[:, group:group + 1] = torch.maximum(out[:, group:group + 1], disk)
+    return out
+
+
+class ScaleLayer(nn.Module):
+    """Multiply by |scale| (a learnt scalar, init `init_value`), as RITM's ScaleLayer."""
+
+    def __init__(self, init_value: float = 0.05) -> None:
+        super().__init__()
+        self.scale = nn.Parameter(torch.tensor([init_value], dtype=torch.float32))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.scale.abs()
+
+
+class Conv1S(nn.Sequential):
+    """Click branch: 1×1 (C→16) → LeakyReLU(0.2) → 3×3 stride 2 (16→out) → ScaleLayer(0.05); its output
+    (stride 2) is added to the stem activation."""
+
+    def __init__(self, in_ch: int, out_ch: int, mid_ch: int = 16) -> None:
+        super().__init__(
+            nn.Conv2d(in_ch, mid_ch, 1, bias=True),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(mid_ch, out_ch, 3, stride=2, padding=1, bias=True),
+            ScaleLayer(0.05),
+        )
+
+
+class SepConvBNReLU(nn.Sequential):
+    """Depthwise 3×3 (optionally dilated) → pointwise 1×1 → BN → ReLU."""
+
+    def __init__(self, in_ch: int, out_ch: int, dilation: int = 1) -> None:
+        super().__init__(
+            nn.Conv2d(in_ch, in_ch, 3, padding=dilation, dilation=dilation, groups=in_ch, bias=False),
+            nn.Conv2d(in_ch, out_ch, 1, bias=False),
+            nn.BatchNorm2d(out_ch),
+            nn.ReLU(inplace=True),
+        )
+
+
+class ASPP(nn.Module):
+    """Atrous spatial pyramid pooling with separable atrous branches and an image-pooling branch;
+    (B, in_ch, h, w) → (B, out_ch, h, w)."""
+
+    def __init__(self, in_ch: int, out_ch: int, rates: tuple[int, ...] = (6, 12, 18), dropout: float = 0.1) -> None:
+        super().__init__()
+        self.branches = nn.ModuleList(
+            [nn.Sequential(nn.Conv2d(in_ch, out_ch, 1, bias=False), nn.BatchNorm2d(out_ch), nn.ReLU(inplace=True))]
+            + [SepConvBNReLU(in_ch, out_ch, dilation=r) for r in rates])
+        self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(in_ch, out_ch, 1, bias=False),
+                                  nn.ReLU(inplace=True))
+        n = len(rates) + 2
+        self.project = nn.Sequential(nn.Conv2d(n * out_ch, out_ch, 1, bias=False), nn.BatchNorm2d(out_ch),
+                                     nn.ReLU(inplace=True), nn.Dropout(dropout))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        outs = [branch(x) for branch in self.branches]
+        pooled = self.pool(x)
+        outs.append(F.interpolate(pooled, size=x.shape[2:], mode="bilinear", align_corners=True))
+        return self.project(torch.cat(outs, dim=1))
+
+
+class SkipProjection(nn.Sequential):
+    """Low-level features (B, in_ch, H/4, W/4) → (B, out_ch, H/4, W/4)."""
+
+    def __init__(self, in_ch: int, out_ch: int) -> None:
+        super().__init__(nn.Conv2d(in_ch, out_ch, 1, bias=False), nn.BatchNorm2d(out_ch), nn.ReLU(inplace=True))
+
+
+class InstanceHead(nn.Sequential):
+    """Separable 3×3 (in→mid) → 1×1 conv to one logit channel."""
+
+    def __init__(self, in_ch: int, mid_ch: int) -> None:
+        super().__init__(SepConvBNReLU(in_ch, mid_ch), nn.Conv2d(mid_ch, 1, 1, bias=True))
