@@ -1,0 +1,113 @@
+"""HTML pages: project list, a project's images, the annotator and the reviewer view.
+
+The pages are thin shells: they check access (through `labeling.permissions`), then hand the browser a
+JSON config (`json_script`) that the ES modules under /static/frontend/ read; everything else goes
+through the REST API and the websocket.
+"""
+from __future__ import annotations
+
+from functools import wraps
+from typing import Any, Callable
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
+from django.shortcuts import render
+from django.urls import reverse
+
+from labeling import errors
+from labeling.models import Image, ImageStatus
+from labeling.permissions import Action, access_image, access_project, actions_of, can_edit_image
+from labeling.selectors.images import image_last_review, image_list
+from labeling.selectors.projects import label_list, progress_by_project, project_list
+
+LOGIN_URL = "/accounts/login/"
+
+
+def page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Require a login and turn the app's NotFound / PermissionDenied into Django's 404 / 403."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except errors.NotFound as exc:
+            raise Http404(exc.message) from None
+        except errors.PermissionDenied as exc:
+            raise DjangoPermissionDenied(exc.message) from None
+
+    return login_required(wrapper, login_url=LOGIN_URL)
+
+
+def _neighbours(image: Image, user: Any) -> tuple[int | None, int | None]:
+    """Ids of the previous and next image of the same project (by id) that the user can see."""
+    images = image_list(user=user, project_id=image.project_id)
+    prev_id = images.filter(id__lt=image.pk).order_by("-id").values_list("id", flat=True).first()
+    next_id = images.filter(id__gt=image.pk).order_by("id").values_list("id", flat=True).first()
+    return prev_id, next_id
+
+
+def _image_config(request: HttpRequest, image: Image) -> dict:
+    """The JSON config shared by the annotator and the reviewer pages."""
+    project = image.project
+    prev_id, next_id = _neighbours(image, request.user)
+    actions = actions_of(request.user, project)
+    return {
+        "image": {"id": image.pk, "width": image.width, "height": image.height, "name": image.original_name,
+                  "status": image.status, "file_url": f"/api/images/{image.pk}/file/"},
+        "project": {"id": project.pk, "name": project.name, "default_model": project.default_model,
+                    "default_mode": project.default_mode, "url": reverse("labeling:project", args=[project.pk])},
+        "labels": [{"id": lab.pk, "name": lab.name, "color": lab.color} for lab in label_list(project=project)],
+        "user": {"id": request.user.pk, "username": request.user.get_username()},
+        "can_edit": can_edit_image(request.user, image),
+        "can_review": Action.REVIEW in actions,
+        "prev_image_id": prev_id,
+        "next_image_id": next_id,
+        "ws_path": f"/ws/annotate/{image.pk}/",
+        "csrf_token": get_token(request),
+    }
+
+
+@page
+def project_list_page(request: HttpRequest) -> HttpResponse:
+    """The projects the logged-in user belongs to, with image counts by status."""
+    projects = list(project_list(user=request.user))
+    progress = progress_by_project(project_ids=[p.pk for p in projects])
+    rows = []
+    for p in projects:
+        counts = progress.get(p.pk, {})
+        rows.append({"project": p, "total": sum(counts.values()),
+                     "cells": [counts.get(value, 0) for value, _ in ImageStatus.choices]})
+    return render(request, "labeling/project_list.html", {"rows": rows, "statuses": ImageStatus.choices})
+
+
+@page
+def project_page(request: HttpRequest, project_id: int) -> HttpResponse:
+    """A project's images with their status, assignee and links to annotate or review."""
+    project = access_project(request.user, project_id, Action.VIEW)
+    actions = actions_of(request.user, project)
+    status = request.GET.get("status") or None
+    images = image_list(user=request.user, project_id=project.pk, status=status)
+    return render(request, "labeling/project.html", {
+        "project": project, "images": images, "status_filter": status or "", "statuses": ImageStatus.choices,
+        "can_review": Action.REVIEW in actions, "can_annotate": Action.ANNOTATE in actions,
+    })
+
+
+@page
+def annotate_page(request: HttpRequest, image_id: int) -> HttpResponse:
+    """The canvas annotator for one image (read-only when the user may not edit it)."""
+    image = access_image(request.user, image_id, Action.VIEW)
+    config = _image_config(request, image)
+    return render(request, "labeling/annotate.html", {"image": image, "config": config,
+                                                      "last_review": image_last_review(image=image)})
+
+
+@page
+def review_page(request: HttpRequest, image_id: int) -> HttpResponse:
+    """The reviewer's view: the image with its objects, accept / reject with a comment."""
+    image = access_image(request.user, image_id, Action.REVIEW)
+    config = _image_config(request, image)
+    return render(request, "labeling/review.html", {"image": image, "config": config,
+                                                    "last_review": image_last_review(image=image)})
