@@ -1,0 +1,63 @@
+"""Named models and checkpoint paths → a loaded network ready for sessions.
+
+`load_model("default")` loads `inference/weights/clicklabel_default.pth`; any other string that is not a
+registered name is treated as a checkpoint path and loaded with `inference.networks.checkpoints.load_checkpoint`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from inference.device import select_device
+
+__all__ = ["MissingWeightsError", "LoadedModel", "MODEL_REGISTRY", "available_models", "load_model", "resolve"]
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+MODEL_REGISTRY: dict[str, Path] = {
+    "default": WEIGHTS_DIR / "clicklabel_default.pth",
+}
+
+
+class MissingWeightsError(FileNotFoundError):
+    """The requested model's weights file does not exist."""
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A network in eval mode on `device`, with the name it was loaded under."""
+
+    net: torch.nn.Module
+    name: str
+    device: torch.device
+
+
+def resolve(name_or_path: str | Path) -> Path:
+    """Registered name → its weights path; anything else → the path itself."""
+    key = str(name_or_path)
+    return MODEL_REGISTRY[key] if key in MODEL_REGISTRY else Path(key)
+
+
+def available_models() -> dict[str, bool]:
+    """Registered names → whether their weights file exists."""
+    return {name: path.is_file() for name, path in MODEL_REGISTRY.items()}
+
+
+def load_model(name_or_path: str | Path, device: str | torch.device | None = None) -> LoadedModel:
+    """Load a registered model name or a checkpoint path onto `device` (None → CUDA if present, else CPU).
+
+    Raises `MissingWeightsError` if the file does not exist (with the name and the expected path).
+    """
+    path = resolve(name_or_path)
+    if not path.is_file():
+        what = f"model {str(name_or_path)!r}" if str(name_or_path) in MODEL_REGISTRY else "checkpoint"
+        raise MissingWeightsError(f"weights for {what} not found at {path}; train or copy the checkpoint there "
+                                  f"(registered names: {', '.join(MODEL_REGISTRY)})")
+    from inference.networks.checkpoints import load_checkpoint
+    target = select_device(device)
+    net = load_checkpoint(str(path), target)
+    net.eval()
+    for param in net.parameters():
+        param.requires_grad_(False)
+    return LoadedModel(net=net, name=str(name_or_path), device=target)
