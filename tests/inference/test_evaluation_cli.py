@@ -1,0 +1,96 @@
+"""`python -m inference.evaluate` end to end on a tiny synthetic data set with the weights-free
+`grabcut` mode (real SegmentationSession), argument errors, and the worker pool."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+
+def make_dataset(root, n=2):
+    """n 48x64 images: textured grey background, saturated ellipse object; masks with a 128 band."""
+    rng = np.random.default_rng(0)
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    for i in range(n):
+        img = (rng.random((48, 64, 3)) * 60 + 60).astype(np.uint8)
+        mask = np.zeros((48, 64), np.uint8)
+        cv2.ellipse(mask, (30 + 2 * i, 24), (14, 9 + i), 0, 0, 360, 255, -1)
+        img[mask > 0] = (30, 60, 230)
+        band = cv2.dilate(mask, np.ones((3, 3), np.uint8)) != cv2.erode(mask, np.ones((3, 3), np.uint8))
+        mask[band] = 128
+        cv2.imwrite(str(root / "images" / f"img{i}.png"), img)
+        cv2.imwrite(str(root / "masks" / f"img{i}.png"), mask)
+    return root
+
+
+def read_samples(out):
+    return [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
+
+
+def test_grabcut_end_to_end(tmp_path):
+    pytest.importorskip("inference.session")
+    from inference.evaluate import main
+
+    dataset = make_dataset(tmp_path / "Synth")
+    out = tmp_path / "out"
+    assert main(["--dataset", str(dataset), "--mode", "grabcut", "--max-clicks", "3", "--no-progress",
+                 "--out", str(out)]) == 0
+    (summary,) = json.loads((out / "summary.json").read_text())
+    for key in ("dataset", "model", "mode", "n", "noc", "nof", "miou", "spc", "clicks_total",
+                "seconds_total"):
+        assert key in summary
+    assert summary["dataset"] == "Synth" and summary["mode"] == "grabcut" and summary["n"] == 2
+    assert set(summary["noc"]) == {"80", "85", "90"} and set(summary["nof"]) == {"85", "90"}
+    assert set(summary["miou"]) == {"1", "2", "3", "5", "10", "20"}
+    assert summary["miou"]["5"] is None  # only 3 clicks were asked for
+    samples = read_samples(out)
+    assert [s["id"] for s in samples] == ["img0", "img1"]
+    assert all(len(s["clicks"]) == len(s["ious"]) == 3 for s in samples)  # all clicks run by default
+    # the first click of each sample is a positive click inside the object
+    mask = cv2.imread(str(dataset / "masks" / "img0.png"), cv2.IMREAD_GRAYSCALE)
+    first = samples[0]["clicks"][0]
+    assert first["positive"] and mask[first["y"], first["x"]] == 255
+    assert summary["miou"]["1"] == pytest.approx(np.mean([s["ious"][0] for s in samples]))
+    assert summary["clicks_total"] == 6
+    assert (out / "miou.png").read_bytes()[:4] == b"\x89PNG"
+    assert "| grabcut |" in (out / "summary.md").read_text()
+
+
+def test_workers_give_the_same_results_as_one_process(tmp_path):
+    pytest.importorskip("inference.session")
+    from inference.evaluate import main
+
+    dataset = make_dataset(tmp_path / "Synth", n=3)
+    outs = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"out{workers}"
+        assert main(["--dataset", str(dataset), "--mode", "grabcut", "--max-clicks", "2", "--workers",
+                     workers, "--limit", "2", "--no-progress", "--out", str(out)]) == 0
+        outs.append(out)
+    one, two = ([(s["id"], s["clicks"], s["ious"]) for s in read_samples(o)] for o in outs)
+    assert len(one) == 2  # --limit
+    assert sorted(one) == sorted(two)
+    assert json.loads((outs[1] / "summary.json").read_text())[0]["workers"] == 2
+
+
+def test_command_line_errors(tmp_path):
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "inference.evaluate", *args], cwd=REPO_ROOT,
+                              capture_output=True, text=True, timeout=120)
+
+    res = run("--dataset", str(tmp_path), "--mode", "nobrs", "--out", str(tmp_path / "o"))
+    assert res.returncode == 2 and "--model is required" in res.stderr
+    res = run("--dataset", str(tmp_path), "--mode", "bogus", "--out", str(tmp_path / "o"))
+    assert res.returncode == 2 and "invalid choice" in res.stderr
+    res = run("--dataset", str(tmp_path / "nope"), "--mode", "grabcut", "--zoom-in", "maybe",
+              "--out", str(tmp_path / "o"))
+    assert res.returncode == 2 and "on or off" in res.stderr
+    res = run("--dataset", str(tmp_path / "nope"), "--mode", "grabcut", "--out", str(tmp_path / "o"))
+    assert res.returncode == 2 and "not found" in res.stderr
