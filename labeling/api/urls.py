@@ -1,2 +1,32 @@
-"""REST API routes (filled in by the API module)."""
-urlpatterns: list = []
+"""REST API routes under /api/ (see docs/contracts.md). Upload/export/import routes come from
+`labeling.api.transfer_urls` (another module) when it exists."""
+import importlib.util
+
+from django.urls import include, path
+
+from labeling.api import annotations, auth, images, projects
+
+urlpatterns = [
+    path("auth/token/", auth.TokenObtainApi.as_view(), name="api-token"),
+    path("projects/", projects.ProjectListCreateApi.as_view(), name="api-projects"),
+    path("projects/<int:project_id>/", projects.ProjectDetailApi.as_view(), name="api-project"),
+    path("projects/<int:project_id>/progress/", projects.ProjectProgressApi.as_view(), name="api-project-progress"),
+    path("projects/<int:project_id>/next-image/", projects.ProjectNextImageApi.as_view(), name="api-project-next-image"),
+    path("projects/<int:project_id>/labels/", projects.ProjectLabelsApi.as_view(), name="api-project-labels"),
+    path("projects/<int:project_id>/members/", projects.ProjectMembersApi.as_view(), name="api-project-members"),
+    path("projects/<int:project_id>/members/<int:user_id>/", projects.ProjectMemberDetailApi.as_view(),
+         name="api-project-member"),
+    path("images/", images.ImageListApi.as_view(), name="api-images"),
+    path("images/<int:image_id>/", images.ImageDetailApi.as_view(), name="api-image"),
+    path("images/<int:image_id>/file/", images.ImageFileApi.as_view(), name="api-image-file"),
+    path("images/<int:image_id>/submit/", images.ImageSubmitApi.as_view(), name="api-image-submit"),
+    path("images/<int:image_id>/review/", images.ImageReviewApi.as_view(), name="api-image-review"),
+    path("images/<int:image_id>/assign/", images.ImageAssignApi.as_view(), name="api-image-assign"),
+    path("images/<int:image_id>/draft/", images.ImageDraftApi.as_view(), name="api-image-draft"),
+    path("annotations/", annotations.AnnotationListCreateApi.as_view(), name="api-annotations"),
+    path("annotations/<int:annotation_id>/", annotations.AnnotationDetailApi.as_view(), name="api-annotation"),
+]
+
+# Upload / export / import endpoints, built in parallel in another module; a broken module fails loudly.
+if importlib.util.find_spec("labeling.api.transfer_urls") is not None:
+    urlpatterns.append(path("", include("labeling.api.transfer_urls")))

@@ -1,0 +1,121 @@
+"""Image endpoints: list/detail, the bytes, submit, review, assign and the autosave draft."""
+from __future__ import annotations
+
+import mimetypes
+
+from django.http import FileResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from labeling.api.base import paginated
+from labeling.api.serializers import (DraftOutputSerializer, ImageDetailOutputSerializer, ImageOutputSerializer,
+                                      ReviewOutputSerializer)
+from labeling.errors import NotFound
+from labeling.models import ReviewDecision
+from labeling.permissions import Action, access_image
+from labeling.selectors.annotations import draft_get
+from labeling.selectors.images import image_last_review, image_list
+from labeling.services.drafts import draft_delete, draft_save
+from labeling.services.workflow import image_assign, image_review, image_submit, user_by_id
+
+
+class ImageListApi(APIView):
+    @extend_schema(parameters=[
+        OpenApiParameter("project", int), OpenApiParameter("status", str, description="one or several, comma-separated"),
+        OpenApiParameter("assignee", str, description="user id, 'me' or 'none'")],
+        responses=ImageOutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        project = request.query_params.get("project")
+        if project not in (None, "") and not str(project).isdigit():
+            raise NotFound("Project not found.")
+        images = image_list(user=request.user, project_id=int(project) if project else None,
+                            status=request.query_params.get("status"), assignee=request.query_params.get("assignee"))
+        return paginated(request, self, images, ImageOutputSerializer)
+
+
+def _detail(image) -> dict:
+    return ImageDetailOutputSerializer(image, context={"last_review": image_last_review(image=image)}).data
+
+
+class ImageDetailApi(APIView):
+    @extend_schema(responses=ImageDetailOutputSerializer)
+    def get(self, request: Request, image_id: int) -> Response:
+        return Response(_detail(access_image(request.user, image_id)))
+
+
+class ImageFileApi(APIView):
+    @extend_schema(responses={(200, "image/*"): OpenApiResponse(description="The image bytes.")})
+    def get(self, request: Request, image_id: int) -> FileResponse:
+        image = access_image(request.user, image_id)
+        try:
+            handle = image.file.open("rb")
+        except (FileNotFoundError, ValueError):
+            raise NotFound("The image file is missing from storage.") from None
+        content_type = mimetypes.guess_type(image.file.name)[0] or "application/octet-stream"
+        response = FileResponse(handle, content_type=content_type)
+        response["Cache-Control"] = "private, max-age=3600"
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+class ImageSubmitApi(APIView):
+    @extend_schema(request=None, responses=ImageDetailOutputSerializer)
+    def post(self, request: Request, image_id: int) -> Response:
+        image = access_image(request.user, image_id)
+        return Response(_detail(image_submit(image=image, user=request.user)))
+
+
+class ImageReviewApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        decision = serializers.ChoiceField(choices=ReviewDecision.choices)
+        comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=10000)
+
+    @extend_schema(request=InputSerializer, responses={201: ReviewOutputSerializer})
+    def post(self, request: Request, image_id: int) -> Response:
+        image = access_image(request.user, image_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        review = image_review(image=image, user=request.user, **data.validated_data)
+        return Response(ReviewOutputSerializer(review).data, status=status.HTTP_201_CREATED)
+
+
+class ImageAssignApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        assignee = serializers.IntegerField(allow_null=True, help_text="User id, or null to unassign.")
+
+    @extend_schema(request=InputSerializer, responses=ImageDetailOutputSerializer)
+    def post(self, request: Request, image_id: int) -> Response:
+        image = access_image(request.user, image_id, Action.MANAGE_IMAGES)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        assignee_id = data.validated_data["assignee"]
+        assignee = user_by_id(assignee_id) if assignee_id is not None else None
+        return Response(_detail(image_assign(image=image, user=request.user, assignee=assignee)))
+
+
+class ImageDraftApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        state = serializers.JSONField(help_text="Any JSON object, at most 1 MB serialised.")
+
+    @extend_schema(responses={200: DraftOutputSerializer, 204: OpenApiResponse(description="No draft.")})
+    def get(self, request: Request, image_id: int) -> Response:
+        draft = draft_get(image=access_image(request.user, image_id), user=request.user)
+        if draft is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response(DraftOutputSerializer(draft).data)
+
+    @extend_schema(request=InputSerializer, responses=DraftOutputSerializer)
+    def put(self, request: Request, image_id: int) -> Response:
+        image = access_image(request.user, image_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        draft = draft_save(image=image, user=request.user, state=data.validated_data["state"])
+        return Response(DraftOutputSerializer(draft).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, image_id: int) -> Response:
+        draft_delete(image=access_image(request.user, image_id), user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

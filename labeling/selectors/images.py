@@ -1,0 +1,42 @@
+"""Reads about images: filtered lists and the last review."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from labeling.errors import ClickLabelError
+from labeling.models import Image, ImageStatus, Review
+from labeling.permissions import scope_images
+
+
+def image_list(*, user: Any, project_id: int | None = None, status: str | None = None,
+               assignee: str | int | None = None) -> QuerySet[Image]:
+    """Images the user can see, optionally filtered.
+
+    `status` is one status or several separated by commas; `assignee` is a user id, "me" or "none".
+    """
+    queryset = scope_images(Image.objects.select_related("project", "assignee"), user)
+    if project_id is not None:
+        queryset = queryset.filter(project_id=project_id)
+    if status:
+        statuses = [s.strip() for s in str(status).split(",") if s.strip()]
+        bad = [s for s in statuses if s not in ImageStatus.values]
+        if bad:
+            raise ClickLabelError(f"Unknown status {bad}; use {', '.join(ImageStatus.values)}.", code="invalid_filter")
+        queryset = queryset.filter(status__in=statuses)
+    if assignee not in (None, ""):
+        if assignee == "me":
+            queryset = queryset.filter(assignee_id=user.pk)
+        elif assignee == "none":
+            queryset = queryset.filter(assignee__isnull=True)
+        elif str(assignee).isdigit():
+            queryset = queryset.filter(assignee_id=int(assignee))
+        else:
+            raise ClickLabelError("assignee must be a user id, 'me' or 'none'.", code="invalid_filter")
+    return queryset.order_by("id")
+
+
+def image_last_review(*, image: Image) -> Review | None:
+    """The most recent review of the image, or None."""
+    return Review.objects.filter(image=image).select_related("reviewer").order_by("-created_at", "-id").first()

@@ -1,0 +1,48 @@
+"""Reads about projects: the visible list, labels, members and progress counts."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, QuerySet
+
+from labeling.models import Image, ImageStatus, Label, Membership, Project
+from labeling.permissions import scope_projects
+
+
+def project_list(*, user: Any) -> QuerySet[Project]:
+    """Projects the user can see, by name."""
+    return scope_projects(Project.objects.all(), user).order_by("name")
+
+
+def label_list(*, project: Project) -> QuerySet[Label]:
+    """Labels of the project in display order."""
+    return Label.objects.filter(project=project).order_by("order", "id")
+
+
+def membership_list(*, project: Project) -> QuerySet[Membership]:
+    """Members of the project with their users."""
+    return Membership.objects.filter(project=project).select_related("user").order_by("user__username")
+
+
+def project_progress(*, project: Project | int) -> dict:
+    """Image counts by status: `{"total": n, "by_status": {status: n for every status}, "done_fraction": f}`.
+
+    `done_fraction` is accepted / total (0.0 for an empty project).
+    """
+    project_id = project.pk if isinstance(project, Project) else project
+    counts = dict(Image.objects.filter(project_id=project_id).values("status").annotate(n=Count("id"))
+                  .values_list("status", "n"))
+    by_status = {status: int(counts.get(status, 0)) for status in ImageStatus.values}
+    total = sum(by_status.values())
+    return {"total": total, "by_status": by_status,
+            "done_fraction": (by_status[ImageStatus.ACCEPTED] / total) if total else 0.0}
+
+
+def progress_by_project(*, project_ids: list[int]) -> dict[int, dict[str, int]]:
+    """{project_id: {status: count}} for many projects in one query (admin lists)."""
+    result: dict[int, dict[str, int]] = {pid: {s: 0 for s in ImageStatus.values} for pid in project_ids}
+    rows = (Image.objects.filter(project_id__in=project_ids).values("project_id", "status")
+            .annotate(n=Count("id")).values_list("project_id", "status", "n"))
+    for project_id, status, n in rows:
+        result[project_id][status] = n
+    return result
