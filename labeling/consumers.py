@@ -57,10 +57,11 @@ class AnnotateConsumer(AsyncWebsocketConsumer):
             return
         image_id = int(self.scope["url_route"]["kwargs"]["image_id"])
         try:
-            self.ctx = await database_sync_to_async(access.image_context)(user.pk, image_id)
+            self.ctx = await database_sync_to_async(access.image_context)(user, image_id)
         except ClickLabelError as exc:
             await self._refuse(CLOSE_NOT_FOUND if exc.status == 404 else CLOSE_FORBIDDEN)
             return
+        self.user = user
         self.user_id = user.pk
         self.sid = f"{user.pk}.{image_id}.{uuid.uuid4().hex[:12]}"
         self.session = f"u{user.pk}.i{image_id}"
@@ -72,10 +73,10 @@ class AnnotateConsumer(AsyncWebsocketConsumer):
         self.last_seq = -1
         await self.accept()
         ctx = self.ctx
+        await self._warm(self.session, ctx, ctx.default_model, ctx.default_mode)
         await self.send_json({"type": "ready", "image": {"id": ctx.image_id, "width": ctx.width, "height": ctx.height},
                               "project": {"id": ctx.project_id, "default_model": ctx.default_model,
                                           "default_mode": ctx.default_mode}})
-        await self._warm(self.session, ctx, ctx.default_model, ctx.default_mode)
 
     async def _refuse(self, code: int) -> None:
         await self.accept()
@@ -112,7 +113,7 @@ class AnnotateConsumer(AsyncWebsocketConsumer):
             if self.strikes.strike():
                 await self.close(code=CLOSE_PROTOCOL)
             return
-        if not await database_sync_to_async(access.is_member)(self.user_id, self.ctx.project_id):
+        if not await database_sync_to_async(access.is_member)(self.user, self.ctx.project_id):
             await self.send_error("forbidden", "you are no longer a member of this project")
             await self.close(code=CLOSE_FORBIDDEN)
             return
@@ -124,7 +125,7 @@ class AnnotateConsumer(AsyncWebsocketConsumer):
 
     async def on_prefetch(self, message: PrefetchMessage) -> None:
         try:
-            ctx = await database_sync_to_async(access.image_context)(self.user_id, message.image_id)
+            ctx = await database_sync_to_async(access.image_context)(self.user, message.image_id)
         except ClickLabelError as exc:
             await self.send_error(exc.code, exc.message)
             return

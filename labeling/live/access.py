@@ -1,12 +1,14 @@
 """Access checks and data lookups for the live consumer (synchronous ORM; call through
-`database_sync_to_async`). Membership is read here in one small function to swap for
-labeling.permissions once it offers a helper."""
+`database_sync_to_async`). Who may see a project is decided by labeling.permissions (members and
+active staff); unlike the REST API, the socket tells "no such image" (4404) from "not a member" (4403)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from labeling.errors import NotFound, PermissionDenied
-from labeling.models import Annotation, Image, Membership
+from labeling.models import Annotation, Image
+from labeling.permissions import Action, can
 
 
 @dataclass(frozen=True)
@@ -22,17 +24,17 @@ class ImageContext:
     default_mode: str
 
 
-def is_member(user_id: int, project_id: int) -> bool:
-    """True when the user belongs to the project (any role)."""
-    return Membership.objects.filter(user_id=user_id, project_id=project_id).exists()
+def is_member(user: Any, project_id: int) -> bool:
+    """True when the user may see the project (a member of any role, or active staff)."""
+    return can(user, project_id, Action.VIEW)
 
 
-def image_context(user_id: int, image_id: int) -> ImageContext:
+def image_context(user: Any, image_id: int) -> ImageContext:
     """The image's context for a member; raises NotFound (no image) or PermissionDenied (not a member)."""
     image = Image.objects.select_related("project").filter(pk=image_id).first()
     if image is None:
         raise NotFound(f"image {image_id} does not exist")
-    if not is_member(user_id, image.project_id):
+    if not is_member(user, image.project_id):
         raise PermissionDenied("not a member of this image's project")
     try:
         path = image.file.path

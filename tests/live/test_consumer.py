@@ -1,0 +1,241 @@
+"""The live websocket consumer through the real ASGI stack (origin check, auth, routing) with a real
+Redis for placement and the channel layer. Celery dispatch is captured (the worker side has its own
+integration test with real worker processes); worker replies are sent through the channel layer."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+
+from inference.worker.heartbeat import beat, forget
+from labeling.live import dispatch
+from labeling.live.protocol import MAX_MESSAGE_BYTES
+
+from .conftest import communicator
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+WORKER_Q = "clicks.test.1"
+
+
+@pytest.fixture
+def sent(monkeypatch, live_redis):
+    """Captures dispatched tasks; one fake worker queue has a live heartbeat."""
+    calls = {"click": [], "warmup": []}
+    monkeypatch.setattr(dispatch, "send_click", lambda payload, queue: calls["click"].append((payload, queue)))
+    monkeypatch.setattr(dispatch, "send_warmup", lambda payload, queue: calls["warmup"].append((payload, queue)))
+    beat(live_redis, WORKER_Q, ttl_s=60)
+    return calls
+
+
+async def open_socket(world, image=None):
+    comm = communicator((image or world["image"]).pk, world["member_cookie"])
+    connected, _ = await comm.connect()
+    assert connected
+    ready = await comm.receive_json_from()
+    assert ready["type"] == "ready"
+    return comm, ready
+
+
+def click_msg(seq, clicks=((10, 20, True),), **extra):
+    return {"type": "click", "seq": seq, "object_id": "obj-1",
+            "clicks": [{"x": x, "y": y, "positive": p} for x, y, p in clicks], **extra}
+
+
+async def expect_close(comm, code):
+    out = await comm.receive_output(timeout=2)
+    assert out == {"type": "websocket.close", "code": code}
+
+
+async def test_anonymous_is_closed_4401(live_world, sent):
+    comm = communicator(live_world["image"].pk, cookie=None)
+    connected, _ = await comm.connect()
+    assert connected
+    await expect_close(comm, 4401)
+
+
+async def test_foreign_or_missing_origin_is_rejected(live_world, sent):
+    for origin in [(b"origin", b"http://evil.example.com"), None]:
+        comm = communicator(live_world["image"].pk, live_world["member_cookie"], origin=origin)
+        connected, _ = await comm.connect()
+        assert not connected
+    assert sent["warmup"] == []
+
+
+async def test_non_member_4403_and_unknown_image_4404(live_world, sent):
+    comm = communicator(live_world["image"].pk, live_world["outsider_cookie"])
+    assert (await comm.connect())[0]
+    await expect_close(comm, 4403)
+    comm = communicator(999999, live_world["member_cookie"])
+    assert (await comm.connect())[0]
+    await expect_close(comm, 4404)
+
+
+async def test_ready_describes_image_and_project_and_warms_the_worker(live_world, sent):
+    comm, ready = await open_socket(live_world)
+    image, project = live_world["image"], live_world["project"]
+    assert ready["image"] == {"id": image.pk, "width": 96, "height": 64}
+    assert ready["project"] == {"id": project.pk, "default_model": "default", "default_mode": "grabcut"}
+    [(payload, queue)] = sent["warmup"]
+    assert queue == WORKER_Q and payload["image"]["id"] == image.pk and payload["mode"] == "grabcut"
+    await comm.disconnect()
+
+
+@pytest.mark.parametrize("frame, code", [
+    ("{not json", "not_json"),
+    ("[1, 2]", "bad_schema"),
+    (json.dumps({"type": "launch"}), "unknown_type"),
+    (json.dumps({"type": "click", "seq": "one", "object_id": "o", "clicks": []}), "bad_schema"),
+    (json.dumps(click_msg(1, clicks=[(5, 5, "yes")])), "bad_schema"),
+    (json.dumps({**click_msg(1), "extra": 1}), "bad_schema"),
+    (json.dumps(click_msg(1, clicks=[(5, 5, True)] * 101)), "too_many_clicks"),
+    (json.dumps(click_msg(1, clicks=[(96, 5, True)])), "out_of_bounds"),
+    (json.dumps(click_msg(1, clicks=[(5, -1, True)])), "out_of_bounds"),
+    (json.dumps(click_msg(1, mode="magic")), "unknown_mode"),
+    (json.dumps(click_msg(1, model="../../etc/passwd")), "unknown_model"),
+    (json.dumps({"type": "ping", "pad": "x" * (MAX_MESSAGE_BYTES + 1)}), "too_large"),
+])
+async def test_bad_messages_get_typed_errors_and_keep_the_connection(live_world, sent, frame, code):
+    comm, _ = await open_socket(live_world)
+    await comm.send_to(text_data=frame)
+    error = await comm.receive_json_from()
+    assert error["type"] == "error" and error["code"] == code, error
+    assert sent["click"] == []
+    await comm.send_json_to({"type": "ping"})
+    assert await comm.receive_json_from() == {"type": "pong"}
+    await comm.disconnect()
+
+
+async def test_click_is_dispatched_to_the_session_worker_with_ids_and_clicks(live_world, sent):
+    comm, _ = await open_socket(live_world)
+    await comm.send_json_to(click_msg(1, clicks=[(10, 20, True), (30.5, 40, False)], mode="grabcut"))
+    assert await comm.receive_json_from() == {"type": "status", "seq": 1, "state": "queued"}
+    [(payload, queue)] = sent["click"]
+    assert queue == WORKER_Q
+    assert payload["clicks"] == [{"x": 10.0, "y": 20.0, "positive": True}, {"x": 30.5, "y": 40.0, "positive": False}]
+    assert payload["image"]["width"] == 96 and payload["image"]["path"].endswith(".png")
+    assert payload["mode"] == "grabcut" and payload["model"] == "default" and payload["seq"] == 1
+    await comm.disconnect()
+
+
+async def test_clicks_during_inflight_coalesce_into_one_pending_latest(live_world, sent, live_redis):
+    comm, _ = await open_socket(live_world)
+    await comm.send_json_to(click_msg(1))
+    await comm.receive_json_from()
+    for seq in (2, 3, 4):
+        await comm.send_json_to(click_msg(seq, clicks=[(10, 20, True), (seq, seq, False)]))
+        assert await comm.receive_json_from() == {"type": "status", "seq": seq, "state": "queued"}
+    assert len(sent["click"]) == 1, "nothing else may be in flight"
+    from inference.worker import keys
+    assert int(live_redis.get(keys.latest(sent["click"][0][0]["sid"]))) == 4
+    layer = get_channel_layer()
+    reply_to = sent["click"][0][0]["reply_channel"]
+    await layer.send(reply_to, {"type": "live.mask", "seq": 1, "object_id": "obj-1", "model_ms": 5.0,
+                                "roi": {"x": 0, "y": 0, "width": 1, "height": 1}, "png": "", "mode": "grabcut",
+                                "device": "cpu", "worker": WORKER_Q})
+    mask = await comm.receive_json_from()
+    assert mask["type"] == "mask" and mask["seq"] == 1
+    assert await comm.receive_json_from() == {"type": "status", "seq": 4, "state": "queued"}
+    assert [p["seq"] for p, _ in sent["click"]] == [1, 4], "exactly one pending was sent: the latest"
+    assert sent["click"][1][0]["clicks"][1] == {"x": 4.0, "y": 4.0, "positive": False}
+    # a stale notice for seq 4 frees the slot without a message; the next click goes straight out
+    await layer.send(reply_to, {"type": "live.stale", "seq": 4})
+    assert await comm.receive_nothing(timeout=0.3)        # nothing for the client; let it be handled
+    await comm.send_json_to(click_msg(5))
+    assert (await comm.receive_json_from())["seq"] == 5
+    assert [p["seq"] for p, _ in sent["click"]] == [1, 4, 5]
+    await comm.disconnect()
+
+
+async def test_worker_error_is_forwarded_and_frees_the_slot(live_world, sent):
+    comm, _ = await open_socket(live_world)
+    await comm.send_json_to(click_msg(1))
+    await comm.receive_json_from()
+    reply_to = sent["click"][0][0]["reply_channel"]
+    await get_channel_layer().send(reply_to, {"type": "live.error", "seq": 1, "code": "image_unreadable",
+                                              "message": "gone"})
+    assert await comm.receive_json_from() == {"type": "error", "seq": 1, "code": "image_unreadable",
+                                              "message": "gone"}
+    await comm.send_json_to(click_msg(2))
+    assert (await comm.receive_json_from())["seq"] == 2
+    assert len(sent["click"]) == 2
+    await comm.disconnect()
+
+
+async def test_seq_must_increase(live_world, sent):
+    comm, _ = await open_socket(live_world)
+    await comm.send_json_to(click_msg(5))
+    await comm.receive_json_from()
+    await comm.send_json_to(click_msg(5))
+    assert (await comm.receive_json_from())["code"] == "stale_seq"
+    await comm.disconnect()
+
+
+async def test_rate_limit_refuses_floods_and_closes_abusers(live_world, sent):
+    comm, _ = await open_socket(live_world)
+    for _ in range(100):
+        await comm.send_json_to({"type": "ping"})
+    replies = []
+    while True:
+        out = await comm.receive_output(timeout=1)
+        if out["type"] == "websocket.close":
+            break
+        replies.append(json.loads(out["text"]))
+        if len(replies) == 100:
+            break
+    codes = [r.get("code") for r in replies if r["type"] == "error"]
+    pongs = [r for r in replies if r["type"] == "pong"]
+    assert 55 <= len(pongs) <= 70, len(pongs)      # the burst (60) plus what refilled meanwhile
+    assert codes and set(codes) == {"rate_limited"}
+    assert out == {"type": "websocket.close", "code": 4400}, "30+ refused messages in 10 s close the socket"
+
+
+async def test_membership_is_rechecked_on_every_message(live_world, sent):
+    from labeling.models import Membership
+
+    comm, _ = await open_socket(live_world)
+    await sync_to_async(Membership.objects.filter(user=live_world["member"]).delete)()
+    await comm.send_json_to({"type": "ping"})
+    assert (await comm.receive_json_from())["code"] == "forbidden"
+    await expect_close(comm, 4403)
+
+
+async def test_prefetch_warms_the_next_image_and_checks_access(live_world, sent):
+    comm, _ = await open_socket(live_world)
+    await comm.send_json_to({"type": "prefetch", "image_id": live_world["other_image"].pk})
+    await comm.receive_nothing(timeout=0.3)
+    assert [p["image"]["id"] for p, _ in sent["warmup"]] == [live_world["image"].pk, live_world["other_image"].pk]
+    await comm.send_json_to({"type": "prefetch", "image_id": 987654})
+    assert (await comm.receive_json_from())["code"] == "not_found"
+    await comm.disconnect()
+
+
+async def test_no_live_worker_is_a_typed_error(live_world, sent, live_redis):
+    forget(live_redis, WORKER_Q)
+    comm = communicator(live_world["image"].pk, live_world["member_cookie"])
+    assert (await comm.connect())[0]
+    assert (await comm.receive_json_from())["code"] == "no_worker"     # the warm-up found nobody
+    assert (await comm.receive_json_from())["type"] == "ready"
+    await comm.send_json_to(click_msg(1))
+    assert await comm.receive_json_from() == {"type": "error", "seq": 1, "code": "no_worker",
+                                              "message": "no click worker is running"}
+    assert sent["click"] == []
+    await comm.disconnect()
+
+
+async def test_request_on_a_dead_worker_is_rerouted_with_the_full_click_list(live_world, sent, live_redis):
+    forget(live_redis, WORKER_Q)
+    beat(live_redis, "clicks.dying.1", ttl_s=1.2)
+    comm, _ = await open_socket(live_world)
+    await comm.send_json_to(click_msg(1, clicks=[(1, 2, True), (3, 4, False)]))
+    await comm.receive_json_from()
+    assert sent["click"][0][1] == "clicks.dying.1"
+    beat(live_redis, "clicks.alive.2", ttl_s=60)
+    status = await comm.receive_json_from(timeout=4)        # the watchdog re-sends once the heartbeat expired
+    assert status == {"type": "status", "seq": 1, "state": "queued"}
+    (first, _), (second, queue) = sent["click"]
+    assert queue == "clicks.alive.2" and second["clicks"] == first["clicks"] and second["seq"] == 1
+    from inference.worker import keys
+    assert live_redis.get(keys.placement(f"u{live_world['member'].pk}.i{live_world['image'].pk}")) == b"clicks.alive.2"
+    await comm.disconnect()
