@@ -5,7 +5,7 @@
 export const SHORTCUTS = Object.freeze([
   [["?"], "help", "Show or hide this help"],
   [["mod+z", "z"], "undo", "Undo the last click or stroke"],
-  [["mod+shift+z", "mod+y", "shift+z"], "redo", "Redo"],
+  [["mod+shift+z", "mod+y", "shift+z"], "redo", "Redo the last undone step"],
   [["enter", "space"], "finish", "Finish the object (save it with the chosen label)"],
   [["escape"], "discard", "Discard the object in progress / close this help"],
   [["c"], "tool-click", "Click tool (left = positive, right or Shift/Alt + left = negative)"],
@@ -59,5 +59,5 @@ export function commandFor(ev) {
 export function isTypingTarget(el) {
   if (!el || !el.tagName) return false;
   const tag = el.tagName.toLowerCase();
-  return tag === "textarea" || (tag === "input" && !["range", "checkbox", "button"].includes(el.type)) || el.isContentEditable;
+  return tag === "textarea" || (tag === "input" && !["range", "checkbox", "button"].includes(el.type)) || Boolean(el.isContentEditable);
 }
