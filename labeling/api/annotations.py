@@ -26,7 +26,7 @@ def _label_of(image: Image, label_id: int) -> Label:
 
 
 class AnnotationListCreateApi(APIView):
-    class InputSerializer(serializers.Serializer):
+    class AnnotationCreateInputSerializer(serializers.Serializer):
         image = serializers.IntegerField()
         label = serializers.IntegerField()
         mask = serializers.JSONField(help_text='RLE {"size", "counts"} (str or list) or {"png": base64}.')
@@ -42,9 +42,9 @@ class AnnotationListCreateApi(APIView):
         annotations = annotation_list(user=request.user, image_id=int(image_id) if image_id else None)
         return paginated(request, self, annotations, AnnotationOutputSerializer)
 
-    @extend_schema(request=InputSerializer, responses={201: AnnotationOutputSerializer})
+    @extend_schema(request=AnnotationCreateInputSerializer, responses={201: AnnotationOutputSerializer})
     def post(self, request: Request) -> Response:
-        data = self.InputSerializer(data=request.data)
+        data = self.AnnotationCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
         image = access_image(request.user, values["image"])
@@ -56,7 +56,7 @@ class AnnotationListCreateApi(APIView):
 
 
 class AnnotationDetailApi(APIView):
-    class InputSerializer(serializers.Serializer):
+    class AnnotationUpdateInputSerializer(serializers.Serializer):
         version = serializers.IntegerField(required=False, help_text="Or send If-Match: <version>.")
         label = serializers.IntegerField(required=False)
         mask = serializers.JSONField(required=False)
@@ -68,10 +68,10 @@ class AnnotationDetailApi(APIView):
     def get(self, request: Request, annotation_id: int) -> Response:
         return Response(AnnotationOutputSerializer(access_annotation(request.user, annotation_id)).data)
 
-    @extend_schema(request=InputSerializer, responses=AnnotationOutputSerializer)
+    @extend_schema(request=AnnotationUpdateInputSerializer, responses=AnnotationOutputSerializer)
     def patch(self, request: Request, annotation_id: int) -> Response:
         annotation = access_annotation(request.user, annotation_id, Action.VIEW)
-        data = self.InputSerializer(data=request.data, partial=True)
+        data = self.AnnotationUpdateInputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         values = data.validated_data
         image = annotation.image

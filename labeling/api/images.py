@@ -69,27 +69,27 @@ class ImageSubmitApi(APIView):
 
 
 class ImageReviewApi(APIView):
-    class InputSerializer(serializers.Serializer):
+    class ReviewInputSerializer(serializers.Serializer):
         decision = serializers.ChoiceField(choices=ReviewDecision.choices)
         comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=10000)
 
-    @extend_schema(request=InputSerializer, responses={201: ReviewOutputSerializer})
+    @extend_schema(request=ReviewInputSerializer, responses={201: ReviewOutputSerializer})
     def post(self, request: Request, image_id: int) -> Response:
         image = access_image(request.user, image_id)
-        data = self.InputSerializer(data=request.data)
+        data = self.ReviewInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         review = image_review(image=image, user=request.user, **data.validated_data)
         return Response(ReviewOutputSerializer(review).data, status=status.HTTP_201_CREATED)
 
 
 class ImageAssignApi(APIView):
-    class InputSerializer(serializers.Serializer):
+    class AssignInputSerializer(serializers.Serializer):
         assignee = serializers.IntegerField(allow_null=True, help_text="User id, or null to unassign.")
 
-    @extend_schema(request=InputSerializer, responses=ImageDetailOutputSerializer)
+    @extend_schema(request=AssignInputSerializer, responses=ImageDetailOutputSerializer)
     def post(self, request: Request, image_id: int) -> Response:
         image = access_image(request.user, image_id, Action.MANAGE_IMAGES)
-        data = self.InputSerializer(data=request.data)
+        data = self.AssignInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         assignee_id = data.validated_data["assignee"]
         assignee = user_by_id(assignee_id) if assignee_id is not None else None
@@ -97,7 +97,7 @@ class ImageAssignApi(APIView):
 
 
 class ImageDraftApi(APIView):
-    class InputSerializer(serializers.Serializer):
+    class DraftInputSerializer(serializers.Serializer):
         state = serializers.JSONField(help_text="Any JSON object, at most 1 MB serialised.")
 
     @extend_schema(responses={200: DraftOutputSerializer, 204: OpenApiResponse(description="No draft.")})
@@ -107,10 +107,10 @@ class ImageDraftApi(APIView):
             return Response(status=status.HTTP_204_NO_CONTENT)
         return Response(DraftOutputSerializer(draft).data)
 
-    @extend_schema(request=InputSerializer, responses=DraftOutputSerializer)
+    @extend_schema(request=DraftInputSerializer, responses=DraftOutputSerializer)
     def put(self, request: Request, image_id: int) -> Response:
         image = access_image(request.user, image_id)
-        data = self.InputSerializer(data=request.data)
+        data = self.DraftInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         draft = draft_save(image=image, user=request.user, state=data.validated_data["state"])
         return Response(DraftOutputSerializer(draft).data)

@@ -32,7 +32,7 @@ def _project_response(request: Request, project: Any, code: int = status.HTTP_20
 
 
 class ProjectListCreateApi(APIView):
-    class InputSerializer(serializers.Serializer):
+    class ProjectCreateInputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=200)
         description = serializers.CharField(required=False, allow_blank=True, default="")
         default_model = serializers.CharField(required=False, max_length=200, default="default")
@@ -44,16 +44,16 @@ class ProjectListCreateApi(APIView):
         ids = list(projects.values_list("id", flat=True))
         return paginated(request, self, projects, ProjectOutputSerializer, {"roles": _roles(request.user, ids)})
 
-    @extend_schema(request=InputSerializer, responses={201: ProjectOutputSerializer})
+    @extend_schema(request=ProjectCreateInputSerializer, responses={201: ProjectOutputSerializer})
     def post(self, request: Request) -> Response:
-        data = self.InputSerializer(data=request.data)
+        data = self.ProjectCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         project = project_create(user=request.user, **data.validated_data)
         return _project_response(request, project, status.HTTP_201_CREATED)
 
 
 class ProjectDetailApi(APIView):
-    class InputSerializer(serializers.Serializer):
+    class ProjectUpdateInputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=200, required=False)
         description = serializers.CharField(required=False, allow_blank=True)
         default_model = serializers.CharField(required=False, max_length=200)
@@ -63,10 +63,10 @@ class ProjectDetailApi(APIView):
     def get(self, request: Request, project_id: int) -> Response:
         return _project_response(request, access_project(request.user, project_id))
 
-    @extend_schema(request=InputSerializer, responses=ProjectOutputSerializer)
+    @extend_schema(request=ProjectUpdateInputSerializer, responses=ProjectOutputSerializer)
     def patch(self, request: Request, project_id: int) -> Response:
         project = access_project(request.user, project_id, Action.MANAGE_PROJECT)
-        data = self.InputSerializer(data=request.data, partial=True)
+        data = self.ProjectUpdateInputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         return _project_response(request, project_update(project=project, user=request.user, **data.validated_data))
 
@@ -90,7 +90,7 @@ class ProjectNextImageApi(APIView):
 
 
 class ProjectLabelsApi(APIView):
-    class InputSerializer(serializers.Serializer):
+    class LabelCreateInputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=100)
         color = serializers.CharField(max_length=7, required=False, default="#ff0000")
         order = serializers.IntegerField(required=False, min_value=0, allow_null=True, default=None)
@@ -100,10 +100,10 @@ class ProjectLabelsApi(APIView):
         project = access_project(request.user, project_id)
         return Response(LabelOutputSerializer(label_list(project=project), many=True).data)
 
-    @extend_schema(request=InputSerializer, responses={201: LabelOutputSerializer})
+    @extend_schema(request=LabelCreateInputSerializer, responses={201: LabelOutputSerializer})
     def post(self, request: Request, project_id: int) -> Response:
         project = access_project(request.user, project_id, Action.MANAGE_LABELS)
-        data = self.InputSerializer(data=request.data)
+        data = self.LabelCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         label = label_create(project=project, user=request.user, **data.validated_data)
         return Response(LabelOutputSerializer(label).data, status=status.HTTP_201_CREATED)
@@ -119,7 +119,7 @@ def _member_user(value: Any) -> Any:
 
 
 class ProjectMembersApi(APIView):
-    class InputSerializer(serializers.Serializer):
+    class MemberAddInputSerializer(serializers.Serializer):
         user = serializers.CharField(help_text="User id or username.")
         role = serializers.ChoiceField(choices=Role.choices, default=Role.ANNOTATOR)
 
@@ -128,10 +128,10 @@ class ProjectMembersApi(APIView):
         project = access_project(request.user, project_id)
         return Response(MembershipOutputSerializer(membership_list(project=project), many=True).data)
 
-    @extend_schema(request=InputSerializer, responses={201: MembershipOutputSerializer})
+    @extend_schema(request=MemberAddInputSerializer, responses={201: MembershipOutputSerializer})
     def post(self, request: Request, project_id: int) -> Response:
         project = access_project(request.user, project_id, Action.MANAGE_MEMBERS)
-        data = self.InputSerializer(data=request.data)
+        data = self.MemberAddInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         membership = membership_set(project=project, user=request.user, member=_member_user(data.validated_data["user"]),
                                     role=data.validated_data["role"])

@@ -98,11 +98,12 @@ def image_submit(*, image: Image, user: Any) -> Image:
     Raises PermissionDenied unless the user may edit the image, InvalidTransition from in_review/accepted.
     The user's autosave draft of the image is discarded.
     """
-    require_image_edit(user, image)
+    require(user, image.project_id, Action.VIEW)
     path = SUBMIT_PATHS.get(image.status)
     if path is None:
         raise InvalidTransition(f"An image that is '{image.status}' cannot be submitted.",
                                 details={"from": image.status, "to": S.IN_REVIEW})
+    require_image_edit(user, image)
     if image.assignee_id is None:
         Image.objects.filter(pk=image.pk, assignee__isnull=True).update(assignee=user)
         image.assignee = user

@@ -104,3 +104,22 @@ def test_draft_round_trip_and_size_limit(world):
     assert client.get(url).json()["state"] == state
     huge = client.put(url, {"state": {"blob": "x" * (1024 * 1024)}}, format="json")
     assert huge.status_code == 413 and huge.json()["error"]["code"] == "draft_too_large"
+
+
+def test_schema_and_offline_docs_page(client):
+    schema = client.get("/api/schema/")
+    assert schema.status_code == 200 and b"/api/annotations/{annotation_id}/" in schema.content
+    docs = client.get("/api/docs/")
+    assert docs.status_code == 200
+    assert b"drf_spectacular_sidecar/swagger-ui-dist" in docs.content  # assets served locally, not from a CDN
+
+
+def test_next_image_api_assigns_and_reports_empty(world):
+    client = world.client(world.annotator)
+    first = client.get(f"/api/projects/{world.project.pk}/next-image/")
+    assert first.status_code == 200 and first.json()["assignee"]["id"] == world.annotator.pk
+    assert client.get(f"/api/projects/{world.project.pk}/next-image/").json()["id"] == first.json()["id"]
+    for image in (world.image, world.image2):
+        image.status = "accepted"
+        image.save()
+    assert client.get(f"/api/projects/{world.project.pk}/next-image/").status_code == 204
