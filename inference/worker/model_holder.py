@@ -12,6 +12,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from inference.worker.requests import RequestError
+
 log = logging.getLogger(__name__)
 
 ENV_EXTRA_MODELS = "CLICKLABEL_WORKER_MODELS"
@@ -57,7 +59,11 @@ class ModelHolder:
                 return Resolved(None, "grabcut", True, self._missing[name])
             model = self._models.get(name)
             if model is None:
-                from inference.model_zoo import MissingWeightsError, load_model
+                from inference.model_zoo import MODEL_REGISTRY, MissingWeightsError, load_model
+
+                if not self.is_path(name) and name not in MODEL_REGISTRY and name not in self.extra:
+                    raise RequestError("unknown_model", f"no model named {name!r}; registered: "
+                                                        f"{', '.join(sorted({*MODEL_REGISTRY, *self.extra}))}")
 
                 try:
                     model = load_model(self.extra.get(name, name), device=self.device)
@@ -67,6 +73,11 @@ class ModelHolder:
                     return Resolved(None, "grabcut", True, str(exc))
                 self._models[name] = model
         return Resolved(model, mode)
+
+    @staticmethod
+    def is_path(name: str) -> bool:
+        """Checkpoint paths (only ever from a project's settings; clients may send names only)."""
+        return "/" in name or "\\" in name or name.endswith((".pth", ".pt"))
 
     def device_name(self, resolved: Resolved) -> str:
         """The device a resolved model runs on ("cpu" for GrabCut)."""

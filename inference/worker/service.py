@@ -22,10 +22,12 @@ ClickFactory = Callable[[float, float, bool], Any]
 
 
 def engine_session_factory(model: Any, image: np.ndarray, mode: str) -> Any:
-    """A new `inference.session.SegmentationSession` on uint8 (H, W, 3) RGB `image`."""
+    """A new `inference.session.SegmentationSession` on uint8 (H, W, 3) RGB `image` (evaluation ZoomIn,
+    flip, longest side limited to $CLICKLABEL_WORKER_MAX_SIZE, default 800, like the reference demos)."""
     from inference.session import SegmentationSession
 
-    return SegmentationSession(model, image, mode=mode)
+    max_size = int(os.environ.get("CLICKLABEL_WORKER_MAX_SIZE", "800")) or None
+    return SegmentationSession(model, image, mode=mode, max_size=max_size)
 
 
 def engine_click(x: float, y: float, positive: bool) -> Any:

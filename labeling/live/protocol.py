@@ -96,7 +96,8 @@ def parse_click(data: dict, width: int, height: int) -> ClickMessage:
     if mode is not None and mode not in MODES:
         raise ProtocolError("unknown_mode", f"unknown mode {mode!r}; one of {', '.join(MODES)}", seq)
     model = data.get("model")
-    if model is not None and (not isinstance(model, str) or not MODEL_NAME.match(model)):
+    if model is not None and (not isinstance(model, str) or not MODEL_NAME.match(model)
+                              or model.endswith((".pth", ".pt"))):
         raise ProtocolError("unknown_model", "model must be a registered model name", seq)
     prev = data.get("prev_mask")
     prev_id = None

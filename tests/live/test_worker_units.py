@@ -1,0 +1,184 @@
+"""Worker-side building blocks without Celery: LRU cache, ROI PNG payload, click-list sync on the real
+engine (GrabCut, no weights), request parsing and the model holder's fallbacks."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from inference.worker.cache import LRUCache
+from inference.worker.live_session import LiveSession
+from inference.worker.model_holder import ModelHolder, parse_extra_models
+from inference.worker.payload import decode_roi_png, encode_roi_png
+from inference.worker.requests import ClickRequest, RequestError
+from inference.worker.service import LiveEngine, engine_click, engine_session_factory
+
+from .conftest import synthetic_png
+
+
+# --- cache ------------------------------------------------------------------------------------------
+def test_lru_evicts_least_recently_used_by_count_and_bytes():
+    evicted = []
+    cache = LRUCache(max_entries=3, max_bytes=100, on_evict=lambda k, v: evicted.append(k))
+    for key in "abc":
+        cache.put(key, key.upper(), 10)
+    assert cache.get("a") == "A"                 # a is now the most recent
+    cache.put("d", "D", 10)
+    assert evicted == ["b"] and cache.keys() == ["c", "a", "d"]
+    cache.put("e", "E", 85)                      # 10 + 10 + 10 + 85 > 100: evict until within budget
+    assert cache.keys() == ["d", "e"] and cache.nbytes == 95
+    cache.put("huge", "H", 1000)                 # larger than the budget: kept alone
+    assert cache.keys() == ["huge"] and cache.get("e") is None
+
+
+def test_lru_rejects_bad_bounds():
+    with pytest.raises(ValueError):
+        LRUCache(0, 10)
+    with pytest.raises(ValueError):
+        LRUCache(1, 10).put("a", 1, -1)
+
+
+# --- payload ----------------------------------------------------------------------------------------
+def test_roi_png_round_trips_at_8_bit_and_crops_to_nonzero():
+    rng = np.random.default_rng(1)
+    probs = np.zeros((300, 400), dtype=np.float32)
+    probs[50:120, 200:260] = rng.random((70, 60), dtype=np.float32)
+    probs[60, 210] = 1.0
+    roi = encode_roi_png(probs)
+    message = roi.as_message()
+    full = decode_roi_png(message, 300, 400)
+    assert np.abs(full.astype(int) - np.rint(probs * 255).astype(int)).max() == 0
+    q = np.rint(probs * 255) > 0
+    ys, xs = np.nonzero(q)
+    assert message["roi"] == {"x": int(xs.min()), "y": int(ys.min()), "width": int(xs.max() - xs.min() + 1),
+                              "height": int(ys.max() - ys.min() + 1)}
+
+
+def test_empty_map_gives_a_one_pixel_zero_roi():
+    message = encode_roi_png(np.zeros((30, 40), dtype=np.float32)).as_message()
+    assert message["roi"] == {"x": 0, "y": 0, "width": 1, "height": 1}
+    assert decode_roi_png(message, 30, 40).max() == 0
+    with pytest.raises(ValueError):
+        encode_roi_png(np.zeros((2, 3, 4), dtype=np.float32))
+
+
+def test_binary_mask_payload_at_4000x3000_is_small():
+    probs = np.zeros((3000, 4000), dtype=np.float32)
+    yy, xx = np.ogrid[:3000, :4000]
+    probs[((xx - 2000) / 900.0) ** 2 + ((yy - 1500) / 700.0) ** 2 <= 1] = 1.0
+    message = encode_roi_png(probs).as_message()
+    assert len(message["png"]) < 64 * 1024, "a mask frame must stay far below daphne's 1 MiB limit"
+
+
+# --- click-list sync on the real engine ------------------------------------------------------------
+@pytest.fixture
+def picture():
+    from io import BytesIO
+
+    from PIL import Image
+
+    return np.asarray(Image.open(BytesIO(synthetic_png(96, 64))).convert("RGB"))
+
+
+class CountingSession:
+    """Spy around a real engine session: counts add_click / undo / reset calls."""
+
+    def __init__(self, inner):
+        self.inner, self.calls = inner, {"add_click": 0, "undo": 0, "reset": 0}
+
+    def __getattr__(self, name):
+        attr = getattr(self.inner, name)
+        if name in self.calls:
+            def counted(*args, **kwargs):
+                self.calls[name] += 1
+                return attr(*args, **kwargs)
+            return counted
+        return attr
+
+
+def test_live_session_appends_undoes_and_replays_with_fewest_engine_calls(picture):
+    spy = CountingSession(engine_session_factory(None, picture, "grabcut"))
+    live = LiveSession(spy, engine_click, picture.shape[:2])
+    c1, c2, c3 = (48.0, 32.0, True), (5.0, 5.0, False), (50.0, 30.0, True)
+    r = live.sync([c1])
+    assert r.action == "append" and r.probs[32, 48] > 0.5 and r.probs[0, 0] == 0
+    r = live.sync([c1, c2, c3])
+    assert (r.action, spy.calls["add_click"]) == ("append", 3)
+    r = live.sync([c1, c2])
+    assert (r.action, spy.calls["undo"]) == ("undo", 1) and live.applied == [c1, c2]
+    assert live.sync([c1, c2]).action == "unchanged" and spy.calls["add_click"] == 3
+    r = live.sync([c3])                          # a different history: rebuild from the list
+    assert (r.action, spy.calls["reset"], spy.calls["add_click"]) == ("replay", 1, 4)
+    fresh = LiveSession(engine_session_factory(None, picture, "grabcut"), engine_click, picture.shape[:2])
+    assert np.array_equal(fresh.sync([c3]).probs, r.probs), "replay equals a fresh session"
+    assert live.sync([]).probs.max() == 0
+
+
+# --- requests and the engine facade -----------------------------------------------------------------
+def payload(path, clicks, **over):
+    data = {"sid": "s1", "session": "u1.i1", "reply_channel": "chan", "seq": 3, "object_id": "o",
+            "clicks": [{"x": x, "y": y, "positive": p} for x, y, p in clicks],
+            "image": {"id": 1, "path": str(path), "width": 96, "height": 64}, "model": "default", "mode": "grabcut"}
+    data.update(over)
+    return data
+
+
+@pytest.mark.parametrize("over, code", [
+    ({"mode": "bogus"}, "unknown_mode"),
+    ({"clicks": [{"x": 96, "y": 1, "positive": True}]}, "out_of_bounds"),
+    ({"clicks": [{"x": 1, "y": 1}]}, "bad_schema"),
+    ({"seq": "x"}, "bad_request"),
+    ({"image": {"id": 1}}, "bad_request"),
+])
+def test_click_request_rejects_bad_payloads(tmp_path, over, code):
+    with pytest.raises(RequestError) as err:
+        ClickRequest.from_task({**payload(tmp_path / "x.png", []), **over})
+    assert err.value.code == code
+
+
+def test_engine_answers_with_a_mask_message_and_caches_the_session(tmp_path):
+    path = tmp_path / "pic.png"
+    path.write_bytes(synthetic_png(96, 64))
+    engine = LiveEngine()
+    first = engine.click(ClickRequest.from_task(payload(path, [(48, 32, True)])))
+    assert first["mode"] == "grabcut" and first["device"] == "cpu" and first["cache_hit"] is False
+    assert decode_roi_png(first, 64, 96)[32, 48] == 255
+    second = engine.click(ClickRequest.from_task(payload(path, [(48, 32, True), (2, 2, False)], seq=4)))
+    assert second["cache_hit"] is True and second["sync"] == "append"
+    other = engine.click(ClickRequest.from_task(payload(path, [(48, 32, True)], object_id="p", seq=5)))
+    assert other["cache_hit"] is False and len(engine.sessions) == 2
+
+
+def test_engine_refuses_a_wrong_image_size_and_unreadable_files(tmp_path):
+    path = tmp_path / "pic.png"
+    path.write_bytes(synthetic_png(80, 64))
+    with pytest.raises(RequestError) as err:
+        LiveEngine().click(ClickRequest.from_task(payload(path, [(4, 4, True)])))
+    assert err.value.code == "image_mismatch"
+    from inference.worker.images import ImageLoadError
+
+    (tmp_path / "junk.png").write_bytes(b"not an image")
+    with pytest.raises(ImageLoadError):
+        LiveEngine().click(ClickRequest.from_task(payload(tmp_path / "junk.png", [(4, 4, True)])))
+
+
+def test_model_holder_falls_back_to_grabcut_without_weights_and_refuses_unknown_names(tmp_path):
+    holder = ModelHolder(extra={"missing": str(tmp_path / "nope.pth")})
+    resolved = holder.resolve("missing", "f-brs-b")
+    assert (resolved.model, resolved.mode, resolved.fallback) == (None, "grabcut", True)
+    with pytest.raises(RequestError) as err:
+        holder.resolve("no-such-model", "nobrs")
+    assert err.value.code == "unknown_model"
+    assert holder.resolve("anything", "grabcut").model is None
+    assert parse_extra_models("a=/x.pth; b=/y.pth") == {"a": "/x.pth", "b": "/y.pth"}
+    with pytest.raises(ValueError):
+        parse_extra_models("justaname")
+
+
+def test_fixture_checkpoint_runs_under_a_registered_test_name(shared_fixtures, tmp_path):
+    ckpt = shared_fixtures / "ritm_hrnet18s_itermask" / "weights.pth"
+    path = tmp_path / "pic.png"
+    path.write_bytes(synthetic_png(96, 64))
+    engine = LiveEngine(holder=ModelHolder(device="cpu", extra={"test-hrnet": str(ckpt)}))
+    message = engine.click(ClickRequest.from_task(payload(path, [(48, 32, True)], model="test-hrnet", mode="nobrs")))
+    assert message["mode"] == "nobrs" and "fallback" not in message and message["model_ms"] > 0
+    assert decode_roi_png(message, 64, 96).shape == (64, 96)
