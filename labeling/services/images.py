@@ -29,6 +29,7 @@ from django.db import IntegrityError, transaction
 
 from labeling.errors import Conflict, UploadRejected
 from labeling.models import Image, Project
+from labeling.permissions import Action, require
 from labeling.uploads import ValidatedImage, validate_image
 
 DEFAULT_MAX_ZIP_MEMBERS = 10_000
@@ -163,8 +164,10 @@ def add_images(project: Project, files: Iterable[tuple[str, bytes]], user: Any) 
     """Validate and store loose image files `(name, bytes)`; a file that is a zip is expanded in place.
 
     Returns the UploadReport (accepted with new Image ids, refused with reasons). Raises Conflict when a
-    concurrent upload stored the same image first (nothing stored then).
+    concurrent upload stored the same image first (nothing stored then), NotFound / PermissionDenied
+    unless the user may manage the project's images.
     """
+    require(user, project, Action.MANAGE_IMAGES)
     batch = _Batch(project)
     for name, data in files:
         data = bytes(data)
@@ -179,8 +182,9 @@ def add_images_from_zip(project: Project, zip_bytes_or_file: bytes | IO[bytes], 
     """Validate and store every image in one zip (bytes or a seekable binary file).
 
     Raises UploadRejected (400) when the zip as a whole is refused (corrupt, too big, too many members,
-    zip bomb); member-level problems are listed in the report's `refused`.
+    zip bomb); member-level problems are listed in the report's `refused`. Needs the manage-images right.
     """
+    require(user, project, Action.MANAGE_IMAGES)
     if isinstance(zip_bytes_or_file, (bytes, bytearray, memoryview)):
         handle: IO[bytes] = io.BytesIO(bytes(zip_bytes_or_file))
     else:

@@ -170,7 +170,7 @@ def test_duplicates_in_one_upload_and_against_the_project_are_refused(world):
     assert "already in the project as 'one.png'" in again.refused[0].reason
     assert_nothing_written(state)
     # the same picture is fine in another project
-    assert len(add_images(world.other_project, [("x.png", data)], world.manager).accepted) == 1
+    assert len(add_images(world.other_project, [("x.png", data)], world.outsider).accepted) == 1
 
 
 def test_good_files_are_kept_when_others_in_the_batch_are_refused(world):
@@ -277,3 +277,12 @@ def test_zip_member_lying_about_its_size_is_refused(world, clean_state):
 def test_loose_zip_passed_to_add_images_is_expanded(world):
     report = add_images(world.project, [("batch.zip", zip_of({"p.png": png(seed=99)}))], world.manager)
     assert [a.name for a in report.accepted] == ["p.png"]
+
+
+@pytest.mark.parametrize("who", ["annotator", "reviewer", "outsider"])
+def test_only_managers_may_upload(world, clean_state, who):
+    from labeling.errors import ClickLabelError
+    with pytest.raises(ClickLabelError) as caught:
+        add_images(world.project, [("a.png", png(seed=123))], getattr(world, who))
+    assert caught.value.status in (403, 404)
+    assert_nothing_written(clean_state)

@@ -1,0 +1,13 @@
+"""Celery tasks of the labelling app: thin wrappers that call a service by id."""
+from __future__ import annotations
+
+from celery import shared_task
+
+from labeling.exports.jobs import export_job_run
+
+
+@shared_task(name="labeling.run_export_job", acks_late=True, soft_time_limit=3600, time_limit=3700)
+def run_export_job(job_id: int) -> str:
+    """Run ExportJob `job_id` (see labeling.exports.jobs.export_job_run); returns its final status."""
+    job = export_job_run(int(job_id))
+    return job.status if job is not None else "missing"
