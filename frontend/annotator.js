@@ -314,6 +314,8 @@ function renderPanel(state, prev) {
   const mask = maskOf(state);
   root.dataset.maskArea = String(mask ? maskArea(mask) : 0);
   root.dataset.clicks = String(state.current.clicks.length);
+  root.dataset.pending = pending ? "1" : "0";
+  root.dataset.seq = String(state.seq);
   root.dataset.objects = String(state.objects.length);
   root.dataset.connection = st.connection;
   root.dataset.revision = String(state.revision);

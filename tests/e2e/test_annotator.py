@@ -1,0 +1,178 @@
+"""End to end in headless Chromium against the live stack (daphne + Celery click worker + Redis),
+mode GrabCut so no weights are needed: log in, click, see the mask, undo, redo, threshold, finish with
+a label, reload (nothing lost), find the object in the COCO export; reconnect; submit and review."""
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+MASK_TIMEOUT_MS = 90_000
+
+
+def login(page, stack, who: str, next_url: str) -> None:
+    user, password = stack.seed[who]
+    page.goto(f"{stack.base_url}{next_url}")
+    assert "/accounts/login/" in page.url, "anonymous users are sent to the login page"
+    page.fill("#id_username", user)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"**{next_url}")
+
+
+def data(page, name: str) -> str:
+    return page.get_attribute("#annotator", f"data-{name}")
+
+
+def wait_data(page, name: str, value: str, timeout: int = MASK_TIMEOUT_MS) -> None:
+    page.wait_for_function(
+        "([n, v]) => document.getElementById('annotator').dataset[n] === v", arg=[name, value], timeout=timeout)
+
+
+def wait_ready(page) -> None:
+    wait_data(page, "ready", "1", 30_000)
+    wait_data(page, "connection", "ready", 30_000)
+
+
+def click_image(page, x: int, y: int, button: str = "left") -> None:
+    """Click the canvas on image pixel (x, y), converting through the page's current view."""
+    pos = page.evaluate("""([x, y]) => { const v = window.clicklabel.store.getState().view;
+        return {x: (x + 0.5) * v.scale + v.tx, y: (y + 0.5) * v.scale + v.ty}; }""", [x, y])
+    page.locator("#canvas").click(position=pos, button=button)
+
+
+def wait_mask(page, clicks: int) -> int:
+    """Wait until the mask for `clicks` clicks has arrived; return its area."""
+    wait_data(page, "clicks", str(clicks))
+    wait_data(page, "pending", "0")
+    return int(data(page, "mask-area"))
+
+
+def api_get(page, stack, path: str):
+    response = page.request.get(f"{stack.base_url}{path}")
+    assert response.ok, f"GET {path}: {response.status} {response.text()[:300]}"
+    return response.json()
+
+
+def test_click_undo_redo_finish_reload_export(live_stack, browser, screenshot_dir):
+    stack = live_stack
+    image_id = stack.seed["image_ids"][0]
+    cx, cy = stack.seed["centre"]
+    context = browser.new_context(viewport={"width": 1100, "height": 700})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    login(page, stack, "annotator", f"/annotate/{image_id}/")
+    wait_ready(page)
+
+    # a positive click on the blob gives a mask, with timing and device in the status line
+    click_image(page, cx, cy)
+    area1 = wait_mask(page, 1)
+    assert 0 < area1 < stack.seed["width"] * stack.seed["height"] / 2
+    assert "ms/click" in page.inner_text("#status-timing")
+
+    # a negative click (right button) on the background refines it
+    click_image(page, 10, 150, button="right")
+    area2 = wait_mask(page, 2)
+    assert area2 > 0
+
+    # undo brings back the one-click mask at once; redo the two-click one
+    page.locator("#canvas").focus()
+    page.keyboard.press("Control+z")
+    wait_data(page, "clicks", "1", 5_000)
+    assert int(data(page, "mask-area")) == area1
+    page.click("#redo")
+    wait_data(page, "clicks", "2", 5_000)
+    assert int(data(page, "mask-area")) == area2
+
+    # the threshold is applied in the page: the mask changes, no new request is sent
+    seq = data(page, "seq")
+    page.evaluate("""() => { const t = document.getElementById('threshold');
+        t.value = '0.95'; t.dispatchEvent(new Event('input')); }""")
+    assert int(data(page, "mask-area")) <= area2
+    assert data(page, "seq") == seq
+    page.evaluate("""() => { const t = document.getElementById('threshold');
+        t.value = '0.49'; t.dispatchEvent(new Event('input')); }""")
+    assert int(data(page, "mask-area")) == area2
+
+    # finish with a label: saved through REST, listed, and the next object starts empty
+    page.select_option("#label-select", label=stack.seed["label_name"])
+    page.locator("#canvas").focus()
+    page.keyboard.press("Enter")
+    wait_data(page, "objects", "1", 15_000)
+    assert data(page, "clicks") == "0"
+    saved = api_get(page, stack, f"/api/annotations/?image={image_id}")
+    saved = saved.get("results", saved)
+    assert len(saved) == 1
+    assert saved[0]["area"] == area2
+    assert saved[0]["label"] == stack.seed["label_id"]
+    assert saved[0]["mode"] == "grabcut"
+    assert len(saved[0]["clicks"]) == 2
+
+    # an unfinished second object is autosaved ...
+    click_image(page, 187, 52)
+    area3 = wait_mask(page, 1)
+    page.wait_for_function("() => { const d = document.getElementById('annotator').dataset;"
+                           " return d.savedRevision === d.revision; }", timeout=15_000)
+    page.screenshot(path=str(screenshot_dir / "annotator.png"))
+
+    # ... so a reload loses nothing: the finished object and the in-progress clicks come back
+    page.reload()
+    wait_ready(page)
+    wait_data(page, "objects", "1", 15_000)
+    assert wait_mask(page, 1) == area3
+    assert page.evaluate("() => window.clicklabel.store.getState().current.clicks") == [
+        {"x": 187, "y": 52, "positive": True}]
+
+    # the finished object is in the COCO RLE export
+    export = api_get(page, stack, f"/api/projects/{stack.seed['project_id']}/export/?format=coco-rle")
+    mine = [a for a in export["annotations"] if a["image_id"] == image_id]
+    assert len(mine) == 1
+    assert mine[0]["area"] == area2
+    category = {c["id"]: c["name"] for c in export["categories"]}[mine[0]["category_id"]]
+    assert category == stack.seed["label_name"]
+    assert mine[0]["segmentation"]["size"] == [stack.seed["height"], stack.seed["width"]]
+    assert errors == []
+    context.close()
+
+
+def test_reconnect_then_submit_and_review(live_stack, browser, screenshot_dir):
+    stack = live_stack
+    image_id = stack.seed["image_ids"][1]
+    cx, cy = stack.seed["centre"]
+    annotator = browser.new_context(viewport={"width": 1100, "height": 700})
+    page = annotator.new_page()
+    login(page, stack, "annotator", f"/annotate/{image_id}/")
+    wait_ready(page)
+    click_image(page, cx, cy)
+    wait_mask(page, 1)
+
+    # drop the websocket: the page reconnects by itself and the next click carries the full list
+    page.evaluate("() => window.clicklabel.socket.drop()")
+    page.wait_for_function("() => document.getElementById('annotator').dataset.connection !== 'ready'", timeout=5_000)
+    wait_data(page, "connection", "ready", 30_000)
+    click_image(page, cx + 30, cy)
+    assert wait_mask(page, 2) > 0
+    page.locator("#canvas").focus()
+    page.keyboard.press("Enter")
+    wait_data(page, "objects", "1", 15_000)
+    page.click("#submit")
+    page.wait_for_function(
+        "(id) => !location.pathname.endsWith(`/annotate/${id}/`) ||"
+        " document.getElementById('status-error').textContent.includes('Submitted')", arg=image_id, timeout=15_000)
+    assert api_get(page, stack, f"/api/images/{image_id}/")["status"] == "in_review"
+    annotator.close()
+
+    reviewer = browser.new_context(viewport={"width": 1100, "height": 700})
+    page = reviewer.new_page()
+    login(page, stack, "reviewer", f"/review/{image_id}/")
+    page.wait_for_selector('#reviewer[data-ready="1"]')
+    assert page.locator("#object-list li[data-object-id]").count() == 1
+    page.click("#reject")
+    assert "what should be fixed" in page.inner_text("#review-result")
+    page.fill("#review-comment", "The right edge is missing.")
+    page.click("#reject")
+    page.wait_for_selector('#reviewer[data-decision="reject"]')
+    page.screenshot(path=str(screenshot_dir / "review.png"))
+    assert api_get(page, stack, f"/api/images/{image_id}/")["status"] == "rejected"
+    reviewer.close()
