@@ -1,0 +1,244 @@
+"""Django admin: projects (labels, members, progress, bulk upload, export), images (thumbnails, assign,
+reset, filters), annotations, reviews and export jobs. Writes go through `labeling.services`."""
+from __future__ import annotations
+
+import importlib.util
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from labeling.errors import ClickLabelError
+from labeling.models import (Annotation, ExportJob, Image, ImageStatus, Label, Membership, Project, Review, Role)
+from labeling.services.thumbnails import thumbnail_bytes
+from labeling.services.workflow import image_assign, image_reset_status
+
+EXPORT_FORMAT = "coco-rle"
+
+
+def _status_counts_html(counts: dict[str, int]) -> str:
+    return format_html_join(" · ", "{}: <b>{}</b>", ((ImageStatus(s).label, counts.get(s, 0)) for s in ImageStatus.values))
+
+
+class LabelInline(admin.TabularInline):
+    model = Label
+    extra = 1
+    fields = ("name", "color", "order")
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 1
+    raw_id_fields = ("user",)
+    fields = ("user", "role")
+
+
+@admin.register(Project)
+class ProjectAdmin(admin.ModelAdmin):
+    list_display = ("name", "image_count", "progress", "default_model", "default_mode", "created_at")
+    search_fields = ("name", "description")
+    inlines = [LabelInline, MembershipInline]
+    readonly_fields = ("progress_detail", "upload_link", "created_at")
+    fields = ("name", "description", "default_model", "default_mode", "progress_detail", "upload_link", "created_at")
+    actions = ["export_projects"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Project]:
+        counts = {f"n_{s}": Count("images", filter=Q(images__status=s)) for s in ImageStatus.values}
+        return super().get_queryset(request).annotate(n_images=Count("images"), **counts)
+
+    @admin.display(description="images", ordering="n_images")
+    def image_count(self, project: Project) -> int:
+        return project.n_images
+
+    @admin.display(description="progress (images by status)")
+    def progress(self, project: Project) -> str:
+        return _status_counts_html({s: getattr(project, f"n_{s}", 0) for s in ImageStatus.values})
+
+    @admin.display(description="progress")
+    def progress_detail(self, project: Project) -> str:
+        if not project.pk:
+            return "–"
+        from labeling.selectors.projects import project_progress
+
+        data = project_progress(project=project)
+        return format_html("{} images — {} ({} accepted)", data["total"], _status_counts_html(data["by_status"]),
+                           f"{data['done_fraction']:.0%}")
+
+    @admin.display(description="bulk upload")
+    def upload_link(self, project: Project) -> str:
+        if not project.pk:
+            return "Save the project first."
+        return format_html('<a class="button" href="{}">Upload images (files or a .zip)</a>',
+                           reverse("admin:labeling_project_upload", args=[project.pk]))
+
+    def get_urls(self) -> list:
+        return [path("<int:project_id>/upload/", self.admin_site.admin_view(self.upload_view),
+                     name="labeling_project_upload")] + super().get_urls()
+
+    def upload_view(self, request: HttpRequest, project_id: int) -> HttpResponse:
+        """Bulk upload: many image files and/or .zip archives; shows accepted and refused files."""
+        project = get_object_or_404(Project, pk=project_id)
+        if not self.has_change_permission(request, project):
+            return HttpResponse(status=403)
+        reports: list[dict] = []
+        uploads_available = importlib.util.find_spec("labeling.services.images") is not None
+        if request.method == "POST" and uploads_available:
+            reports = self._handle_upload(request, project)
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "project": project,
+                   "reports": reports, "uploads_available": uploads_available, "title": f"Upload images to {project}"}
+        return TemplateResponse(request, "admin/labeling/project/upload.html", context)
+
+    def _handle_upload(self, request: HttpRequest, project: Project) -> list[dict]:
+        from labeling.services.images import add_images, add_images_from_zip
+
+        files = request.FILES.getlist("files")
+        if not files:
+            messages.warning(request, "Choose at least one file.")
+            return []
+        reports = []
+        loose = [(f.name, f.read()) for f in files if not f.name.lower().endswith(".zip")]
+        try:
+            if loose:
+                reports.append({"source": f"{len(loose)} file(s)",
+                                **add_images(project, loose, request.user).to_dict()})
+            for archive in (f for f in files if f.name.lower().endswith(".zip")):
+                reports.append({"source": archive.name, **add_images_from_zip(project, archive, request.user).to_dict()})
+        except ClickLabelError as exc:
+            messages.error(request, exc.message)
+        accepted = sum(r["counts"]["accepted"] for r in reports)
+        refused = sum(r["counts"]["refused"] for r in reports)
+        if reports:
+            messages.info(request, f"{accepted} image(s) added, {refused} file(s) refused.")
+        return reports
+
+    @admin.action(description=f"Export selected projects ({EXPORT_FORMAT}, runs in the background)")
+    def export_projects(self, request: HttpRequest, queryset: QuerySet[Project]) -> None:
+        if importlib.util.find_spec("labeling.exports.jobs") is None:
+            self.message_user(request, "Exports are not available in this build.", messages.ERROR)
+            return
+        from labeling.exports.jobs import export_job_create
+
+        for project in queryset:
+            try:
+                job = export_job_create(project=project, user=request.user, fmt=EXPORT_FORMAT)
+            except ClickLabelError as exc:
+                self.message_user(request, f"{project}: {exc.message}", messages.ERROR)
+                continue
+            self.message_user(request, format_html(
+                '{}: export job <a href="{}">#{}</a> queued.', project,
+                reverse("admin:labeling_exportjob_change", args=[job.pk]), job.pk))
+
+
+class AssignForm(forms.Form):
+    assignee = forms.ModelChoiceField(queryset=get_user_model().objects.none(), required=False,
+                                      empty_label="— unassign —")
+
+    def __init__(self, *args: Any, project_ids: list[int], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        members = Membership.objects.filter(project_id__in=project_ids, role__in=[Role.ANNOTATOR, Role.MANAGER])
+        self.fields["assignee"].queryset = (get_user_model().objects.filter(is_active=True, memberships__in=members)
+                                            .distinct().order_by("username"))
+
+
+@admin.register(Image)
+class ImageAdmin(admin.ModelAdmin):
+    list_display = ("thumbnail", "original_name", "project", "status", "assignee", "width", "height", "updated_at")
+    list_display_links = ("thumbnail", "original_name")
+    list_filter = ("project", "status", ("assignee", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("original_name", "checksum")
+    list_select_related = ("project", "assignee")
+    readonly_fields = ("thumbnail_large", "checksum", "width", "height", "uploaded_by", "uploaded_at", "updated_at")
+    raw_id_fields = ("assignee",)
+    actions = ["assign_to_annotator", "reset_status"]
+
+    def get_urls(self) -> list:
+        return [path("<int:image_id>/thumb/", self.admin_site.admin_view(self.thumb_view),
+                     name="labeling_image_thumb")] + super().get_urls()
+
+    def thumb_view(self, request: HttpRequest, image_id: int) -> HttpResponse:
+        image = get_object_or_404(Image, pk=image_id)
+        if not self.has_view_permission(request, image):
+            return HttpResponse(status=403)
+        try:
+            data = thumbnail_bytes(image)
+        except (OSError, ValueError):
+            return HttpResponse(status=404)
+        response = HttpResponse(data, content_type="image/jpeg")
+        response["Cache-Control"] = "private, max-age=86400"
+        return response
+
+    @admin.display(description="")
+    def thumbnail(self, image: Image) -> str:
+        return format_html('<img src="{}" alt="" loading="lazy" style="max-width:96px;max-height:96px">',
+                           reverse("admin:labeling_image_thumb", args=[image.pk]))
+
+    @admin.display(description="preview")
+    def thumbnail_large(self, image: Image) -> str:
+        return self.thumbnail(image) if image.pk else "–"
+
+    @admin.action(description="Assign selected images to an annotator…")
+    def assign_to_annotator(self, request: HttpRequest, queryset: QuerySet[Image]) -> HttpResponse | None:
+        project_ids = sorted(set(queryset.values_list("project_id", flat=True)))
+        if "apply" in request.POST:
+            form = AssignForm(request.POST, project_ids=project_ids)
+            if form.is_valid():
+                assignee, done = form.cleaned_data["assignee"], 0
+                for image in queryset:
+                    try:
+                        image_assign(image=image, user=request.user, assignee=assignee)
+                        done += 1
+                    except ClickLabelError as exc:
+                        self.message_user(request, f"{image}: {exc.message}", messages.ERROR)
+                self.message_user(request, f"{done} image(s) assigned to {assignee or 'nobody'}.")
+                return HttpResponseRedirect(request.get_full_path())
+        else:
+            form = AssignForm(project_ids=project_ids)
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
+                   "images": queryset, "action": "assign_to_annotator",
+                   "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME, "title": "Assign images"}
+        return TemplateResponse(request, "admin/labeling/image/assign.html", context)
+
+    @admin.action(description="Reset status to new")
+    def reset_status(self, request: HttpRequest, queryset: QuerySet[Image]) -> None:
+        count = 0
+        for image in queryset:
+            image_reset_status(image=image, user=request.user, to=ImageStatus.NEW)
+            count += 1
+        self.message_user(request, f"{count} image(s) reset to new.")
+
+
+@admin.register(Annotation)
+class AnnotationAdmin(admin.ModelAdmin):
+    list_display = ("id", "image", "label", "area", "author", "model_name", "mode", "version", "updated_at")
+    list_filter = ("label__project", "label", "mode")
+    list_select_related = ("image", "label", "author")
+    search_fields = ("image__original_name",)
+    raw_id_fields = ("image", "author")
+    readonly_fields = ("rle", "bbox", "area", "version", "created_at", "updated_at")
+
+
+@admin.register(Review)
+class ReviewAdmin(admin.ModelAdmin):
+    list_display = ("image", "decision", "reviewer", "created_at", "comment")
+    list_filter = ("decision", "image__project")
+    list_select_related = ("image", "reviewer")
+    search_fields = ("comment", "image__original_name")
+    raw_id_fields = ("image", "reviewer")
+
+
+@admin.register(ExportJob)
+class ExportJobAdmin(admin.ModelAdmin):
+    list_display = ("id", "project", "format", "status", "progress", "requested_by", "created_at", "finished_at")
+    list_filter = ("status", "format", "project")
+    readonly_fields = ("project", "requested_by", "format", "options", "status", "progress", "error", "file",
+                       "created_at", "finished_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
