@@ -24,6 +24,7 @@ export CLICKLABEL_TEST_RUN_DIR="$run_dir"
 echo "=== test suite on SQLite ==="
 unset DATABASE_URL
 $PY -m pytest "$@"
+scripts/run_node_tests.sh
 
 if $PY - <<'PYEOF'
 import socket, sys
