@@ -160,21 +160,30 @@ def clean_name(name: str) -> str:
     return base[:255] or "image"
 
 
-def add_images(project: Project, files: Iterable[tuple[str, bytes]], user: Any) -> UploadReport:
-    """Validate and store loose image files `(name, bytes)`; a file that is a zip is expanded in place.
+def add_images(project: Project, files: Iterable[tuple[str, bytes | IO[bytes]]], user: Any) -> UploadReport:
+    """Validate and store loose image files `(name, bytes or binary file)`; a zip among them is expanded.
 
     Returns the UploadReport (accepted with new Image ids, refused with reasons). Raises Conflict when a
-    concurrent upload stored the same image first (nothing stored then), NotFound / PermissionDenied
-    unless the user may manage the project's images.
+    concurrent upload stored the same image first (nothing stored then), UploadRejected for a corrupt or
+    oversized zip, NotFound / PermissionDenied unless the user may manage the project's images.
     """
     require(user, project, Action.MANAGE_IMAGES)
     batch = _Batch(project)
-    for name, data in files:
-        data = bytes(data)
-        if data[:4] in ZIP_MAGIC:
-            _offer_zip(batch, io.BytesIO(data), len(data), zip_label=clean_name(name))
+    max_bytes = int(settings.CLICKLABEL_MAX_UPLOAD_BYTES)
+    for name, content in files:
+        handle = io.BytesIO(bytes(content)) if isinstance(content, (bytes, bytearray, memoryview)) else content
+        handle.seek(0)
+        head = handle.read(4)
+        handle.seek(0, io.SEEK_END)
+        size = handle.tell()
+        handle.seek(0)
+        if head in ZIP_MAGIC:
+            _offer_zip(batch, handle, size, zip_label=clean_name(name))
+        elif size > max_bytes:
+            batch.refuse(clean_name(name), "too_large", f"{clean_name(name)}: the file has {size:,} bytes, more "
+                         f"than the limit of {max_bytes:,} bytes.")
         else:
-            batch.offer(clean_name(name), data)
+            batch.offer(clean_name(name), handle.read())
     return batch.commit(user)
 
 
