@@ -183,7 +183,7 @@ async function submitImage() {
   if (hasWork(store.getState()) && !window.confirm("The object in progress is not finished and will not be submitted. Submit anyway?")) return;
   try {
     const res = await api.submitImage(cfg.image.id);
-    setText("image-status", (res && res.status) || "in_review");
+    setStatusBadge((res && res.status) || "in_review");
     const next = await api.nextImage(cfg.project.id).catch(() => null);
     if (next && next.id && next.id !== cfg.image.id) goToImage(next.id);
     else setText("status-error", "Submitted. No more images waiting for you in this project.");
@@ -246,6 +246,12 @@ const commands = {
 function setText(id, text) {
   const el = $(id);
   if (el && el.textContent !== text) el.textContent = text;
+}
+
+function setStatusBadge(status) {
+  const el = $("image-status");
+  el.textContent = status.replace("_", " ");
+  el.className = `status status-${status}`;
 }
 
 function labelById(id) {

@@ -48,7 +48,8 @@ async function decide(decision) {
   try {
     const res = await api.reviewImage(cfg.image.id, decision, comment);
     const status = (res && res.status) || (decision === "accept" ? "accepted" : "rejected");
-    $("image-status").textContent = status;
+    $("image-status").textContent = status.replace("_", " ");
+    $("image-status").className = `status status-${status}`;
     $("review-result").textContent = decision === "accept" ? "Accepted." : "Rejected; the annotator will see your comment.";
     root.dataset.decision = decision;
   } catch (err) {
