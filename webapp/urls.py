@@ -12,7 +12,9 @@ urlpatterns = [
     path("", include("labeling.urls")),
 ]
 
-if settings.DEBUG:
+if settings.DEBUG:  # development only: production serves static files from a proxy (collectstatic)
     from django.conf.urls.static import static
+    from django.contrib.staticfiles.urls import staticfiles_urlpatterns
 
+    urlpatterns += staticfiles_urlpatterns()
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
