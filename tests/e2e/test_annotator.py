@@ -41,6 +41,18 @@ def click_image(page, x: int, y: int, button: str = "left") -> None:
     page.locator("#canvas").click(position=pos, button=button)
 
 
+def drag_on_image(page, start: tuple[int, int], end: tuple[int, int]) -> None:
+    """Press, move and release the left button from image pixel `start` to `end`."""
+    points = page.evaluate("""([a, b]) => { const v = window.clicklabel.store.getState().view;
+        const r = document.getElementById('canvas').getBoundingClientRect();
+        const f = ([x, y]) => ({x: r.left + (x + 0.5) * v.scale + v.tx, y: r.top + (y + 0.5) * v.scale + v.ty});
+        return [f(a), f(b)]; }""", [list(start), list(end)])
+    page.mouse.move(points[0]["x"], points[0]["y"])
+    page.mouse.down()
+    page.mouse.move(points[1]["x"], points[1]["y"], steps=8)
+    page.mouse.up()
+
+
 def wait_mask(page, clicks: int) -> int:
     """Wait until the mask for `clicks` clicks has arrived; return its area."""
     wait_data(page, "clicks", str(clicks))
@@ -152,7 +164,21 @@ def test_reconnect_then_submit_and_review(live_stack, browser, screenshot_dir):
     page.wait_for_function("() => document.getElementById('annotator').dataset.connection !== 'ready'", timeout=5_000)
     wait_data(page, "connection", "ready", 30_000)
     click_image(page, cx + 30, cy)
-    assert wait_mask(page, 2) > 0
+    area = wait_mask(page, 2)
+    assert area > 0
+
+    # brush touch-up adds pixels, the eraser removes them, undo takes the erasing back
+    page.locator("#canvas").focus()
+    page.keyboard.press("b")
+    drag_on_image(page, (20, 140), (60, 140))
+    brushed = int(data(page, "mask-area"))
+    assert brushed > area
+    page.keyboard.press("e")
+    drag_on_image(page, (20, 140), (60, 140))
+    assert int(data(page, "mask-area")) == area
+    page.keyboard.press("Control+z")
+    assert int(data(page, "mask-area")) == brushed
+    page.keyboard.press("c")
     page.locator("#canvas").focus()
     page.keyboard.press("Enter")
     wait_data(page, "objects", "1", 15_000)
