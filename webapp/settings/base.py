@@ -7,7 +7,8 @@ Environment variables:
     DATABASE_URL        e.g. postgres://user@127.0.0.1:5432/clicklabel (default: SQLite in WAL mode under var/).
     REDIS_URL           e.g. redis://127.0.0.1:6379/0 or unix:///path/redis.sock (default: var/redis.sock).
     CELERY_BROKER_URL   overrides the broker (e.g. amqp://guest@127.0.0.1//); default derived from REDIS_URL.
-    MEDIA_STORAGE       "local" (default) or "s3" (django-storages; AWS_* variables as documented there).
+    MEDIA_STORAGE       "local" (default) or "s3" (django-storages + boto3): AWS_STORAGE_BUCKET_NAME (required),
+                        AWS_S3_REGION_NAME, AWS_S3_ENDPOINT_URL, AWS_LOCATION; credentials from boto3's chain.
     CLICKLABEL_MODELS_DIR  where extra checkpoints live (default: inference/weights).
 """
 from __future__ import annotations
@@ -149,7 +150,21 @@ STATICFILES_DIRS = [("frontend", BASE_DIR / "frontend")]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 
-if os.environ.get("MEDIA_STORAGE", "local") == "s3":
+MEDIA_STORAGE = os.environ.get("MEDIA_STORAGE", "local")
+if MEDIA_STORAGE not in {"local", "s3"}:
+    raise ImproperlyConfigured("MEDIA_STORAGE must be 'local' or 's3'")
+if MEDIA_STORAGE == "s3":
+    # django-storages reads these from settings; credentials come from boto3's usual chain
+    # (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, a profile or an instance role).
+    AWS_STORAGE_BUCKET_NAME = os.environ.get("AWS_STORAGE_BUCKET_NAME", "")
+    if not AWS_STORAGE_BUCKET_NAME:
+        raise ImproperlyConfigured("MEDIA_STORAGE=s3 needs AWS_STORAGE_BUCKET_NAME")
+    AWS_S3_REGION_NAME = os.environ.get("AWS_S3_REGION_NAME") or None
+    AWS_S3_ENDPOINT_URL = os.environ.get("AWS_S3_ENDPOINT_URL") or None
+    AWS_LOCATION = os.environ.get("AWS_LOCATION", "")
+    AWS_DEFAULT_ACL = None           # objects stay private; the API serves image bytes after a permission check
+    AWS_QUERYSTRING_AUTH = True
+    AWS_S3_FILE_OVERWRITE = False
     STORAGES = {
         "default": {"BACKEND": "storages.backends.s3.S3Storage"},
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
