@@ -24,7 +24,9 @@ def redis_channel_layer_factory(redis_url: str, capacity: int = 200, expiry: int
     def build() -> Any:
         from channels_redis.core import RedisChannelLayer  # imported lazily: only worker processes need it
 
-        return RedisChannelLayer(hosts=[redis_url], capacity=capacity, expiry=expiry)
+        # socket_timeout: see CHANNEL_LAYERS in webapp/settings/base.py (redis-py 8 defaults to 5 s)
+        return RedisChannelLayer(hosts=[{"address": redis_url, "socket_timeout": 30}], capacity=capacity,
+                                 expiry=expiry)
 
     return build
 

@@ -130,7 +130,10 @@ def celery_broker_from_redis(url: str) -> str:
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [channel_layer_host(REDIS_URL)], "capacity": 200, "expiry": 30},
+        # socket_timeout above channels_redis' 5 s BZPOPMIN: redis-py 8 defaults to 5 s, which made an idle
+        # consumer's receive raise "Timeout reading" and kill the websocket after 5 s of silence.
+        "CONFIG": {"hosts": [{"address": channel_layer_host(REDIS_URL), "socket_timeout": 30}],
+                   "capacity": 200, "expiry": 30},
     }
 }
 
