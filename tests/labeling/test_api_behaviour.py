@@ -123,3 +123,10 @@ def test_next_image_api_assigns_and_reports_empty(world):
         image.status = "accepted"
         image.save()
     assert client.get(f"/api/projects/{world.project.pk}/next-image/").status_code == 204
+
+
+def test_delete_with_version_in_json_body(world):
+    created = _create(world)
+    client = world.client(world.annotator)
+    assert client.delete(f"/api/annotations/{created['id']}/", {"version": 2}, format="json").status_code == 409
+    assert client.delete(f"/api/annotations/{created['id']}/", {"version": 1}, format="json").status_code == 204
