@@ -136,7 +136,13 @@ def test_click_undo_redo_finish_reload_export(live_stack, browser, screenshot_di
     assert page.evaluate("() => window.clicklabel.store.getState().current.clicks") == [
         {"x": 187, "y": 52, "positive": True}]
 
-    # the finished object is in the COCO RLE export
+    assert errors == []
+    context.close()
+
+    # the finished object is in the COCO RLE export (exports are a manager's right)
+    context = browser.new_context()
+    page = context.new_page()
+    login(page, stack, "manager", f"/projects/{stack.seed['project_id']}/")
     export = api_get(page, stack, f"/api/projects/{stack.seed['project_id']}/export/?format=coco-rle")
     mine = [a for a in export["annotations"] if a["image_id"] == image_id]
     assert len(mine) == 1
@@ -144,7 +150,6 @@ def test_click_undo_redo_finish_reload_export(live_stack, browser, screenshot_di
     category = {c["id"]: c["name"] for c in export["categories"]}[mine[0]["category_id"]]
     assert category == stack.seed["label_name"]
     assert mine[0]["segmentation"]["size"] == [stack.seed["height"], stack.seed["width"]]
-    assert errors == []
     context.close()
 
 
