@@ -164,8 +164,8 @@ def add_images(project: Project, files: Iterable[tuple[str, bytes | IO[bytes]]],
     """Validate and store loose image files `(name, bytes or binary file)`; a zip among them is expanded.
 
     Returns the UploadReport (accepted with new Image ids, refused with reasons). Raises Conflict when a
-    concurrent upload stored the same image first (nothing stored then), UploadRejected for a corrupt or
-    oversized zip, NotFound / PermissionDenied unless the user may manage the project's images.
+    concurrent upload stored the same image first (nothing stored then), NotFound / PermissionDenied
+    unless the user may manage the project's images. A refused zip (corrupt, bomb...) is one refused entry.
     """
     require(user, project, Action.MANAGE_IMAGES)
     batch = _Batch(project)
@@ -178,7 +178,10 @@ def add_images(project: Project, files: Iterable[tuple[str, bytes | IO[bytes]]],
         size = handle.tell()
         handle.seek(0)
         if head in ZIP_MAGIC:
-            _offer_zip(batch, handle, size, zip_label=clean_name(name))
+            try:
+                _offer_zip(batch, handle, size, zip_label=clean_name(name))
+            except UploadRejected as exc:  # one bad zip does not sink the other files of the request
+                batch.refuse(clean_name(name), exc.details.get("reason", exc.code), exc.message)
         elif size > max_bytes:
             batch.refuse(clean_name(name), "too_large", f"{clean_name(name)}: the file has {size:,} bytes, more "
                          f"than the limit of {max_bytes:,} bytes.")

@@ -286,3 +286,37 @@ def test_only_managers_may_upload(world, clean_state, who):
         add_images(world.project, [("a.png", png(seed=123))], getattr(world, who))
     assert caught.value.status in (403, 404)
     assert_nothing_written(clean_state)
+
+
+def _declare_size(data: bytes, member_index: int, size: int) -> bytes:
+    """Rewrite the uncompressed size a zip's central directory declares for one member."""
+    out = bytearray(data)
+    at = -1
+    for _ in range(member_index + 1):
+        at = bytes(out).find(b"PK\x01\x02", at + 1)
+    out[at + 24:at + 28] = size.to_bytes(4, "little")
+    return bytes(out)
+
+
+def test_zip_declaring_more_than_the_default_limit_is_refused_without_reading(world, clean_state):
+    data = zip_of({"a.png": png(seed=201), "b.png": png(seed=202)})
+    data = _declare_size(_declare_size(data, 0, 0xFFFFFFFF), 1, 0xFFFFFFFF)  # 2 x 4 GiB declared
+    with pytest.raises(UploadRejected, match="zip bomb") as caught:
+        add_images_from_zip(world.project, data, world.manager)
+    assert "8,589,934,590 bytes" in caught.value.message
+    assert_nothing_written(clean_state)
+
+
+def test_a_bad_zip_among_loose_files_is_one_refusal(world):
+    report = add_images(world.project, [("ok.png", png(seed=211)), ("broken.zip", b"PK\x03\x04oops")], world.manager)
+    assert [a.name for a in report.accepted] == ["ok.png"]
+    assert report.refused[0].name == "broken.zip" and report.refused[0].code == "corrupt_zip"
+
+
+def test_16_bit_rgb_png_is_reduced_to_8_bit_and_says_so(world):
+    import cv2
+    deep = (np.arange(4 * 6 * 3).reshape(4, 6, 3) * 1000).astype(np.uint16)
+    ok, encoded = cv2.imencode(".png", deep)
+    assert ok
+    [accepted] = add_images(world.project, [("deep-rgb.png", encoded.tobytes())], world.manager).accepted
+    assert "16-bit samples converted to 8-bit" in accepted.note
