@@ -8,11 +8,11 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html, format_html_join
 
 from labeling.errors import ClickLabelError
@@ -216,29 +216,61 @@ class ImageAdmin(admin.ModelAdmin):
 
 @admin.register(Annotation)
 class AnnotationAdmin(admin.ModelAdmin):
+    """Annotations are made in the annotator; here they can be inspected, relabelled or deleted."""
+
     list_display = ("id", "image", "label", "area", "author", "model_name", "mode", "version", "updated_at")
     list_filter = ("label__project", "label", "mode")
     list_select_related = ("image", "label", "author")
     search_fields = ("image__original_name",)
-    raw_id_fields = ("image", "author")
-    readonly_fields = ("rle", "bbox", "area", "version", "created_at", "updated_at")
+    fields = ("image", "label", "rle", "bbox", "area", "clicks", "model_name", "mode", "author", "version",
+              "created_at", "updated_at")
+    readonly_fields = ("image", "rle", "bbox", "area", "clicks", "model_name", "mode", "author", "version",
+                       "created_at", "updated_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Annotation, form: Any, change: bool) -> None:
+        if change:  # an admin edit is a change like any other: clients holding the old version get 409
+            obj.version = F("version") + 1
+        super().save_model(request, obj, form, change)
+        obj.refresh_from_db(fields=["version"])
 
 
 @admin.register(Review)
 class ReviewAdmin(admin.ModelAdmin):
+    """The review history (read-only: reviews are made through the API / review page, which moves the status)."""
+
     list_display = ("image", "decision", "reviewer", "created_at", "comment")
     list_filter = ("decision", "image__project")
     list_select_related = ("image", "reviewer")
     search_fields = ("comment", "image__original_name")
-    raw_id_fields = ("image", "reviewer")
+    readonly_fields = ("image", "reviewer", "decision", "comment", "created_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Review | None = None) -> bool:
+        return False
 
 
 @admin.register(ExportJob)
 class ExportJobAdmin(admin.ModelAdmin):
-    list_display = ("id", "project", "format", "status", "progress", "requested_by", "created_at", "finished_at")
+    list_display = ("id", "project", "format", "status", "progress", "requested_by", "created_at", "download")
     list_filter = ("status", "format", "project")
-    readonly_fields = ("project", "requested_by", "format", "options", "status", "progress", "error", "file",
+    readonly_fields = ("project", "requested_by", "format", "options", "status", "progress", "error", "download",
                        "created_at", "finished_at")
+    exclude = ("file",)
+
+    @admin.display(description="result")
+    def download(self, job: ExportJob) -> str:
+        if not job.file:
+            return "–"
+        try:
+            url = reverse("api-export-download", args=[job.pk])
+        except NoReverseMatch:
+            return job.file.name
+        return format_html('<a href="{}">download</a>', url)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

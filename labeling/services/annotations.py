@@ -88,7 +88,7 @@ def annotation_create(*, image: Image, user: Any, label: Label, mask: np.ndarray
     return annotation
 
 
-def _check_version(annotation: Annotation, version: Any) -> int:
+def _check_version(version: Any) -> int:
     if isinstance(version, str) and version.strip().strip('"').isdigit():
         version = int(version.strip().strip('"'))
     if not isinstance(version, int) or isinstance(version, bool):
@@ -115,7 +115,7 @@ def annotation_update(*, annotation: Annotation, user: Any, version: Any, label:
     """
     image = annotation.image
     require_image_edit(user, image)
-    version = _check_version(annotation, version)
+    version = _check_version(version)
     changes: dict[str, Any] = {}
     if label is not None:
         _check_label(label, image)
@@ -142,7 +142,7 @@ def annotation_update(*, annotation: Annotation, user: Any, version: Any, label:
 def annotation_delete(*, annotation: Annotation, user: Any, version: Any) -> None:
     """Delete an annotation last seen at `version`; Conflict (409) when stale."""
     require_image_edit(user, annotation.image)
-    version = _check_version(annotation, version)
+    version = _check_version(version)
     deleted, _ = Annotation.objects.filter(pk=annotation.pk, version=version).delete()
     if not deleted:
         _raise_stale(annotation.pk, version)

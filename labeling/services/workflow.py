@@ -157,15 +157,6 @@ def image_assign(*, image: Image, user: Any, assignee: Any | None) -> Image:
     return image
 
 
-def images_assign(*, image_ids: list[int], user: Any, assignee: Any | None) -> int:
-    """Assign many images (each authorized); returns how many were assigned."""
-    count = 0
-    for image in Image.objects.filter(pk__in=image_ids):
-        image_assign(image=image, user=user, assignee=assignee)
-        count += 1
-    return count
-
-
 def image_next_for_user(*, project: Project, user: Any, max_tries: int = 20) -> Image | None:
     """The next image for the user to annotate, assigned atomically; None when nothing is left.
 

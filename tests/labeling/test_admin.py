@@ -82,3 +82,16 @@ def test_export_action_creates_a_job(world, admin_client_):
                                                      "_selected_action": [world.project.pk]})
     job = ExportJob.objects.get(project=world.project)
     assert job.format == "coco-rle"
+
+
+def test_admin_relabel_bumps_the_annotation_version(world, admin_client_):
+    from labeling.masks import mask_to_rle
+    from labeling.models import Annotation
+    from labeling_factories import box_mask
+
+    ann = Annotation.objects.create(image=world.image, label=world.label, rle=mask_to_rle(box_mask()),
+                                    bbox=[2, 1, 4, 3], area=12, author=world.annotator)
+    response = admin_client_.post(f"/admin/labeling/annotation/{ann.pk}/change/", {"label": world.label2.pk})
+    assert response.status_code == 302
+    ann.refresh_from_db()
+    assert (ann.label_id, ann.version) == (world.label2.pk, 2)
