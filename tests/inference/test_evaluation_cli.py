@@ -35,7 +35,6 @@ def read_samples(out):
 
 
 def test_grabcut_end_to_end(tmp_path):
-    pytest.importorskip("inference.session")
     from inference.evaluate import main
 
     dataset = make_dataset(tmp_path / "Synth")
@@ -64,7 +63,6 @@ def test_grabcut_end_to_end(tmp_path):
 
 
 def test_workers_give_the_same_results_as_one_process(tmp_path):
-    pytest.importorskip("inference.session")
     from inference.evaluate import main
 
     dataset = make_dataset(tmp_path / "Synth", n=3)

@@ -22,7 +22,6 @@ RUNS = [  # (autoeval key, our mode, gt file)
 
 @pytest.mark.parametrize("key,mode,gt_file", RUNS, ids=[r[0] for r in RUNS])
 def test_command_reproduces_autoeval(shared_fixtures, tmp_path, key, mode, gt_file):
-    pytest.importorskip("inference.session")
     from inference.evaluate import main
 
     fx = shared_fixtures / FIXTURE
