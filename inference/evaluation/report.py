@@ -57,6 +57,7 @@ def plot_miou(summaries: Sequence[dict[str, Any]], path: Path) -> Path:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=100)
     for summary in summaries:
@@ -67,6 +68,7 @@ def plot_miou(summaries: Sequence[dict[str, Any]], path: Path) -> Path:
             ax.plot(xs, ys, marker="o", markersize=3, label=_row_label(summary))
     first = summaries[0] if summaries else {}
     ax.set_title(f"{first.get('dataset', '')}: mIoU vs clicks (n={first.get('n', 0)})")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("number of clicks")
     ax.set_ylabel("mIoU")
     ax.set_ylim(0.0, 1.0)
