@@ -1,0 +1,119 @@
+"""SegmentationSession on a toy network: every mode, undo/redo exactness, snapshots, prev mask, errors."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from inference.clicks import Click, click_square_maps
+from inference.brs import BRSMaskLoss
+from inference.predictors import MODES
+from inference.session import SegmentationSession
+
+CLICKS = [Click(30, 22, True), Click(5, 5, False), Click(40, 30, True), Click(55, 40, False)]
+NET_MODES = [m for m in MODES if m != "grabcut"]
+
+
+def _click_loss(probs: np.ndarray, clicks) -> float:
+    pos, neg = click_square_maps([clicks], probs.shape)
+    return BRSMaskLoss()(torch.from_numpy(probs)[None, None], pos, neg)[0].item()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", NET_MODES)
+def test_every_mode_returns_probabilities_and_stats(mode, toy_net, toy_image):
+    session = SegmentationSession(toy_net, toy_image, mode=mode, zoom_in=False)
+    for click in CLICKS[:3]:
+        probs = session.add_click(click)
+        assert probs.shape == (48, 64) and probs.dtype == np.float32
+        assert 0 <= probs.min() and probs.max() <= 1
+    stats = session.last_stats
+    assert stats["mode"] == mode and stats["device"] == "cpu" and stats["seconds"] > 0
+    assert (stats["n_objective_evals"] == 0) == (mode == "nobrs")
+    assert session.clicks == CLICKS[:3]
+
+
+@pytest.mark.parametrize("mode", ["rgb-brs", "distmap-brs", "f-brs-b", "f-brs-c"])
+def test_brs_lowers_the_click_loss_compared_to_nobrs(mode, ritm_net, toy_image):
+    toy_net = ritm_net
+    plain = SegmentationSession(toy_net, toy_image, mode="nobrs", zoom_in=False)
+    brs = SegmentationSession(toy_net, toy_image, mode=mode, zoom_in=False)
+    for click in CLICKS[:3]:
+        p_plain, p_brs = plain.add_click(click), brs.add_click(click)
+    assert _click_loss(p_brs, CLICKS[:3]) < _click_loss(p_plain, CLICKS[:3])
+
+
+@pytest.mark.parametrize("mode", ["nobrs", "rgb-brs", "f-brs-a"])
+def test_undo_redo_and_replay_are_exact(mode, ritm_net, toy_image):
+    toy_net = ritm_net
+    session = SegmentationSession(toy_net, toy_image, mode=mode, zoom_in={"target_size": 40, "min_crop_size": 16})
+    outputs = [session.add_click(c) for c in CLICKS]
+    assert np.array_equal(session.undo(), outputs[2])
+    assert session.clicks == CLICKS[:3]
+    assert np.array_equal(session.undo(), outputs[1])
+    assert np.array_equal(session.redo(), outputs[2])
+    # replaying the last click from the restored state gives the identical map
+    assert np.array_equal(session.add_click(CLICKS[3]), outputs[3])
+    assert np.array_equal(session.redo(), outputs[3])     # redo history was dropped by the new click
+    for _ in CLICKS:
+        session.undo()
+    assert session.clicks == [] and not session.undo().any()
+
+
+def test_snapshot_restore_roundtrip(ritm_net, toy_image):
+    toy_net = ritm_net
+    session = SegmentationSession(toy_net, toy_image, mode="f-brs-b", zoom_in=True)
+    for c in CLICKS[:2]:
+        session.add_click(c)
+    state = session.snapshot()
+    third = session.add_click(CLICKS[2])
+    session.add_click(CLICKS[3])
+    session.restore(state)
+    assert session.clicks == CLICKS[:2]
+    assert np.array_equal(session.add_click(CLICKS[2]), third)
+
+
+def test_reset_and_roi(ritm_net, toy_image):
+    toy_net = ritm_net
+    session = SegmentationSession(toy_net, toy_image, mode="nobrs",
+                                  zoom_in={"target_size": 40, "min_crop_size": 16, "skip_clicks": -1})
+    session.add_click(CLICKS[0])
+    x0, y0, x1, y1 = session.roi
+    assert 0 <= x0 <= x1 < 64 and 0 <= y0 <= y1 < 48
+    assert not session.reset().any() and session.clicks == [] and session.roi is None
+
+
+def test_prev_mask_feeds_the_ritm_input(toy_image):
+    from tests.inference.toy_net import ToyClickNet
+    net = ToyClickNet("ritm", with_prev_mask=True)
+    a = SegmentationSession(net, toy_image, mode="nobrs", zoom_in=False)
+    b = SegmentationSession(net, toy_image, mode="nobrs", zoom_in=False)
+    mask = np.zeros((48, 64), np.float32)
+    mask[10:30, 10:40] = 1
+    assert np.array_equal(b.set_prev_mask(mask), mask)
+    assert not np.array_equal(a.add_click(CLICKS[0]), b.add_click(CLICKS[0]))
+    with pytest.raises(ValueError):
+        b.set_prev_mask(np.zeros((3, 3), np.float32))
+
+
+def test_bad_input_is_rejected(ritm_net, toy_image):
+    toy_net = ritm_net
+    with pytest.raises(ValueError, match="unknown mode"):
+        SegmentationSession(toy_net, toy_image, mode="magic")
+    with pytest.raises(ValueError, match="needs a model"):
+        SegmentationSession(None, toy_image, mode="f-brs-b")
+    with pytest.raises(ValueError, match="uint8"):
+        SegmentationSession(toy_net, toy_image.astype(np.float32), mode="nobrs")
+    session = SegmentationSession(toy_net, toy_image, mode="nobrs")
+    with pytest.raises(ValueError, match="outside"):
+        session.add_click(Click(64, 0, True))
+    with pytest.raises(TypeError):
+        session.add_click((1, 2, True))
+
+
+def test_num_threads_is_scoped(ritm_net, toy_image):
+    toy_net = ritm_net
+    before = torch.get_num_threads()
+    session = SegmentationSession(toy_net, toy_image, mode="nobrs", num_threads=1)
+    session.add_click(CLICKS[0])
+    assert torch.get_num_threads() == before
