@@ -1,0 +1,36 @@
+"""CLI: `python -m inference.train --config NAME [--resume] [--device cpu|cuda] --out DIR [--data DIR]
+[--steps N] [--time-budget-min M]` — trains a click network (see inference/training/)."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from inference.training.configs import CONFIGS, get_config
+from inference.training.trainer import Trainer
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments and run the training; returns the exit status."""
+    parser = argparse.ArgumentParser(prog="python -m inference.train", description=__doc__)
+    parser.add_argument("--config", required=True, choices=sorted(CONFIGS))
+    parser.add_argument("--out", required=True, help="run folder (log.jsonl, last.pth, val_step*.pth)")
+    parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pth")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--data", help="override the dataset folder (images/ + masks/)")
+    parser.add_argument("--steps", type=int, help="override the number of steps")
+    parser.add_argument("--time-budget-min", type=float, help="override the wall-time budget (minutes)")
+    args = parser.parse_args(argv)
+    overrides = {}
+    if args.data:
+        overrides["data"] = args.data
+    if args.steps:
+        overrides["steps"] = args.steps
+    if args.time_budget_min is not None:
+        overrides["time_budget_min"] = args.time_budget_min or None
+    cfg = get_config(args.config, **overrides)
+    Trainer(cfg, args.out, device=args.device, resume=args.resume).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

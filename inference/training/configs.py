@@ -1,0 +1,91 @@
+"""Training configurations, registered by name (`python -m inference.train --config NAME`)."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Callable
+
+from inference.training.data import AugmentConfig
+from inference.training.points import SamplerConfig
+
+DUTS = "/work/shared/datasets/DUTS-TR-6000"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything one training run needs. `time_budget_min` (optional) ends the run early and drives the
+    LR schedule by max(step / steps, elapsed / budget) so that a CPU run always finishes its decay."""
+
+    name: str
+    data: str = DUTS
+    network: str = "mobilenetv2_deeplabv3p"
+    net_params: dict[str, Any] = field(default_factory=lambda: {"output_stride": 16})
+    pretrained: bool = True
+    n_val: int = 300
+    val_subset: int = 50
+    val_long_side: int = 320
+    split_seed: int = 0
+    seed: int = 1
+    batch: int = 8
+    steps: int = 3000
+    time_budget_min: float | None = None
+    lr: float = 5e-4
+    backbone_lr_mult: float = 0.1
+    warmup_steps: int = 100
+    min_lr_frac: float = 0.02
+    max_next_clicks: int = 3
+    augment: AugmentConfig = AugmentConfig()
+    sampler: SamplerConfig = SamplerConfig()
+    log_every: int = 20
+    ckpt_every: int = 100
+    val_every: int = 400
+    val_every_min: float | None = None
+    torch_threads: int = 2
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable dict (saved in checkpoints and the run folder)."""
+        return asdict(self)
+
+
+CONFIGS: dict[str, Callable[[], TrainConfig]] = {}
+
+
+def config(name: str) -> Callable[[Callable[[], TrainConfig]], Callable[[], TrainConfig]]:
+    """Register a zero-argument config factory under `name`."""
+    def decorator(factory: Callable[[], TrainConfig]) -> Callable[[], TrainConfig]:
+        CONFIGS[name] = factory
+        return factory
+    return decorator
+
+
+def get_config(name: str, **overrides: Any) -> TrainConfig:
+    """The config `name` with dataclass field overrides; KeyError lists the known names."""
+    if name not in CONFIGS:
+        raise KeyError(f"unknown training config {name!r}; known: {sorted(CONFIGS)}")
+    return replace(CONFIGS[name](), **overrides)
+
+
+@config("short")
+def short() -> TrainConfig:
+    """Shared 2-core CPU run of about 80 minutes of wall time: 224² crops, batch 8, time-budgeted cosine
+    schedule, validation every 15 minutes."""
+    return TrainConfig(name="short", steps=3000, time_budget_min=80.0, batch=8, log_every=5,
+                       augment=AugmentConfig(crop=(224, 224)), val_every=10**9, val_every_min=15.0,
+                       val_long_side=288, ckpt_every=25)
+
+
+@config("full")
+def full() -> TrainConfig:
+    """GPU recipe closer to RITM: 320×480 crops, batch 28, 60k steps, more clicks."""
+    return TrainConfig(name="full", steps=60000, batch=28, warmup_steps=1000, log_every=50, ckpt_every=1000,
+                       val_every=5000, augment=AugmentConfig(crop=(320, 480)),
+                       sampler=SamplerConfig(max_positive=12, max_negative=12, gamma=0.8, slots=16))
+
+
+@config("tiny")
+def tiny() -> TrainConfig:
+    """Seconds-long smoke run for tests (random-init backbone, 64² crops); point `data` at a tiny set."""
+    return TrainConfig(name="tiny", pretrained=False, n_val=2, val_subset=2, val_long_side=64, batch=2,
+                       steps=6, warmup_steps=1, log_every=1, ckpt_every=3, val_every=3, max_next_clicks=1,
+                       net_params={"output_stride": 16, "aspp_ch": 16, "skip_ch": 8, "head_ch": 16},
+                       augment=AugmentConfig(crop=(64, 64)),
+                       sampler=SamplerConfig(max_positive=3, max_negative=3, slots=5))

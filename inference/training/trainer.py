@@ -1,0 +1,194 @@
+"""The training loop: MultiPointSampler clicks + RITM iterative clicks with the prev-mask input, normalised
+focal loss, Adam (backbone lr ×0.1) with warmup + cosine schedule, JSON-lines log, periodic checkpoints,
+validation NoC, exact resume."""
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from inference.networks.mobilenet_v2 import load_imagenet_weights
+from inference.networks.registry import build
+from inference.training.checkpoint import atomic_save, load_payload, model_payload
+from inference.training.configs import TrainConfig
+from inference.training.data import PairDataset, list_pairs, split_pairs
+from inference.training.loss import normalized_focal_loss
+from inference.training.points import add_error_click, sample_points
+from inference.training.validation import PROB_THRESH, evaluate_noc
+
+
+def lr_factor(progress: float, step: int, cfg: TrainConfig) -> float:
+    """Multiplier of the base lr: linear warmup over `warmup_steps`, then cosine from 1 to `min_lr_frac`
+    as `progress` goes 0 → 1."""
+    warm = min(1.0, (step + 1) / max(1, cfg.warmup_steps))
+    p = min(max(progress, 0.0), 1.0)
+    cosine = cfg.min_lr_frac + (1.0 - cfg.min_lr_frac) * 0.5 * (1.0 + math.cos(math.pi * p))
+    return warm * cosine
+
+
+class Trainer:
+    """One training run writing into `out_dir` (log.jsonl, last.pth, val_stepN.pth, config.json)."""
+
+    def __init__(self, cfg: TrainConfig, out_dir: str | Path, device: str = "cpu", resume: bool = False) -> None:
+        self.cfg = cfg
+        self.out = Path(out_dir)
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.device = torch.device(device)
+        torch.set_num_threads(cfg.torch_threads)
+        torch.manual_seed(cfg.seed)
+        pairs = list_pairs(cfg.data)
+        train_pairs, val_pairs = split_pairs(pairs, cfg.n_val, cfg.split_seed)
+        self.dataset = PairDataset(train_pairs, cfg.augment)
+        self.val_pairs = val_pairs[:cfg.val_subset]
+        self.net = build(cfg.network, **cfg.net_params)
+        if cfg.pretrained and not resume:
+            load_imagenet_weights(self.net.backbone)
+        self.net.to(self.device)
+        backbone, rest = self.net.parameter_groups()
+        self.optimizer = torch.optim.Adam([
+            {"params": backbone, "lr": cfg.lr * cfg.backbone_lr_mult, "base_lr": cfg.lr * cfg.backbone_lr_mult},
+            {"params": rest, "lr": cfg.lr, "base_lr": cfg.lr},
+        ], betas=(0.9, 0.999), eps=1e-8)
+        self.rng = np.random.default_rng(cfg.seed)
+        self.step = 0
+        self.elapsed = 0.0
+        if resume:
+            self._load_last()
+        (self.out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=1, default=str))
+
+    # --- state ---------------------------------------------------------------------------------------
+    def _train_state(self) -> dict[str, Any]:
+        return {"optimizer": self.optimizer.state_dict(), "step": self.step, "elapsed": self.elapsed,
+                "numpy_rng": self.rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
+
+    def save_last(self) -> Path:
+        """Write the resumable `last.pth`."""
+        payload = model_payload(self.net, self.cfg.network, self.cfg.net_params, self._meta())
+        payload["train_state"] = self._train_state()
+        path = self.out / "last.pth"
+        atomic_save(payload, path)
+        return path
+
+    def _load_last(self) -> None:
+        path = self.out / "last.pth"
+        if not path.is_file():
+            raise FileNotFoundError(f"--resume: no {path}")
+        payload = load_payload(path)
+        self.net.load_state_dict(payload["state_dict"])
+        state = payload["train_state"]
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.step = int(state["step"])
+        self.elapsed = float(state["elapsed"])
+        self.rng.bit_generator.state = state["numpy_rng"]
+        torch.set_rng_state(state["torch_rng"])
+        if state.get("cuda_rng") is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+
+    def _meta(self, **extra: Any) -> dict[str, Any]:
+        return {"trained_by": "inference.train", "config_name": self.cfg.name, "step": self.step,
+                "elapsed_s": round(self.elapsed, 1), "data": self.cfg.data, "torch": torch.__version__,
+                "family": "ritm", **extra}
+
+    def _log(self, record: dict[str, Any]) -> None:
+        with open(self.out / "log.jsonl", "a") as fh:
+            fh.write(json.dumps(record) + "\n")
+
+    # --- one step ------------------------------------------------------------------------------------
+    def _batch(self) -> tuple[torch.Tensor, np.ndarray, np.ndarray, np.ndarray]:
+        """(images (B,3,h,w) float [0,1], gt bool (B,h,w), ignore bool (B,h,w), points (B,2S,3))."""
+        samples = [self.dataset.get(int(self.rng.integers(0, len(self.dataset))), self.rng)
+                   for _ in range(self.cfg.batch)]
+        images = np.stack([s.image for s in samples]).astype(np.float32) / 255.0
+        gt = np.stack([s.gt for s in samples])
+        ignore = np.stack([s.ignore for s in samples])
+        points = np.stack([sample_points(s.gt, s.ignore, self.cfg.sampler, self.rng) for s in samples])
+        return torch.from_numpy(images).permute(0, 3, 1, 2), gt, ignore, points
+
+    def _net_input(self, images: torch.Tensor, prev: torch.Tensor) -> torch.Tensor:
+        return torch.cat([images, prev], dim=1) if self.net.with_prev_mask else images
+
+    def train_step(self) -> float:
+        """One optimisation step; returns the loss value."""
+        images, gt, ignore, points = self._batch()
+        images = images.to(self.device)
+        prev = torch.zeros(images.shape[0], 1, *images.shape[2:], device=self.device)
+        n_iter = int(self.rng.integers(0, self.cfg.max_next_clicks + 1))
+        if n_iter:
+            self.net.eval()
+            with torch.no_grad():
+                for _ in range(n_iter):
+                    pts = torch.from_numpy(points).to(self.device)
+                    prev = torch.sigmoid(self.net(self._net_input(images, prev), pts)["instances"])
+                    preds = (prev[:, 0] > PROB_THRESH).cpu().numpy()
+                    points = np.stack([add_error_click(points[i], preds[i], gt[i], ignore[i], self.rng)
+                                       for i in range(len(points))])
+        self.net.train()
+        progress = self.progress()
+        for group in self.optimizer.param_groups:
+            group["lr"] = group["base_lr"] * lr_factor(progress, self.step, self.cfg)
+        out = self.net(self._net_input(images, prev), torch.from_numpy(points).to(self.device))["instances"]
+        target = torch.from_numpy(gt).float().unsqueeze(1).to(self.device)
+        weight = torch.from_numpy(~ignore).float().unsqueeze(1).to(self.device)
+        loss = normalized_focal_loss(out, target, weight)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.step += 1
+        return float(loss.item())
+
+    def progress(self) -> float:
+        """Fraction of the run done: max(step / steps, elapsed / time budget)."""
+        p = self.step / self.cfg.steps
+        if self.cfg.time_budget_min:
+            p = max(p, self.elapsed / (60.0 * self.cfg.time_budget_min))
+        return p
+
+    # --- validation ----------------------------------------------------------------------------------
+    def validate(self) -> dict[str, float]:
+        """Validation NoC on the subset; saves `val_step{N}.pth` and logs the result."""
+        t0 = time.time()
+        metrics = evaluate_noc(self.net, self.val_pairs, long_side=self.cfg.val_long_side, device=self.device)
+        metrics["seconds"] = round(time.time() - t0, 1)
+        path = self.out / f"val_step{self.step:06d}.pth"
+        atomic_save(model_payload(self.net, self.cfg.network, self.cfg.net_params, self._meta(val=metrics)), path)
+        self._log({"step": self.step, "val": metrics, "checkpoint": path.name})
+        return metrics
+
+    # --- loop ----------------------------------------------------------------------------------------
+    def run(self) -> None:
+        """Train until `steps` or the time budget; checkpoints every `ckpt_every`, validation every
+        `val_every` steps and at the end."""
+        cfg = self.cfg
+        bar = tqdm(total=cfg.steps, initial=self.step, desc=cfg.name, mininterval=30, smoothing=0.1)
+        losses: list[float] = []
+        last_validated = -1
+        last_val_time = self.elapsed
+        while self.progress() < 1.0:
+            t0 = time.time()
+            losses.append(self.train_step())
+            bar.update(1)
+            if self.step % cfg.log_every == 0:
+                lrs = [g["lr"] for g in self.optimizer.param_groups]
+                self._log({"step": self.step, "loss": float(np.mean(losses)), "lr": lrs[-1],
+                           "elapsed_s": round(self.elapsed, 1), "progress": round(self.progress(), 4)})
+                bar.set_postfix(loss=f"{np.mean(losses):.4f}")
+                losses = []
+            if self.step % cfg.ckpt_every == 0:
+                self.save_last()
+            due = self.step % cfg.val_every == 0 or (
+                cfg.val_every_min is not None and self.elapsed - last_val_time >= 60.0 * cfg.val_every_min)
+            if due:
+                self.validate()
+                last_validated, last_val_time = self.step, self.elapsed
+            self.elapsed += time.time() - t0   # wall time of the run, validation and checkpoints included
+        bar.close()
+        self.save_last()
+        if last_validated != self.step:
+            self.validate()
