@@ -152,6 +152,7 @@ async function finishObject() {
       : await api.createAnnotation(body);
     store.dispatch({ type: "object/finished", annotation: saved, objectId: newObjectId() });
     await saveDraft();
+    refreshImageStatus();
   } catch (err) {
     showError(err.status === 409 ? "Someone else changed this object; reload the page to see their version."
       : `Could not save the object: ${err.message}`);
@@ -176,6 +177,15 @@ async function deleteObject(id) {
     store.dispatch({ type: "object/deleted", id });
   } catch (err) {
     showError(`Could not delete: ${err.message}`);
+  }
+}
+
+async function refreshImageStatus() {
+  try {
+    const image = await api.getImage(cfg.image.id);
+    if (image && image.status) setStatusBadge(image.status);
+  } catch {
+    // the badge is informative only
   }
 }
 

@@ -210,6 +210,7 @@ export function createApi({ csrfToken, fetchImpl = globalThis.fetch?.bind(global
       }
     },
     putDraft: (imageId, state, { keepalive = false } = {}) => call("PUT", `/images/${imageId}/draft/`, { state }, { keepalive }),
+    getImage: (imageId) => call("GET", `/images/${imageId}/`),
     submitImage: (imageId) => call("POST", `/images/${imageId}/submit/`, {}),
     reviewImage: (imageId, decision, comment) => call("POST", `/images/${imageId}/review/`, { decision, comment }),
     nextImage: (projectId) => call("GET", `/projects/${projectId}/next-image/`),

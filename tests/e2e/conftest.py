@@ -80,7 +80,9 @@ class Stack:
         py = sys.executable
         self.run([py, "manage.py", "migrate", "--noinput", "-v", "0"])
         self.seed = json.loads(self.run([py, str(REPO / "tests" / "e2e" / "seed.py")]).strip().splitlines()[-1])
-        self.spawn("worker", [py, "-m", "inference.worker", "--pool", "solo", "--loglevel", "warning"])
+        from inference.worker import worker_command  # the live engineer's start command
+
+        self.spawn("worker", worker_command(py, pool="solo", loglevel="warning"))
         self.spawn("web", [py, "manage.py", "runserver", "--noreload", f"127.0.0.1:{self.port}"])
         _wait(self._web_up, START_TIMEOUT_S, "the web server", self.procs)
         _wait(self._worker_up, START_TIMEOUT_S, "the click worker's heartbeat", self.procs)
