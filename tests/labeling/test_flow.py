@@ -167,7 +167,6 @@ def _redis_py_url(broker: str) -> str:
     return broker
 
 
-@pytest.mark.slow
 def test_export_job_runs_in_a_real_celery_worker(flow_project, settings):
     _redis_or_skip()
     from celery.contrib.testing.worker import start_worker
