@@ -3,16 +3,18 @@
 Callers: anonymous, outsider (manager of ANOTHER project), annotator (assignee of the image),
 annotator2 (an annotator of the project, image assigned to someone else), reviewer, manager, staff.
 Setup: `image` is new and assigned to `annotator` and carries one annotation (version 1); `image2`
-is in review; `image3` is new and unassigned (so edits there test the role, not the assignment).
+is in review; `image3` is new and unassigned (so edits there test the role, not the assignment); `job` is a pending export.
 """
 from __future__ import annotations
 
 import pytest
 
-from labeling.models import Annotation, ImageStatus
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from labeling.models import Annotation, ExportJob, ImageStatus
 from labeling.masks import mask_to_rle
 
-from labeling_factories import box_mask, make_image
+from labeling_factories import box_mask, make_image, png_bytes
 
 CALLERS = ("anonymous", "outsider", "annotator", "annotator2", "reviewer", "manager", "staff")
 
@@ -57,6 +59,15 @@ TABLE = [
     ("annotation patch", "patch", "/api/annotations/{annotation}/", {"version": 1, "mode": "nobrs"}, EDIT),
     ("annotation delete", "delete", "/api/annotations/{annotation}/?version=1", None,
      (401, 404, 204, 403, 403, 204, 204)),
+    # upload / export / import (labeling/api/transfer_views.py), same permission model
+    ("image upload", "post", "/api/projects/{project}/images/", "UPLOAD", CREATE),
+    ("export start", "post", "/api/projects/{project}/exports/", {"format": "coco-rle"},
+     (401, 404, 403, 403, 403, 202, 202)),
+    ("export status", "get", "/api/exports/{job}/", None, MANAGE),
+    ("export download (not ready)", "get", "/api/exports/{job}/download/", None, (401, 404, 403, 403, 403, 409, 409)),
+    ("direct export", "get", "/api/projects/{project}/export/?format=coco-rle", None, MANAGE),
+    ("coco import", "post", "/api/projects/{project}/import/coco/",
+     {"images": [], "annotations": [], "categories": []}, MANAGE),
     ("schema", "get", "/api/schema/", None, (200,) * 7),
 ]
 
@@ -71,6 +82,7 @@ def table_world(world):
     world.image2.status = ImageStatus.IN_REVIEW
     world.image2.save()
     world.image3 = make_image(world.project)
+    world.job = ExportJob.objects.create(project=world.project, format="coco-rle", requested_by=world.manager)
     rle = mask_to_rle(box_mask())
     world.annotation = Annotation.objects.create(image=world.image, label=world.label, rle=rle, bbox=[2, 1, 4, 3],
                                                  area=12, author=world.annotator)
@@ -90,13 +102,15 @@ def _fill(value, ids):
 def test_permission_table(table_world, name, method, url, body, expected, caller_index, caller):
     w = table_world
     ids = {"project": w.project.pk, "image": w.image.pk, "image2": w.image2.pk, "image3": w.image3.pk, "annotation": w.annotation.pk,
-           "annotator2_id": w.annotator2.pk}
+           "annotator2_id": w.annotator2.pk, "job": w.job.pk}
     if body in ("CREATE_ANNOTATION", "CREATE_ANNOTATION_IMAGE3"):
         body = {"image": (w.image3 if body.endswith("IMAGE3") else w.image).pk, "label": w.label.pk, "mask": mask_to_rle(box_mask()),
                 "clicks": [{"x": 3, "y": 2, "positive": True}]}
     user = None if caller == "anonymous" else getattr(w, caller)
     client = w.client(user)
     kwargs = {"format": "json"} if body is not None else {}
+    if body == "UPLOAD":
+        body, kwargs = {"files": [SimpleUploadedFile("new.png", png_bytes(7, 5, seed=1234))]}, {"format": "multipart"}
     response = getattr(client, method)(url.format(**ids), _fill(body, ids), **kwargs) if body is not None \
         else getattr(client, method)(url.format(**ids))
     assert response.status_code == expected[caller_index], (name, caller, getattr(response, "data", None))
