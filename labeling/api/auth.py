@@ -7,13 +7,18 @@ from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 
 class TokenObtainApi(APIView):
+    """Password guessing is slowed per client IP (scope "auth", rate in REST_FRAMEWORK settings)."""
+
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
 
     @extend_schema(request=AuthTokenSerializer,
                    responses=inline_serializer("TokenOutput", {"token": serializers.CharField()}))

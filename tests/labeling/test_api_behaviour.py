@@ -130,3 +130,22 @@ def test_delete_with_version_in_json_body(world):
     client = world.client(world.annotator)
     assert client.delete(f"/api/annotations/{created['id']}/", {"version": 2}, format="json").status_code == 409
     assert client.delete(f"/api/annotations/{created['id']}/", {"version": 1}, format="json").status_code == 204
+
+
+def test_token_endpoint_is_throttled(world, settings):
+    from django.core.cache import cache
+    from rest_framework.settings import api_settings
+    from rest_framework.test import APIClient
+    from rest_framework.throttling import ScopedRateThrottle
+
+    cache.clear()
+    rates = {**api_settings.DEFAULT_THROTTLE_RATES, "auth": "3/min"}
+    original = ScopedRateThrottle.THROTTLE_RATES
+    ScopedRateThrottle.THROTTLE_RATES = rates
+    try:
+        codes = [APIClient().post("/api/auth/token/", {"username": "annotator", "password": "x"},
+                                  format="json").status_code for _ in range(4)]
+    finally:
+        ScopedRateThrottle.THROTTLE_RATES = original
+        cache.clear()
+    assert codes == [400, 400, 400, 429]

@@ -203,6 +203,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "labeling.api.pagination.StandardPagination",
     "PAGE_SIZE": 50,
+    # Only the token endpoint is throttled (per client IP, per process); limit at the proxy as well.
+    "DEFAULT_THROTTLE_RATES": {"auth": os.environ.get("CLICKLABEL_AUTH_RATE", "30/min")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "ClickLabel API",
