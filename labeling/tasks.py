@@ -6,8 +6,12 @@ from celery import shared_task
 from labeling.exports.jobs import export_job_run
 
 
-@shared_task(name="labeling.run_export_job", acks_late=True, soft_time_limit=3600, time_limit=3700)
-def run_export_job(job_id: int) -> str:
-    """Run ExportJob `job_id` (see labeling.exports.jobs.export_job_run); returns its final status."""
-    job = export_job_run(int(job_id))
+@shared_task(bind=True, name="labeling.run_export_job", acks_late=True, soft_time_limit=3600, time_limit=3700)
+def run_export_job(self, job_id: int) -> str:
+    """Run ExportJob `job_id` (see labeling.exports.jobs.export_job_run); returns its final status.
+
+    A redelivered message (the worker that had it was lost) may take over the job left "running".
+    """
+    redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+    job = export_job_run(int(job_id), reclaim_running=redelivered)
     return job.status if job is not None else "missing"

@@ -64,12 +64,15 @@ class _ProgressWriter:
             ExportJob.objects.filter(pk=self.job_id).update(progress=round(min(max(fraction, 0.0), 1.0) * 0.95, 3))
 
 
-def export_job_run(job_id: int) -> ExportJob | None:
+def export_job_run(job_id: int, *, reclaim_running: bool = False) -> ExportJob | None:
     """Run a pending export job to completion; returns the job (None if it does not exist).
 
-    A job that is not pending (already running or finished) is returned untouched.
+    A job that is not pending (already running or finished) is returned untouched, except that
+    `reclaim_running` (a redelivered task: its first worker died mid-export) also takes over a running job.
     """
-    claimed = ExportJob.objects.filter(pk=job_id, status=ExportStatus.PENDING).update(status=ExportStatus.RUNNING)
+    claimable = [ExportStatus.PENDING, ExportStatus.RUNNING] if reclaim_running else [ExportStatus.PENDING]
+    claimed = (ExportJob.objects.filter(pk=job_id, status__in=claimable)
+               .update(status=ExportStatus.RUNNING, progress=0.0))
     job = ExportJob.objects.select_related("project").filter(pk=job_id).first()
     if job is None or not claimed:
         return job

@@ -104,3 +104,9 @@ def test_job_create_validates_before_queueing(annotated, django_capture_on_commi
         response = annotated.client(annotated.manager).post(
             f"/api/projects/{annotated.project.pk}/exports/", {"format": "voc", "statuses": ["bogus"]}, format="json")
     assert response.status_code == 400 and callbacks == [] and not ExportJob.objects.exists()
+
+
+def test_a_running_job_is_left_alone_unless_reclaimed(annotated):
+    job = ExportJob.objects.create(project=annotated.project, format="coco-rle", status=ExportStatus.RUNNING)
+    assert export_job_run(job.pk).status == ExportStatus.RUNNING  # a duplicate delivery does not run it twice
+    assert export_job_run(job.pk, reclaim_running=True).status == ExportStatus.DONE  # the first worker died

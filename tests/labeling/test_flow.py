@@ -20,7 +20,6 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
 from PIL import Image as PILImage
-from pycocotools import mask as coco_mask
 from pycocotools.coco import COCO
 from rest_framework.test import APIClient
 
