@@ -1,6 +1,6 @@
 """Seed the end-to-end database (run as a subprocess with the live stack's environment).
 
-Creates an annotator, a reviewer and a manager (exports), a project in GrabCut mode with two labels, and two synthetic
+Creates an annotator, a reviewer and a manager (exports), a project in GrabCut mode with two labels, and three synthetic
 images (a bright ellipse and a rectangle on a textured background). Prints one JSON line with the ids
 and the ellipse's centre in image pixels (x, y).
 """
@@ -66,7 +66,7 @@ def main() -> None:
     Membership.objects.create(project=project, user=manager, role=Role.MANAGER)
     cat = Label.objects.create(project=project, name="blob", color="#ff3b30", order=0)
     Label.objects.create(project=project, name="box", color="#34c759", order=1)
-    images = [add_image(project, f"shapes{i}.png", scene(i)) for i in range(2)]
+    images = [add_image(project, f"shapes{i}.png", scene(i)) for i in range(3)]
     print(json.dumps({"project_id": project.pk, "image_ids": [im.pk for im in images], "label_id": cat.pk,
                       "label_name": cat.name, "centre": CENTRE, "width": WIDTH, "height": HEIGHT,
                       "annotator": ["alice", "alice-pw-123"], "reviewer": ["rita", "rita-pw-123"],

@@ -3,6 +3,8 @@ mode GrabCut so no weights are needed: log in, click, see the mask, undo, redo, 
 a label, reload (nothing lost), find the object in the COCO export; reconnect; submit and review."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 pytestmark = pytest.mark.e2e
@@ -207,3 +209,41 @@ def test_reconnect_then_submit_and_review(live_stack, browser, screenshot_dir):
     page.screenshot(path=str(screenshot_dir / "review.png"))
     assert api_get(page, stack, f"/api/images/{image_id}/")["status"] == "rejected"
     reviewer.close()
+
+
+def test_reedit_finished_object_with_clicks(live_stack, browser):
+    """Edit on a finished object: its clicks come back, new clicks carry prev_mask, finishing PATCHes it."""
+    stack = live_stack
+    image_id = stack.seed["image_ids"][2]
+    cx, cy = stack.seed["centre"]
+    context = browser.new_context(viewport={"width": 1100, "height": 700})
+    page = context.new_page()
+    sent: list[dict] = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(json.loads(payload))))
+    login(page, stack, "annotator", f"/annotate/{image_id}/")
+    wait_ready(page)
+    click_image(page, cx, cy)
+    wait_mask(page, 1)
+    page.locator("#canvas").focus()
+    page.keyboard.press("Enter")
+    wait_data(page, "objects", "1", 15_000)
+    first = api_get(page, stack, f"/api/annotations/?image={image_id}")
+    first = first.get("results", first)[0]
+
+    page.click(f"#object-list li[data-object-id='{first['id']}'] button:text('Edit')")
+    wait_data(page, "clicks", "1", 5_000)
+    assert int(data(page, "mask-area")) == first["area"], "the saved mask shows while editing"
+    click_image(page, cx + 45, cy, button="right")
+    wait_mask(page, 2)
+    clicks = [m for m in sent if m.get("type") == "click"]
+    assert clicks[-1]["prev_mask"] == {"annotation_id": first["id"]}
+    assert len(clicks[-1]["clicks"]) == 2
+    page.locator("#canvas").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => window.clicklabel.store.getState().objects[0].version === 2", timeout=15_000)
+    after = api_get(page, stack, f"/api/annotations/?image={image_id}")
+    after = after.get("results", after)
+    assert len(after) == 1 and after[0]["id"] == first["id"]
+    assert after[0]["version"] == 2
+    assert len(after[0]["clicks"]) == 2
+    context.close()
