@@ -127,7 +127,9 @@ def manage(*args: str, env: dict[str, str]) -> None:
 def worker_commands() -> list[tuple[str, list[str]]]:
     """The Celery workers to run, as (name, argv). The one place to change the worker command lines."""
     return [("worker", [PYTHON, "-m", "celery", "-A", "webapp", "worker", "--loglevel", "info", "--pool", "solo",
-                        "--concurrency", "1", "--hostname", "clicklabel@%h", "--without-gossip", "--without-mingle"])]
+                        "--concurrency", "1", "--hostname", "clicklabel@%h", "--without-gossip", "--without-mingle"]),
+            # live click worker: own queue clicks.<host>.<pid> + heartbeats (see inference/worker/__init__.py)
+            ("live-worker", [PYTHON, "-m", "inference.worker", "--pool", "prefork", "--loglevel", "info"])]
 
 
 def web_command(host: str, port: int) -> list[str]:
