@@ -222,6 +222,26 @@ def test_reedit_finished_object_with_clicks(live_stack, browser):
     page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(json.loads(payload))))
     login(page, stack, "annotator", f"/annotate/{image_id}/")
     wait_ready(page)
+
+    # view controls: keys and wheel zoom, arrows pan, 0 fits again; ? opens the shortcut help
+    view = "() => window.clicklabel.store.getState().view"
+    fitted = page.evaluate(view)
+    page.locator("#canvas").focus()
+    page.keyboard.press("+")
+    assert page.evaluate(view)["scale"] > fitted["scale"]
+    page.keyboard.press("ArrowLeft")
+    assert page.evaluate(view)["tx"] != fitted["tx"]
+    page.keyboard.press("0")
+    assert page.evaluate(view) == fitted
+    page.locator("#canvas").hover()
+    page.mouse.wheel(0, -300)
+    page.wait_for_function(f"() => ({view})().scale > {fitted['scale']}", timeout=5_000)
+    page.keyboard.press("0")
+    page.keyboard.press("?")
+    assert page.is_visible("#help") and "Undo" in page.inner_text("#help")
+    page.keyboard.press("Escape")
+    assert not page.is_visible("#help")
+
     click_image(page, cx, cy)
     wait_mask(page, 1)
     page.locator("#canvas").focus()
