@@ -103,7 +103,7 @@ class ProjectAdmin(admin.ModelAdmin):
             messages.warning(request, "Choose at least one file.")
             return []
         reports = []
-        loose = [(f.name, f.read()) for f in files if not f.name.lower().endswith(".zip")]
+        loose = [(f.name, f) for f in files if not f.name.lower().endswith(".zip")]  # streamed, not read whole
         try:
             if loose:
                 reports.append({"source": f"{len(loose)} file(s)",
