@@ -242,6 +242,7 @@ def test_reedit_finished_object_with_clicks(live_stack, browser):
     page.keyboard.press("Escape")
     assert not page.is_visible("#help")
 
+    page.select_option("#label-select", label="box")
     click_image(page, cx, cy)
     wait_mask(page, 1)
     page.locator("#canvas").focus()
@@ -266,4 +267,9 @@ def test_reedit_finished_object_with_clicks(live_stack, browser):
     assert len(after) == 1 and after[0]["id"] == first["id"]
     assert after[0]["version"] == 2
     assert len(after[0]["clicks"]) == 2
+
+    # the label picker remembers the last label (localStorage) for the next page
+    page.reload()
+    wait_ready(page)
+    assert page.eval_on_selector("#label-select", "s => s.selectedOptions[0].text") == "box"
     context.close()
