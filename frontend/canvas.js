@@ -8,7 +8,7 @@
 //   "annotator:pan"    detail {dx, dy}               move by CSS pixels
 // Screen -> image conversion happens only through viewport.js.
 
-import { decodeRle } from "./rle.js";
+import { decodeRle, maskBoundary } from "./rle.js";
 import { clickPolarity, isDrag } from "./tools/click.js";
 import { pixelAt, screenToImage } from "./viewport.js";
 
@@ -62,6 +62,11 @@ function maskCanvas(mask, width, height, rgb) {
   return c;
 }
 
+/** Fill and outline layers of one mask in one colour (the outline stays opaque at any overlay opacity). */
+function maskLayers(mask, width, height, rgb) {
+  return { fill: maskCanvas(mask, width, height, rgb), outline: maskCanvas(maskBoundary(mask, width, height), width, height, rgb) };
+}
+
 export class CanvasView {
   /**
    * @param {HTMLCanvasElement} canvas
@@ -74,7 +79,7 @@ export class CanvasView {
     this.image = null;
     this.state = null;
     this.mask = null;
-    this.objectCache = new Map(); // key -> OffscreenCanvas
+    this.objectCache = new Map(); // key -> {fill, outline} OffscreenCanvases
     this.currentCache = { mask: null, color: null, canvas: null };
     this.press = null; // active pointer gesture
     this.stroke = null; // stroke being painted
@@ -133,7 +138,7 @@ export class CanvasView {
     let c = this.objectCache.get(key);
     if (!c) {
       const { mask, width, height } = decodeRle(obj.rle);
-      c = maskCanvas(mask, width, height, hexToRgb(color));
+      c = maskLayers(mask, width, height, hexToRgb(color));
       this.objectCache.set(key, c);
     }
     return c;
@@ -144,7 +149,7 @@ export class CanvasView {
     const cache = this.currentCache;
     if (cache.mask !== this.mask || cache.color !== color) {
       const { width, height } = this.state.image;
-      cache.canvas = this.mask ? maskCanvas(this.mask, width, height, hexToRgb(color)) : null;
+      cache.canvas = this.mask ? maskLayers(this.mask, width, height, hexToRgb(color)) : null;
       cache.mask = this.mask;
       cache.color = color;
     }
@@ -163,13 +168,15 @@ export class CanvasView {
     ctx.imageSmoothingEnabled = v.scale < 2;
     ctx.drawImage(this.image, 0, 0, state.image.width, state.image.height);
     ctx.imageSmoothingEnabled = false;
-    ctx.globalAlpha = state.opacity;
-    for (const obj of state.objects) {
-      if (obj.visible && obj.id !== state.current.annotationId) ctx.drawImage(this.objectOverlay(obj), 0, 0);
-    }
+    const layers = state.objects.filter((o) => o.visible && o.id !== state.current.annotationId).map((o) => this.objectOverlay(o));
     const cur = this.currentOverlay();
-    if (cur) ctx.drawImage(cur, 0, 0);
-    ctx.globalAlpha = 1;
+    if (cur) layers.push(cur);
+    if (state.opacity > 0) {
+      ctx.globalAlpha = state.opacity;
+      for (const l of layers) ctx.drawImage(l.fill, 0, 0);
+      ctx.globalAlpha = 1;
+      for (const l of layers) ctx.drawImage(l.outline, 0, 0);
+    }
     if (this.stroke) this.drawStrokePreview(ctx, this.stroke);
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     this.drawClicks(ctx, state);

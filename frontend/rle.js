@@ -200,3 +200,24 @@ function checkDims(mask, width, height) {
     throw new Error(`mask has ${mask ? mask.length : 0} pixels, expected ${width * height}`);
   }
 }
+
+/**
+ * The boundary of a mask: inside pixels with at least one 4-neighbour outside (or on the image edge).
+ * @param {Uint8Array} mask row-major width*height
+ * @param {number} width
+ * @param {number} height
+ * @returns {Uint8Array} boundary mask, row-major
+ */
+export function maskBoundary(mask, width, height) {
+  checkDims(mask, width, height);
+  const out = new Uint8Array(width * height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = y * width + x;
+      if (!mask[i]) continue;
+      if (x === 0 || y === 0 || x === width - 1 || y === height - 1 ||
+          !mask[i - 1] || !mask[i + 1] || !mask[i - width] || !mask[i + width]) out[i] = 1;
+    }
+  }
+  return out;
+}

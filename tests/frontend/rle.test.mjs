@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import {
-  encodeRle, decodeRle, countsFromString, countsToString, thresholdProbs, roiProbsToMask, maskArea, maskBbox,
+  encodeRle, decodeRle, countsFromString, countsToString, thresholdProbs, roiProbsToMask, maskArea, maskBbox, maskBoundary,
 } from "../../frontend/rle.js";
 
 const cases = JSON.parse(readFileSync(new URL("./fixtures/coco_rle.json", import.meta.url)));
@@ -74,4 +74,15 @@ test("roiProbsToMask places the crop at its offset and clips to the image", () =
   expected[1 * 4 + 3] = 1; // (3,1) inside; (4,1) and (4,2) fall outside the 4-wide image
   expected[2 * 4 + 3] = 1;
   assert.deepEqual(mask, expected);
+});
+
+test("maskBoundary keeps the ring of a filled square and drops its interior", () => {
+  const w = 5, h = 5, m = new Uint8Array(25);
+  for (let y = 0; y < 4; y++) for (let x = 1; x < 5; x++) m[y * w + x] = 1; // 4x4 square touching top/right edges
+  const b = maskBoundary(m, w, h);
+  const on = [...b.keys()].filter((i) => b[i]).map((i) => [i % w, Math.floor(i / w)]);
+  assert.equal(on.length, 12); // 16 pixels minus the 2x2 interior
+  assert.ok(!b[1 * w + 2] && !b[2 * w + 3], "interior pixels are not boundary");
+  assert.ok(b[0 * w + 4] && b[3 * w + 1], "edge and corner pixels are boundary");
+  assert.equal(maskBoundary(new Uint8Array(25), w, h).reduce((a, v) => a + v, 0), 0);
 });
