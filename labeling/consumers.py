@@ -37,6 +37,7 @@ WATCHDOG_PERIOD_S = 0.5
 REROUTE_AFTER_S = 1.0                         # check the worker's heartbeat once a request is this old
 GIVE_UP_AFTER_S = dispatch.CLICK_EXPIRES_S + 10
 MAX_REROUTES = 3
+PLACEMENT_RECHECK_S = 1.0                     # how long a looked-up session -> worker placement is reused
 
 
 def json_dumps(data: dict) -> str:
@@ -71,6 +72,8 @@ class AnnotateConsumer(AsyncWebsocketConsumer):
         self.bucket = TokenBucket(RATE_PER_S, RATE_BURST)
         self.strikes = StrikeCounter(ABUSE_STRIKES, ABUSE_WINDOW_S)
         self.last_seq = -1
+        self.queue: str | None = None
+        self.queue_checked = 0.0
         await self.accept()
         ctx = self.ctx
         await self._warm(self.session, ctx, ctx.default_model, ctx.default_mode)
@@ -163,10 +166,7 @@ class AnnotateConsumer(AsyncWebsocketConsumer):
 
     async def _dispatch(self, request: ClickRequest, exclude: str | None = None, attempts: int = 1) -> None:
         try:
-            if exclude is None:
-                queue = await self.placement.queue_for(self.session)
-            else:
-                queue = await self.placement.reassign(self.session, exclude=exclude)
+            queue = await self._queue(exclude)
         except NoWorker as exc:
             await self.send_error("no_worker", str(exc), request.seq)
             return
@@ -177,6 +177,19 @@ class AnnotateConsumer(AsyncWebsocketConsumer):
         await self.send_json({"type": "status", "seq": request.seq, "state": "queued"})
         if self.watchdog is None or self.watchdog.done():
             self.watchdog = asyncio.ensure_future(self._watch())
+
+    async def _queue(self, exclude: str | None = None) -> str:
+        """The session's worker queue; the Redis lookup is reused for PLACEMENT_RECHECK_S (the watchdog
+        catches a worker that dies in between)."""
+        now = time.monotonic()
+        if exclude is not None:
+            self.queue = await self.placement.reassign(self.session, exclude=exclude)
+        elif self.queue is None or now - self.queue_checked > PLACEMENT_RECHECK_S:
+            self.queue = await self.placement.queue_for(self.session)
+        else:
+            return self.queue
+        self.queue_checked = now
+        return self.queue
 
     async def _warm(self, session: str, ctx: access.ImageContext, model: str, mode: str) -> None:
         try:

@@ -86,7 +86,7 @@ class LiveEngine:
         img = self.image(req.image)
         resolved = self.holder.resolve(req.model, req.mode)
         prev_id = req.prev_mask.annotation_id if req.prev_mask else None
-        key = (req.session, req.object_id, req.model, resolved.mode, prev_id)
+        key = (req.sid, req.object_id, req.model, resolved.mode, prev_id)   # per connection: tabs never collide
         t0 = time.perf_counter()
         live = self.sessions.get(key)
         cache_hit = live is not None

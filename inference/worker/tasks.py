@@ -43,6 +43,7 @@ def _reply(rt: runtime.Runtime, channel: str, message: dict) -> None:
              soft_time_limit=CLICK_SOFT_LIMIT_S, time_limit=CLICK_HARD_LIMIT_S)
 def click(payload: dict) -> str:
     """Answer one click request; returns what happened ("mask", "stale", "error:<code>")."""
+    received = time.time()
     rt = runtime.get()
     channel = str(payload.get("reply_channel", ""))
     seq = payload.get("seq")
@@ -57,8 +58,7 @@ def click(payload: dict) -> str:
             _reply(rt, channel, {"type": "live.stale", "seq": req.seq, "worker": rt.queue})
             return "stale"
         message.update(type="live.mask", worker=rt.queue,
-                       queue_ms=round(max(0.0, time.time() - req.sent_at) * 1e3 - message["model_ms"], 3)
-                       if req.sent_at else None)
+                       timing={"dispatched": req.sent_at or None, "received": received, "sent": time.time()})
         _reply(rt, channel, message)
         return "mask"
     except RequestError as exc:

@@ -1,0 +1,48 @@
+"""Seed a benchmark database: one user, one project (mode/model given), a small and a 4000×3000 image.
+
+Runs inside the private stack's environment (its own SQLite under a temporary var dir)."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image as PILImage
+
+SMALL = (320, 240)
+LARGE = (4000, 3000)
+
+
+def synthetic_image(width: int, height: int) -> bytes:
+    """PNG of a smooth two-tone background with an orange ellipse (the object) and a darker square."""
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    base = 60 + 40 * np.sin(xx / max(width, 1) * 6.0) * np.cos(yy / max(height, 1) * 4.0)
+    img = np.repeat(base[..., None], 3, axis=2).astype(np.uint8)
+    inside = ((xx - width * 0.45) / (width * 0.22)) ** 2 + ((yy - height * 0.5) / (height * 0.25)) ** 2 <= 1
+    img[inside] = (225, 135, 45)
+    img[int(height * 0.1):int(height * 0.3), int(width * 0.75):int(width * 0.9)] = (30, 30, 110)
+    buf = io.BytesIO()
+    PILImage.fromarray(img).save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
+
+
+def seed(mode: str, model: str) -> dict:
+    """Create the benchmark data; returns {"cookie", "small_image", "large_image", "sizes"}."""
+    from django.contrib.auth import get_user_model
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import Client
+
+    from labeling.models import Image, Membership, Project
+
+    user, _ = get_user_model().objects.get_or_create(username="bench")
+    project, _ = Project.objects.get_or_create(name="bench-live", defaults={"default_mode": mode,
+                                                                           "default_model": model})
+    Membership.objects.get_or_create(project=project, user=user)
+    ids = {}
+    for name, (width, height) in {"small": SMALL, "large": LARGE}.items():
+        image = Image.objects.create(project=project, original_name=f"{name}.png", checksum=f"{name:0<64}"[:64],
+                                     file=SimpleUploadedFile(f"{name}.png", synthetic_image(width, height)))
+        ids[name] = image.pk
+    client = Client()
+    client.force_login(user)
+    return {"cookie": f"sessionid={client.cookies['sessionid'].value}", "small_image": ids["small"],
+            "large_image": ids["large"], "sizes": {"small": SMALL, "large": LARGE}}
