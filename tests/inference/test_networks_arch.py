@@ -11,9 +11,9 @@ RITM_RELEASED = dict(use_rgb_conv=False, use_disks=True, norm_radius=5, use_leak
 
 
 @pytest.fixture(autouse=True)
-def _two_threads():
+def _one_thread():
     previous = torch.get_num_threads()
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)  # 2 threads on the shared, loaded 2-core machine is ~40x slower (OpenMP spinning)
     yield
     torch.set_num_threads(previous)
 
