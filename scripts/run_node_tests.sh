@@ -7,4 +7,4 @@ if ! command -v node >/dev/null 2>&1; then
   exit 0
 fi
 echo "=== frontend unit tests (node --test tests/frontend/) ==="
-node --test tests/frontend/
+node --test --test-reporter=spec tests/frontend/
