@@ -89,5 +89,7 @@ class LiveSession:
 
     @property
     def nbytes(self) -> int:
-        """Rough memory estimate: probability maps and the engine's cached tensors (~4 maps)."""
-        return self.height * self.width * 4 * 5
+        """Rough memory estimate: the engine's image copy (3 B/px), its current map, undo snapshots (one map
+        per step up to MAX_UNDO_STEPS + 2) and our own map, 4 B/px each, plus ~4 maps of cached tensors."""
+        maps = 2 + min(len(self.applied), MAX_UNDO_STEPS + 2) + 4
+        return self.height * self.width * (3 + 4 * maps)

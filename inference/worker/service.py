@@ -12,10 +12,12 @@ import numpy as np
 
 from inference.worker.cache import LRUCache
 from inference.worker.images import load_rgb, rle_to_float_mask
-from inference.worker.live_session import LiveSession
+from inference.worker.live_session import MAX_UNDO_STEPS, LiveSession
 from inference.worker.model_holder import ModelHolder
 from inference.worker.payload import encode_roi_png
 from inference.worker.requests import ClickRequest, ImageRef, RequestError
+
+ENGINE_HISTORY = MAX_UNDO_STEPS + 2   # undo snapshots kept by the engine (each holds an (H, W) map)
 
 SessionFactory = Callable[[Any, np.ndarray, str], Any]
 ClickFactory = Callable[[float, float, bool], Any]
@@ -27,7 +29,7 @@ def engine_session_factory(model: Any, image: np.ndarray, mode: str) -> Any:
     from inference.session import SegmentationSession
 
     max_size = int(os.environ.get("CLICKLABEL_WORKER_MAX_SIZE", "800")) or None
-    return SegmentationSession(model, image, mode=mode, max_size=max_size)
+    return SegmentationSession(model, image, mode=mode, max_size=max_size, max_history=ENGINE_HISTORY)
 
 
 def engine_click(x: float, y: float, positive: bool) -> Any:
@@ -102,6 +104,7 @@ class LiveEngine:
             self.sessions.put(key, live, live.nbytes)
         result = live.sync(req.clicks)
         model_ms = (time.perf_counter() - t0) * 1e3
+        self.sessions.resize(key, live.nbytes)
         roi = encode_roi_png(result.probs)
         message = {"seq": req.seq, "object_id": req.object_id, **roi.as_message(), "model_ms": round(model_ms, 3),
                    "device": self.holder.device_name(resolved), "mode": resolved.mode,

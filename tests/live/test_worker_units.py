@@ -182,3 +182,15 @@ def test_fixture_checkpoint_runs_under_a_registered_test_name(shared_fixtures, t
     message = engine.click(ClickRequest.from_task(payload(path, [(48, 32, True)], model="test-hrnet", mode="nobrs")))
     assert message["mode"] == "nobrs" and "fallback" not in message and message["model_ms"] > 0
     assert decode_roi_png(message, 64, 96).shape == (64, 96)
+
+
+def test_session_cache_is_bounded_by_memory_and_rebuilds_evicted_objects(tmp_path):
+    path = tmp_path / "pic.png"
+    path.write_bytes(synthetic_png(96, 64))
+    one_session = 96 * 64 * (3 + 4 * 7)
+    engine = LiveEngine(session_cache_bytes=int(2.5 * one_session))
+    for obj in "abc":
+        engine.click(ClickRequest.from_task(payload(path, [(48, 32, True)], object_id=obj)))
+    assert len(engine.sessions) == 2 and engine.sessions.nbytes <= 2.5 * one_session
+    again = engine.click(ClickRequest.from_task(payload(path, [(48, 32, True), (3, 3, False)], object_id="a")))
+    assert again["cache_hit"] is False and again["engine_clicks"] == 2, "evicted state rebuilt from the list"
