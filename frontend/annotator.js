@@ -37,10 +37,12 @@ function maskOf(state) {
 }
 
 // --- live protocol -----------------------------------------------------------------------------
+const sentAt = new Map(); // seq -> performance.now() when its click message went out (round-trip readout)
+
 function sendCurrentClicks() {
   const s = store.getState();
   if (!cfg.can_edit || !s.current.clicks.length) return;
-  socket.send(clickMessage(s));
+  if (socket.send(clickMessage(s))) sentAt.set(s.current.expectSeq, performance.now());
 }
 
 function requestMask() {
@@ -65,7 +67,10 @@ const messageHandlers = {
       const roi = img.width === msg.roi.width && img.height === msg.roi.height
         ? msg.roi : { x: 0, y: 0, width: img.width, height: img.height };
       store.dispatch({ type: "mask/received", seq: msg.seq, objectId: msg.object_id, prob: { roi, data: img.data } });
-      store.dispatch({ type: "status/mask", ms: msg.model_ms, device: msg.device, mode: msg.mode, worker: msg.worker });
+      const t0 = sentAt.get(msg.seq);
+      const rtt = t0 === undefined ? null : performance.now() - t0;
+      sentAt.clear();
+      store.dispatch({ type: "status/mask", ms: msg.model_ms, rtt, device: msg.device, mode: msg.mode, worker: msg.worker });
     } catch (err) {
       store.dispatch({ type: "status/error", message: `Could not decode the mask: ${err.message}` });
     }
@@ -310,7 +315,9 @@ function renderPanel(state, prev) {
   setText("status-conn", st.connection === "ready" || st.connection === "open" ? `● ${st.connection}` : `○ ${st.connection}`);
   const pending = state.current.clicks.length && !state.current.probValid;
   setText("status-state", pending ? (st.state === "computing" ? "computing…" : "queued…") : "");
-  setText("status-timing", st.ms !== null && st.ms !== undefined ? `${Math.round(st.ms)} ms/click · ${st.device || "?"} · ${st.mode || ""}` : "");
+  const rtt = st.rtt !== null && st.rtt !== undefined ? ` (round trip ${Math.round(st.rtt)} ms)` : "";
+  setText("status-timing", st.ms !== null && st.ms !== undefined
+    ? `${Math.round(st.ms)} ms/click${rtt} · ${st.device || "?"} · ${st.mode || ""}` : "");
   setText("status-error", st.error || "");
   $("label-select").value = String(state.current.label ?? "");
   $("mode-select").value = state.mode;

@@ -78,7 +78,7 @@ export function initialState(cfg) {
     past: [],
     future: [],
     seq: 0,
-    status: { connection: "connecting", state: "idle", ms: null, device: null, mode: null, worker: null, error: null },
+    status: { connection: "connecting", state: "idle", ms: null, rtt: null, device: null, mode: null, worker: null, error: null },
     helpOpen: false,
     revision: 0, // bumped by every change of the in-progress object (drives autosave)
   };
@@ -231,8 +231,8 @@ const handlers = {
     if (seq !== undefined && seq !== state.current.expectSeq) return state;
     return { ...state, status: { ...state.status, state: serverState, error: null } };
   },
-  "status/mask"(state, { ms, device, mode, worker }) {
-    return { ...state, status: { ...state.status, state: "done", ms, device, mode, worker, error: null } };
+  "status/mask"(state, { ms, rtt = null, device, mode, worker }) {
+    return { ...state, status: { ...state.status, state: "done", ms, rtt, device, mode, worker, error: null } };
   },
   "status/error"(state, { message }) {
     return { ...state, status: { ...state.status, state: "error", error: message } };

@@ -62,6 +62,12 @@ def wait_mask(page, clicks: int) -> int:
     return int(data(page, "mask-area"))
 
 
+def timing(page) -> tuple[float, float]:
+    """(worker model_ms, browser click-to-mask round trip ms) of the last mask shown."""
+    st = page.evaluate("() => window.clicklabel.store.getState().status")
+    return st["ms"], st["rtt"]
+
+
 def api_get(page, stack, path: str):
     response = page.request.get(f"{stack.base_url}{path}")
     assert response.ok, f"GET {path}: {response.status} {response.text()[:300]}"
@@ -84,11 +90,16 @@ def test_click_undo_redo_finish_reload_export(live_stack, browser, screenshot_di
     area1 = wait_mask(page, 1)
     assert 0 < area1 < stack.seed["width"] * stack.seed["height"] / 2
     assert "ms/click" in page.inner_text("#status-timing")
+    first_ms, first_rtt = timing(page)
+    assert first_rtt >= first_ms > 0
 
     # a negative click (right button) on the background refines it
     click_image(page, 10, 150, button="right")
     area2 = wait_mask(page, 2)
     assert area2 > 0
+    second_ms, second_rtt = timing(page)
+    print(f"\n[e2e latency, grabcut 240x160] click 1: model {first_ms:.0f} ms, round trip {first_rtt:.0f} ms;"
+          f" click 2: model {second_ms:.0f} ms, round trip {second_rtt:.0f} ms")
 
     # undo brings back the one-click mask at once; redo the two-click one
     page.locator("#canvas").focus()
