@@ -45,9 +45,24 @@ def _read(path_or_obj: str | os.PathLike[str] | Any) -> Any:
     if not path.is_file():
         raise CheckpointError(f"checkpoint file not found: {path}")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with torch.serialization.safe_globals(_safe_globals()):
+            return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # pickle / zip errors, or objects outside the weights-only allow-list
-        raise CheckpointError(f"cannot read checkpoint {path}: {exc}") from exc
+        raise CheckpointError(f"cannot read checkpoint {path} (weights-only loading; metadata must be "
+                              f"plain Python data): {exc}") from exc
+
+
+def _safe_globals() -> list[Any]:
+    """Harmless non-tensor types allowed in checkpoint metadata besides the weights-only defaults:
+    ``torch.__version__`` (TorchVersion) and numpy scalars / dtypes (e.g. metrics stored as np.float32)."""
+    import numpy as np
+    from torch.torch_version import TorchVersion
+
+    allowed: list[Any] = [TorchVersion, np.dtype]
+    scalar = getattr(getattr(np, "_core", None), "multiarray", None) or np.core.multiarray
+    allowed.append(scalar.scalar)
+    allowed += [type(np.dtype(name)) for name in ("float16", "float32", "float64", "int32", "int64", "bool")]
+    return allowed
 
 
 def _is_state_dict(obj: Any) -> bool:

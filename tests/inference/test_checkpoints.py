@@ -181,3 +181,21 @@ def test_our_format_with_unknown_class_and_bad_params() -> None:
     with pytest.raises(CheckpointError, match="does not fit"):
         load_checkpoint({"state_dict": state, "config": {"class": "fbrs_hrnet",
                                                           "params": {"width": 18, "ocr_width": 48, "small": True}}})
+
+
+class _Arbitrary:
+    """Stands for any pickled object outside the weights-only allow-list."""
+
+
+def test_metadata_types_allowed_and_arbitrary_objects_refused(tmp_path: Path) -> None:
+    import numpy as np
+
+    net = registry.build("fbrs_hrnet", width=18, ocr_width=64, small=True)
+    payload = {"state_dict": net.state_dict(), "config": net.config(),
+               "meta": {"torch": torch.__version__, "miou": np.float32(0.75), "step": np.int64(10)}}
+    torch.save(payload, tmp_path / "ok.pth")
+    assert load_checkpoint(tmp_path / "ok.pth").config() == net.config()
+    payload["meta"] = {"evil": _Arbitrary()}
+    torch.save(payload, tmp_path / "bad.pth")
+    with pytest.raises(CheckpointError, match="weights-only loading"):
+        load_checkpoint(tmp_path / "bad.pth")
