@@ -86,3 +86,28 @@ def test_parity_fbrs_prepare_input_matches_reference_normalisation(shared_fixtur
     normalised, prev = net.prepare_input(image01)
     assert prev is None
     assert _max_diff(normalised, data["input_normalized"]) <= 1e-6
+
+
+def test_parity_insertion_points_with_fixture_weights(shared_fixtures: Path, fbrs_state_dict) -> None:
+    """With the fixture weights, every insertion point's front + tail reproduces the fixture logits."""
+    ritm_data = np.load(shared_fixtures / "ritm_hrnet18s_itermask" / "net_forward.npz")
+    fbrs_data = np.load(shared_fixtures / "fbrs_resnet34_dh128" / "net_forward.npz")
+    ritm = load_checkpoint(shared_fixtures / "ritm_hrnet18s_itermask" / "weights.pth")
+    fbrs = load_checkpoint(fbrs_state_dict)
+    ritm_image = torch.cat([torch.from_numpy(ritm_data["input_rgb01"]),
+                            torch.from_numpy(ritm_data["input_prev_mask"])], dim=1)
+    cases = [
+        (ritm, *ritm.prepare_input(ritm_image), torch.from_numpy(ritm_data["points"]).float(),
+         ritm_data["logits_instances"], {"A": 270, "C": 96}),
+        (fbrs, torch.from_numpy(fbrs_data["input_normalized"]), None, torch.from_numpy(fbrs_data["points"]).float(),
+         fbrs_data["logits_instances"], {"after_c4": 512, "after_aspp": 160, "after_deeplab": 128}),
+    ]
+    for net, image, prev_mask, points, expected, channels in cases:
+        with torch.no_grad():
+            coord_features = net.get_coord_features(image, prev_mask, points)
+            for point, n_channels in channels.items():
+                features, extras = net.forward_to_insertion(point, image, coord_features)
+                assert features.shape[1] == n_channels == net.insertion_channels(point)
+                logits = net.forward_from_insertion(point, features, extras)
+                logits = F.interpolate(logits, size=image.shape[2:], mode="bilinear", align_corners=True)
+                assert _max_diff(logits, expected) <= TOL, point
