@@ -139,10 +139,22 @@ function afterHistoryMove() {
   if (!s.current.probValid && s.current.clicks.length) requestMask();
 }
 
+let finishing = false;
+
 async function finishObject() {
+  if (finishing) return; // a second Enter while the first save is in flight
+  finishing = true;
+  try {
+    await saveObject();
+  } finally {
+    finishing = false;
+  }
+}
+
+async function saveObject() {
   const s = store.getState();
   if (!cfg.can_edit) return;
-  if (!hasWork(s)) return showError("Nothing to save: click on the object first.");
+  if (!hasWork(s) && !s.current.annotationId) return showError("Nothing to save: click on the object first.");
   if (!s.current.probValid) return showError("The mask is still being computed; finish again when it shows.");
   const mask = maskOf(s);
   if (!mask || maskArea(mask) === 0) return showError("The mask is empty; add a positive click or paint with the brush.");
@@ -164,9 +176,13 @@ async function finishObject() {
   }
 }
 
+function confirmDiscard() {
+  return !hasWork(store.getState()) || window.confirm("Discard the object in progress?");
+}
+
 async function editObject(id) {
   const obj = store.getState().objects.find((o) => o.id === id);
-  if (!obj || !cfg.can_edit) return;
+  if (!obj || !cfg.can_edit || !confirmDiscard()) return;
   const { mask, width, height } = decodeRle(obj.rle);
   const data = new Uint8Array(mask.length);
   for (let i = 0; i < mask.length; i++) data[i] = mask[i] ? 255 : 0;
@@ -232,7 +248,7 @@ const commands = {
   finish: () => finishObject(),
   discard: () => {
     if (store.getState().helpOpen) return store.dispatch({ type: "help/toggle", open: false });
-    store.dispatch({ type: "object/reset", objectId: newObjectId() });
+    if (confirmDiscard()) store.dispatch({ type: "object/reset", objectId: newObjectId() });
   },
   "tool-click": () => store.dispatch({ type: "tool/set", tool: "click" }),
   "tool-brush": () => store.dispatch({ type: "tool/set", tool: "brush" }),
