@@ -83,6 +83,7 @@ def test_project_page_lists_images_and_hides_other_projects(client, world):
     for image in world["images"]:
         assert f'data-image-id="{image.pk}"' in html
     assert f"/review/{world['images'][0].pk}/" not in html, "annotators get no review links"
+    assert 'id="next-for-me"' in html and "frontend/project.js" in html
     assert client.get(f"/projects/{world['other'].pk}/").status_code == 404
     world["images"][1].status = "accepted"
     world["images"][1].save()
@@ -108,6 +109,13 @@ def test_annotator_page_config(client, world):
     assert config_of(client.get(f"/annotate/{first.pk}/"))["prev_image_id"] is None
 
 
+def test_reviewers_get_review_links_and_no_next_image_button(client, world):
+    client.force_login(world["users"]["rev"])
+    html = client.get(f"/projects/{world['project'].pk}/").content.decode()
+    assert f"/review/{world['images'][0].pk}/" in html
+    assert 'id="next-for-me"' not in html
+
+
 def test_annotator_page_is_read_only_for_reviewers_and_hidden_from_outsiders(client, world):
     image = world["images"][0]
     client.force_login(world["users"]["rev"])
@@ -131,6 +139,6 @@ def test_review_page_needs_the_review_right(client, world):
 
 def test_static_modules_exist_for_every_page_script():
     from django.contrib.staticfiles import finders
-    for name in ("annotator.js", "review.js", "state.js", "canvas.js", "transport.js", "rle.js",
+    for name in ("annotator.js", "review.js", "project.js", "state.js", "canvas.js", "transport.js", "rle.js",
                  "tools/click.js", "tools/brush.js", "css/app.css"):
         assert finders.find(f"frontend/{name}"), name
