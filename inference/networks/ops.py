@@ -47,23 +47,24 @@ def click_maps(points: torch.Tensor, rows: int, cols: int, norm_radius: float, *
         fill = 0.0 if use_disks else 1.0
         return torch.full((batch, 2, rows, cols), fill, dtype=torch.float32, device=device)
 
-    yx = points[:, :, :2].reshape(-1, 2).float()
-    invalid = torch.max(yx, dim=1)[0] < 0
-
-    row_range = torch.arange(rows, dtype=torch.float32, device=device)
-    col_range = torch.arange(cols, dtype=torch.float32, device=device)
-    grid_rows, grid_cols = torch.meshgrid(row_range, col_range, indexing="ij")
-    coords = torch.stack((grid_rows, grid_cols), dim=0).unsqueeze(0).repeat(yx.shape[0], 1, 1, 1)
-
-    offsets = (yx * spatial_scale).view(yx.shape[0], 2, 1, 1)
-    coords.add_(-offsets)
-    if not use_disks:
-        coords.div_(norm_radius * spatial_scale)
-    coords.mul_(coords)
-    sq_dist = coords[:, 0:1] + coords[:, 1:2]
-    sq_dist[invalid] = _INVALID_SQ_DIST
-
-    sq_dist = sq_dist.view(-1, num_points, 1, rows, cols).min(dim=1)[0].view(batch, 2, rows, cols)
+    # (B, 2, P, 2): polarity, click slot, (y, x). One click slot at a time keeps memory at O(B·2·H·W);
+    # the per-element float32 operations ((c − p)·s / r)², their sum and the min are those of the reference,
+    # so the result is bitwise the same as materialising all points at once.
+    yx = points[:, :, :2].float().view(batch, 2, num_points, 2) * spatial_scale
+    invalid = torch.max(yx, dim=3)[0] < 0
+    row_range = torch.arange(rows, dtype=torch.float32, device=device).view(1, 1, rows, 1)
+    col_range = torch.arange(cols, dtype=torch.float32, device=device).view(1, 1, 1, cols)
+    sq_dist: torch.Tensor | None = None
+    for slot in range(num_points):
+        dy = row_range - yx[:, :, slot, 0].view(batch, 2, 1, 1)
+        dx = col_range - yx[:, :, slot, 1].view(batch, 2, 1, 1)
+        if not use_disks:
+            dy = dy.div_(norm_radius * spatial_scale)
+            dx = dx.div_(norm_radius * spatial_scale)
+        current = dy * dy + dx * dx
+        current = current.masked_fill_(invalid[:, :, slot].view(batch, 2, 1, 1), _INVALID_SQ_DIST)
+        sq_dist = current if sq_dist is None else torch.minimum(sq_dist, current)
+    assert sq_dist is not None
     if use_disks:
         return (sq_dist <= (norm_radius * spatial_scale) ** 2).float()
     return sq_dist.sqrt_().mul_(2).tanh_()
