@@ -2,13 +2,13 @@
 // (transport.js) together. It owns no state of its own beyond timers; everything else is in the store.
 
 import { CanvasView, decodeProbPng } from "./canvas.js";
-import { maskArea } from "./rle.js";
-import { SHORTCUTS, commandFor, isTypingTarget } from "./shortcuts.js";
+import { decodeRle, maskArea } from "./rle.js";
+import { fillStaticControls, renderControls, renderObjectList, setStatusBadge, setText } from "./panel.js";
+import { commandFor, isTypingTarget } from "./shortcuts.js";
 import {
-  MODES, annotationBody, clickMessage, createStore, currentMask, draftFromState, hasWork, initialState, reducer,
+  annotationBody, clickMessage, createStore, currentMask, draftFromState, hasWork, initialState, reducer,
 } from "./state.js";
 import { LiveSocket, createApi, wsUrl } from "./transport.js";
-import { decodeRle } from "./rle.js";
 
 const AUTOSAVE_MS = 800;
 const $ = (id) => document.getElementById(id);
@@ -274,110 +274,25 @@ const commands = {
 };
 
 // --- panel rendering ---------------------------------------------------------------------------
-function setText(id, text) {
-  const el = $(id);
-  if (el && el.textContent !== text) el.textContent = text;
-}
-
-function setStatusBadge(status) {
-  const el = $("image-status");
-  el.textContent = status.replace("_", " ");
-  el.className = `status status-${status}`;
-}
-
-function labelById(id) {
-  return cfg.labels.find((l) => l.id === id);
-}
-
-function renderObjectList(state) {
-  const ul = $("object-list");
-  ul.replaceChildren();
-  for (const obj of state.objects) {
-    const lab = labelById(obj.label);
-    const li = document.createElement("li");
-    li.dataset.objectId = String(obj.id);
-    if (obj.id === state.current.annotationId) li.classList.add("editing");
-    const sw = document.createElement("span");
-    sw.className = "swatch";
-    sw.style.background = lab ? lab.color : "#888";
-    const name = document.createElement("span");
-    name.className = "name";
-    name.textContent = `${lab ? lab.name : "?"} #${obj.id}`;
-    const vis = document.createElement("input");
-    vis.type = "checkbox";
-    vis.checked = obj.visible;
-    vis.title = "Visible";
-    vis.addEventListener("change", () => store.dispatch({ type: "object/toggle", id: obj.id }));
-    li.append(vis, sw, name);
-    if (cfg.can_edit) {
-      const edit = document.createElement("button");
-      edit.type = "button";
-      edit.textContent = "Edit";
-      edit.className = "small";
-      edit.addEventListener("click", () => editObject(obj.id));
-      const del = document.createElement("button");
-      del.type = "button";
-      del.textContent = "Delete";
-      del.className = "small danger";
-      del.addEventListener("click", () => deleteObject(obj.id));
-      li.append(edit, del);
-    }
-    ul.append(li);
-  }
-}
-
 function renderPanel(state, prev) {
-  const st = state.status;
-  setText("status-conn", st.connection === "ready" || st.connection === "open" ? `● ${st.connection}` : `○ ${st.connection}`);
-  const pending = state.current.clicks.length && !state.current.probValid;
-  setText("status-state", pending ? (st.state === "computing" ? "computing…" : "queued…") : "");
-  const rtt = st.rtt !== null && st.rtt !== undefined ? ` (round trip ${Math.round(st.rtt)} ms)` : "";
-  setText("status-timing", st.ms !== null && st.ms !== undefined
-    ? `${Math.round(st.ms)} ms/click${rtt} · ${st.device || "?"} · ${st.mode || ""}` : "");
-  setText("status-error", st.error || "");
-  $("label-select").value = String(state.current.label ?? "");
-  $("mode-select").value = state.mode;
-  $("threshold").value = String(state.threshold);
-  setText("threshold-out", state.threshold.toFixed(2));
-  $("opacity").value = String(state.opacity);
-  setText("opacity-out", state.opacity.toFixed(2));
-  $("brush-size").value = String(state.brushRadius);
-  setText("brush-size-out", String(state.brushRadius));
-  for (const b of document.querySelectorAll("[data-tool]")) b.classList.toggle("active", b.dataset.tool === state.tool);
-  $("undo").disabled = !state.past.length;
-  $("redo").disabled = !state.future.length;
-  $("help").hidden = !state.helpOpen;
-  $("canvas").style.cursor = state.tool === "click" ? "crosshair" : "none";
-  if (!prev || prev.objects !== state.objects || prev.current.annotationId !== state.current.annotationId) renderObjectList(state);
+  renderControls(state);
+  if (!prev || prev.objects !== state.objects || prev.current.annotationId !== state.current.annotationId) {
+    renderObjectList(state, {
+      labels: cfg.labels,
+      onToggle: (id) => store.dispatch({ type: "object/toggle", id }),
+      onEdit: cfg.can_edit ? editObject : undefined,
+      onDelete: cfg.can_edit ? deleteObject : undefined,
+    });
+  }
   // test and automation hooks
   const mask = maskOf(state);
   root.dataset.maskArea = String(mask ? maskArea(mask) : 0);
   root.dataset.clicks = String(state.current.clicks.length);
-  root.dataset.pending = pending ? "1" : "0";
+  root.dataset.pending = state.current.clicks.length && !state.current.probValid ? "1" : "0";
   root.dataset.seq = String(state.seq);
   root.dataset.objects = String(state.objects.length);
-  root.dataset.connection = st.connection;
+  root.dataset.connection = state.status.connection;
   root.dataset.revision = String(state.revision);
-}
-
-function fillStaticControls() {
-  const labelSel = $("label-select");
-  for (const l of cfg.labels) labelSel.append(new Option(l.name, String(l.id)));
-  const modeSel = $("mode-select");
-  for (const m of MODES) modeSel.append(new Option(m, m));
-  const tbody = $("help-keys").querySelector("tbody");
-  for (const [combos, , description] of SHORTCUTS) {
-    const tr = document.createElement("tr");
-    const keys = document.createElement("td");
-    keys.textContent = combos.join(" / ").replaceAll("mod", "Ctrl");
-    const what = document.createElement("td");
-    what.textContent = description;
-    tr.append(keys, what);
-    tbody.append(tr);
-  }
-  if (!cfg.can_edit) {
-    for (const id of ["undo", "redo", "reset-object", "finish", "submit", "tool-brush", "tool-erase"]) $(id).disabled = true;
-  }
 }
 
 function bindControls() {
@@ -438,7 +353,7 @@ store.subscribe((state, action, prev) => {
 });
 
 async function start() {
-  fillStaticControls();
+  fillStaticControls(cfg);
   bindControls();
   renderPanel(store.getState(), null);
   try {

@@ -1,6 +1,7 @@
 // The reviewer page: the image with its objects (read-only canvas), accept / reject with a comment.
 
 import { CanvasView } from "./canvas.js";
+import { renderObjectList, setStatusBadge } from "./panel.js";
 import { createStore, initialState, reducer } from "./state.js";
 import { createApi } from "./transport.js";
 
@@ -12,25 +13,7 @@ const store = createStore(reducer, initialState({ image: cfg.image, project: cfg
 const view = new CanvasView($("canvas"), { interactive: false });
 
 function renderObjects(state) {
-  const ul = $("object-list");
-  ul.replaceChildren();
-  for (const obj of state.objects) {
-    const lab = cfg.labels.find((l) => l.id === obj.label);
-    const li = document.createElement("li");
-    li.dataset.objectId = String(obj.id);
-    const vis = document.createElement("input");
-    vis.type = "checkbox";
-    vis.checked = obj.visible;
-    vis.addEventListener("change", () => store.dispatch({ type: "object/toggle", id: obj.id }));
-    const sw = document.createElement("span");
-    sw.className = "swatch";
-    sw.style.background = lab ? lab.color : "#888";
-    const name = document.createElement("span");
-    name.textContent = `${lab ? lab.name : "?"} #${obj.id} · ${obj.area ?? ""} px · ${obj.mode || "manual"}`;
-    li.append(vis, sw, name);
-    ul.append(li);
-  }
-  if (!state.objects.length) ul.append(Object.assign(document.createElement("li"), { textContent: "No objects.", className: "muted" }));
+  renderObjectList(state, { labels: cfg.labels, details: true, onToggle: (id) => store.dispatch({ type: "object/toggle", id }) });
 }
 
 store.subscribe((state, action, prev) => {
@@ -48,8 +31,7 @@ async function decide(decision) {
   try {
     const res = await api.reviewImage(cfg.image.id, decision, comment);
     const status = (res && res.status) || (decision === "accept" ? "accepted" : "rejected");
-    $("image-status").textContent = status.replace("_", " ");
-    $("image-status").className = `status status-${status}`;
+    setStatusBadge(status);
     $("review-result").textContent = decision === "accept" ? "Accepted." : "Rejected; the annotator will see your comment.";
     root.dataset.decision = decision;
   } catch (err) {

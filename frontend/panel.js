@@ -1,0 +1,135 @@
+// The annotator's side panel and status line: DOM rendering from state, no state of its own, no network.
+// `statusLine` is pure (unit-tested); the rest writes into the page's elements by id.
+
+import { MODES } from "./state.js";
+import { SHORTCUTS } from "./shortcuts.js";
+
+const $ = (id) => document.getElementById(id);
+
+/**
+ * The texts of the status line for a state.
+ * @param {object} state annotator state
+ * @returns {{connection: string, progress: string, timing: string, error: string}}
+ */
+export function statusLine(state) {
+  const st = state.status;
+  const live = st.connection === "ready" || st.connection === "open";
+  const pending = state.current.clicks.length > 0 && !state.current.probValid;
+  const has = (v) => v !== null && v !== undefined;
+  const rtt = has(st.rtt) ? ` (round trip ${Math.round(st.rtt)} ms)` : "";
+  return {
+    connection: `${live ? "●" : "○"} ${st.connection}`,
+    progress: pending ? (st.state === "computing" ? "computing…" : "queued…") : "",
+    timing: has(st.ms) ? `${Math.round(st.ms)} ms/click${rtt} · ${st.device || "?"} · ${st.mode || ""}` : "",
+    error: st.error || "",
+  };
+}
+
+/** Set an element's text if it changed. */
+export function setText(id, text) {
+  const el = $(id);
+  if (el && el.textContent !== text) el.textContent = text;
+}
+
+/** Show an image status ("in_review") in the #image-status badge. */
+export function setStatusBadge(status) {
+  const el = $("image-status");
+  el.textContent = status.replace("_", " ");
+  el.className = `status status-${status}`;
+}
+
+function button(text, className, onClick) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.textContent = text;
+  b.className = className;
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+/**
+ * Render #object-list: visibility box, colour swatch, name, and (when `onEdit`/`onDelete` are given) buttons.
+ * @param {object} state
+ * @param {{labels: Array<{id: number, name: string, color: string}>, details?: boolean,
+ *   onToggle: (id: number) => void, onEdit?: (id: number) => void, onDelete?: (id: number) => void}} opts
+ */
+export function renderObjectList(state, { labels, details = false, onToggle, onEdit, onDelete }) {
+  const ul = $("object-list");
+  ul.replaceChildren();
+  for (const obj of state.objects) {
+    const lab = labels.find((l) => l.id === obj.label);
+    const li = document.createElement("li");
+    li.dataset.objectId = String(obj.id);
+    if (obj.id === state.current.annotationId) li.classList.add("editing");
+    const vis = document.createElement("input");
+    vis.type = "checkbox";
+    vis.checked = obj.visible;
+    vis.title = "Visible";
+    vis.addEventListener("change", () => onToggle(obj.id));
+    const sw = document.createElement("span");
+    sw.className = "swatch";
+    sw.style.background = lab ? lab.color : "#888";
+    const name = document.createElement("span");
+    name.className = "name";
+    name.textContent = `${lab ? lab.name : "?"} #${obj.id}` + (details ? ` · ${obj.area ?? "?"} px · ${obj.mode || "manual"}` : "");
+    li.append(vis, sw, name);
+    if (onEdit) li.append(button("Edit", "small", () => onEdit(obj.id)));
+    if (onDelete) li.append(button("Delete", "small danger", () => onDelete(obj.id)));
+    ul.append(li);
+  }
+  if (!state.objects.length) {
+    const li = document.createElement("li");
+    li.className = "muted";
+    li.textContent = "No objects yet.";
+    ul.append(li);
+  }
+}
+
+/**
+ * Update the annotator's controls and status line from the state.
+ * @param {object} state
+ */
+export function renderControls(state) {
+  const line = statusLine(state);
+  setText("status-conn", line.connection);
+  setText("status-state", line.progress);
+  setText("status-timing", line.timing);
+  setText("status-error", line.error);
+  $("label-select").value = String(state.current.label ?? "");
+  $("mode-select").value = state.mode;
+  $("threshold").value = String(state.threshold);
+  setText("threshold-out", state.threshold.toFixed(2));
+  $("opacity").value = String(state.opacity);
+  setText("opacity-out", state.opacity.toFixed(2));
+  $("brush-size").value = String(state.brushRadius);
+  setText("brush-size-out", String(state.brushRadius));
+  for (const b of document.querySelectorAll("[data-tool]")) b.classList.toggle("active", b.dataset.tool === state.tool);
+  $("undo").disabled = !state.past.length;
+  $("redo").disabled = !state.future.length;
+  $("help").hidden = !state.helpOpen;
+  $("canvas").style.cursor = state.tool === "click" ? "crosshair" : "none";
+}
+
+/**
+ * Fill the label and mode pickers and the shortcut help table; disable editing controls when read-only.
+ * @param {{labels: Array<{id: number, name: string}>, can_edit: boolean}} cfg
+ */
+export function fillStaticControls(cfg) {
+  const labelSel = $("label-select");
+  for (const l of cfg.labels) labelSel.append(new Option(l.name, String(l.id)));
+  const modeSel = $("mode-select");
+  for (const m of MODES) modeSel.append(new Option(m, m));
+  const tbody = $("help-keys").querySelector("tbody");
+  for (const [combos, , description] of SHORTCUTS) {
+    const tr = document.createElement("tr");
+    const keys = document.createElement("td");
+    keys.textContent = combos.join(" / ").replaceAll("mod", "Ctrl");
+    const what = document.createElement("td");
+    what.textContent = description;
+    tr.append(keys, what);
+    tbody.append(tr);
+  }
+  if (!cfg.can_edit) {
+    for (const id of ["undo", "redo", "reset-object", "finish", "submit", "tool-brush", "tool-erase"]) $(id).disabled = true;
+  }
+}
