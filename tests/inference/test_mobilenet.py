@@ -1,0 +1,137 @@
+"""The MobileNetV2 DeepLabV3+ click network: ImageNet weights, shapes, click disks, insertion points."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from inference.networks.mobilenet import INSERTION_POINTS, REGISTRY_NAME, MobileNetV2DeepLabClickNet
+from inference.networks.mobilenet_parts import click_disks
+from inference.networks.mobilenet_v2 import MobileNetV2Backbone, imagenet_weights_path, load_imagenet_weights
+from inference.networks.registry import build
+
+SMALL = {"aspp_ch": 16, "skip_ch": 8, "head_ch": 16}
+
+
+def _net(**kw) -> MobileNetV2DeepLabClickNet:
+    torch.manual_seed(0)
+    return MobileNetV2DeepLabClickNet(**{**SMALL, **kw}).eval()
+
+
+def _points() -> torch.Tensor:
+    # one positive at (y=20, x=30), one negative at (y=40, x=10), padding rows
+    return torch.tensor([[[20.0, 30.0, 0.0], [-1, -1, -1], [40.0, 10.0, 1.0], [-1, -1, -1]]])
+
+
+def test_imagenet_weights_load_into_backbone():
+    backbone = MobileNetV2Backbone(output_stride=16)
+    ignored = load_imagenet_weights(backbone)
+    assert ignored and all(k.startswith(("features.18", "classifier")) for k in ignored)
+    state = torch.load(imagenet_weights_path(), map_location="cpu", weights_only=True)
+    own = backbone.state_dict()
+    for key in ("features.0.0.weight", "features.7.conv.1.0.weight", "features.17.conv.3.running_var"):
+        assert torch.equal(own[key], state[key])
+
+
+def test_imagenet_backbone_separates_images_from_noise():
+    """Pretrained features respond to structure: a smooth image and white noise give different statistics."""
+    backbone = MobileNetV2Backbone(output_stride=32).eval()
+    load_imagenet_weights(backbone)
+    yy, xx = torch.meshgrid(torch.linspace(-1, 1, 96), torch.linspace(-1, 1, 96), indexing="ij")
+    disk = ((xx ** 2 + yy ** 2) < 0.3).float()
+    smooth = torch.stack([disk, disk * 0.5, 1 - disk]).unsqueeze(0)
+    with torch.no_grad():
+        low, high = backbone(smooth)
+    assert low.shape == (1, 24, 24, 24) and high.shape == (1, 320, 3, 3)
+    assert torch.isfinite(high).all()
+
+
+@pytest.mark.parametrize("output_stride", [16, 8])
+def test_shapes_and_output_stride(output_stride):
+    net = _net(output_stride=output_stride)
+    image = torch.rand(1, 4, 64, 96)
+    with torch.no_grad():
+        out = net(image, _points())
+        rgb, prev = net.prepare_input(image)
+        coord = net.get_coord_features(rgb, prev, _points())
+        c4, low = net.forward_to_insertion("after_c4", rgb, coord)
+        raw = net.backbone_forward(rgb, coord)["instances"]
+    assert out["instances"].shape == (1, 1, 64, 96)
+    assert coord.shape == (1, 3, 64, 96)
+    assert c4.shape == (1, 320, 64 // output_stride, 96 // output_stride)
+    assert low.shape == (1, 24, 16, 24)
+    assert raw.shape == (1, 1, 16, 24)
+
+
+def test_insertion_point_round_trip_and_channels():
+    net = _net()
+    rgb, prev = net.prepare_input(torch.rand(2, 4, 64, 64))
+    coord = net.get_coord_features(rgb, prev, _points().repeat(2, 1, 1))
+    with torch.no_grad():
+        reference = net.backbone_forward(rgb, coord)["instances"]
+        for point in INSERTION_POINTS:
+            feats, extras = net.forward_to_insertion(point, rgb, coord)
+            assert feats.shape[1] == net.insertion_channels(point)
+            torch.testing.assert_close(net.forward_from_insertion(point, feats, extras), reference)
+    assert set(net.brs_insertion_points.values()) == set(INSERTION_POINTS)
+
+
+@pytest.mark.parametrize("point", INSERTION_POINTS)
+def test_fbrs_scale_bias_receives_gradient(point):
+    net = _net()
+    rgb, prev = net.prepare_input(torch.rand(1, 4, 64, 64))
+    coord = net.get_coord_features(rgb, prev, _points())
+    with torch.no_grad():
+        feats, extras = net.forward_to_insertion(point, rgb, coord)
+    channels = net.insertion_channels(point)
+    var = torch.zeros(2 * channels, requires_grad=True)
+    scale, bias = var[:channels].view(1, -1, 1, 1), var[channels:].view(1, -1, 1, 1)
+    logits = net.forward_from_insertion(point, feats * (1 + scale) + bias, extras)
+    logits.sigmoid().mean().backward()
+    assert var.grad is not None and var.grad.abs().sum() > 0
+
+
+def test_input_gradient_reaches_image_and_click_maps():
+    """RGB-BRS and DistMap-BRS optimise additive biases on the normalised image and the disk channels."""
+    net = _net()
+    rgb, prev = net.prepare_input(torch.rand(1, 4, 64, 64))
+    coord = net.get_coord_features(rgb, prev, _points())
+    rgb = rgb.clone().requires_grad_(True)
+    coord = coord.clone().requires_grad_(True)
+    net.backbone_forward(rgb, coord)["instances"].mean().backward()
+    assert rgb.grad.abs().sum() > 0 and coord.grad[:, 1:].abs().sum() > 0
+
+
+def test_click_disks_radius_polarity_and_padding():
+    disks = click_disks(_points(), 64, 64, radius=5)
+    assert disks.shape == (1, 2, 64, 64)
+    assert disks[0, 0].sum() == 81  # integer lattice points with x² + y² ≤ 25
+    assert disks[0, 0, 20, 30] == 1 and disks[0, 0, 20, 36] == 0 and disks[0, 0, 25, 30] == 1
+    assert disks[0, 1, 40, 10] == 1 and disks[0, 1, 20, 30] == 0
+    empty = click_disks(torch.full((1, 2, 3), -1.0), 16, 16)
+    assert empty.sum() == 0
+
+
+def test_bad_inputs_raise():
+    net = _net()
+    with pytest.raises(ValueError, match="expected image"):
+        net.prepare_input(torch.rand(1, 3, 32, 32))
+    with pytest.raises(ValueError, match="insertion point"):
+        net.insertion_channels("after_everything")
+    with pytest.raises(ValueError):
+        click_disks(torch.zeros(1, 3, 3), 8, 8)
+    with pytest.raises(ValueError):
+        MobileNetV2Backbone(output_stride=4)
+
+
+def test_registry_builds_and_prev_mask_changes_output():
+    net = build(REGISTRY_NAME, **SMALL).eval()
+    assert isinstance(net, MobileNetV2DeepLabClickNet) and net.family == "ritm" and net.with_prev_mask
+    image = torch.rand(1, 4, 64, 64)
+    other = image.clone()
+    other[:, 3] = 1.0
+    with torch.no_grad():
+        a = net(image, _points())["instances"]
+        b = net(other, _points())["instances"]
+    assert not torch.allclose(a, b)
+    no_prev = build(REGISTRY_NAME, with_prev_mask=False, **SMALL).eval()
+    assert no_prev(torch.rand(1, 3, 32, 32), _points())["instances"].shape == (1, 1, 32, 32)
