@@ -193,7 +193,7 @@ class AnnotateConsumer(AsyncWebsocketConsumer):
 
     async def _warm(self, session: str, ctx: access.ImageContext, model: str, mode: str) -> None:
         try:
-            queue = await self.placement.queue_for(session)
+            queue = await (self._queue() if session == self.session else self.placement.queue_for(session))
         except NoWorker:
             await self.send_error("no_worker", "no click worker is running")
             return

@@ -95,9 +95,27 @@ class CountingSession:
         return attr
 
 
+def test_fast_forward_predicts_once_per_sync_and_matches_sequential_grabcut(picture):
+    c1, c2, c3, c4 = (48.0, 32.0, True), (5.0, 5.0, False), (50.0, 30.0, True), (90.0, 60.0, False)
+    spy = CountingSession(engine_session_factory(None, picture, "grabcut"))
+    fast = LiveSession(spy, engine_click, picture.shape[:2], fast_forward=True)
+    slow = LiveSession(engine_session_factory(None, picture, "grabcut"), engine_click, picture.shape[:2],
+                       fast_forward=False)
+    fast.sync([c1])
+    r = fast.sync([c1, c2, c3, c4])                       # a coalesced burst: one prediction, not three
+    assert (r.action, spy.calls["add_click"]) == ("append", 2)
+    assert [tuple((c.x, c.y, c.positive)) for c in spy.inner.clicks] == [c1, c2, c3, c4]
+    assert np.array_equal(r.probs, slow.sync([c1, c2, c3, c4]).probs)
+    r = fast.sync([c1, c2, c3])                           # below the fast-forward floor: no stale undo
+    assert (r.action, spy.calls["reset"], spy.calls["undo"]) == ("replay", 1, 0)
+    assert np.array_equal(r.probs, slow.sync([c1, c2, c3]).probs)
+    assert fast.sync([c1, c2, c3, c4]).action == "append"
+    assert fast.sync([c1, c2, c3]).action == "undo", "undo is fine above the floor"
+
+
 def test_live_session_appends_undoes_and_replays_with_fewest_engine_calls(picture):
     spy = CountingSession(engine_session_factory(None, picture, "grabcut"))
-    live = LiveSession(spy, engine_click, picture.shape[:2])
+    live = LiveSession(spy, engine_click, picture.shape[:2], fast_forward=False)
     c1, c2, c3 = (48.0, 32.0, True), (5.0, 5.0, False), (50.0, 30.0, True)
     r = live.sync([c1])
     assert r.action == "append" and r.probs[32, 48] > 0.5 and r.probs[0, 0] == 0
