@@ -44,12 +44,12 @@ ClickList = Sequence[Click]
 
 def points_tensor(click_lists: Sequence[ClickList], limit: int | None = None, with_index: bool = True,
                   index_offset: int = 0, device: torch.device | str | None = None,
-                  dtype: torch.dtype = torch.float64) -> torch.Tensor:
+                  dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """Build the reference points tensor from per-batch-item click lists.
 
-    Returns `dtype` (float64 by default: the reference's `torch.tensor` of ZoomIn's numpy float64 coordinates
-    is float64, and its in-place `coords - point` then rounds differently from float32 points; integer
-    clicks are exact either way) `(B, 2P, 3)` (with_index) or `(B, 2P, 2)`: per item P positive rows then P negative rows,
+    Returns `dtype` (float32 by default, as the reference: its ZoomIn ROIs are Python ints, so transformed
+    clicks are Python floats and `torch.tensor` makes float32; integer clicks are exact either way; checked
+    against the fixtures, float64 points move disk borders) `(B, 2P, 3)` (with_index) or `(B, 2P, 2)`: per item P positive rows then P negative rows,
     each `(y, x[, index])`, padded with -1 rows. P = max over items of max(#pos, #neg) counted over ALL
     clicks, capped at `limit`, at least 1; only the first `limit` clicks of each list are written (spec §2.1
     and §8.3: the extra padding is harmless). `index` is the click's position in its list + `index_offset`

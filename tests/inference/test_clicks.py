@@ -19,7 +19,7 @@ def test_click_rejects_bad_values():
 def test_points_tensor_layout_is_y_x_index_with_padding():
     clicks = [Click(94, 88, True), Click(190, 86, False), Click(200, 34, True)]
     points = points_tensor([clicks])
-    assert points.shape == (1, 4, 3) and points.dtype == torch.float64
+    assert points.shape == (1, 4, 3) and points.dtype == torch.float32
     assert points[0].tolist() == [[88, 94, 0], [34, 200, 2], [86, 190, 1], [-1, -1, -1]]
 
 

@@ -1,0 +1,196 @@
+"""Per-click timing of the predictor modes on one model, same image and same clicks for every mode.
+
+    python -m inference.bench --model PATH_OR_NAME --modes nobrs,rgb-brs,f-brs-b --size 480 --clicks 10 \
+        --json OUT.json
+
+The image is synthetic (closed-form texture + an elliptic object with a thin tail, longest side `--size`);
+the click sequence is made once by the automatic clicker against NoBRS predictions and then replayed in
+every mode. Reported per mode: median / p90 / mean seconds per click, peak memory (CUDA: max allocated;
+CPU: peak resident set size of the process sampled while the mode runs) and `ratio_to_rgb_brs` = mean seconds
+per click of the mode / mean seconds per click of `rgb-brs` in the same run.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from inference.clicks import Click
+from inference.device import torch_threads
+
+__all__ = ["synthetic_scene", "make_clicks", "bench_mode", "run_bench", "main"]
+
+
+def synthetic_scene(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 (H, W, 3) RGB with W = size, H = round(2/3·size), and its bool (H, W) object mask."""
+    if size < 32:
+        raise ValueError(f"--size must be >= 32, got {size}")
+    width, height = size, int(round(size * 2 / 3))
+    yy, xx = np.mgrid[:height, :width].astype(np.float64)
+    u, v = xx / width, yy / height
+    base = 90 + 40 * np.sin(23 * u + 7 * v) * np.cos(17 * v - 5 * u)
+    image = np.stack([base, base * 0.9 + 20 * np.sin(40 * u), base * 0.8 + 30 * np.cos(31 * v)], axis=-1)
+    ellipse = ((u - 0.4) / 0.22) ** 2 + ((v - 0.55) / 0.25) ** 2 <= 1
+    tail = (np.abs(v - 0.55 - 0.04 * np.sin(25 * u)) < 0.025) & (u > 0.55) & (u < 0.9)
+    mask = ellipse | tail
+    image[mask] = np.array([235, 140, 45]) + 15 * np.sin(60 * u[mask])[:, None]
+    return np.clip(image, 0, 255).astype(np.uint8), mask
+
+
+def _next_click(gt: np.ndarray, pred: np.ndarray, clicked: np.ndarray) -> Click:
+    from inference.evaluation.clicker import next_click
+    return next_click(gt, pred, np.zeros_like(gt), clicked)
+
+
+def make_clicks(model: Any, image: np.ndarray, gt: np.ndarray, n_clicks: int,
+                threads: int | None = None) -> list[Click]:
+    """`n_clicks` clicks from the automatic clicker against NoBRS predictions (fixed for all modes)."""
+    from inference.session import SegmentationSession
+    session = SegmentationSession(model, image, mode="nobrs", num_threads=threads)
+    pred = np.zeros(gt.shape, dtype=bool)
+    clicked = np.zeros(gt.shape, dtype=bool)
+    clicks: list[Click] = []
+    for _ in range(n_clicks):
+        click = _next_click(gt, pred, clicked)
+        clicked[int(click.y), int(click.x)] = True
+        clicks.append(click)
+        pred = session.add_click(click) > 0.49
+    return clicks
+
+
+class _PeakMemory:
+    """Peak memory in MB while active: CUDA max allocated, else sampled process RSS (/proc/self/statm)."""
+
+    def __init__(self, device: torch.device, interval: float = 0.005) -> None:
+        self.device, self.interval, self.peak = device, interval, 0.0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @staticmethod
+    def _rss_mb() -> float:
+        try:
+            pages = int(Path("/proc/self/statm").read_text().split()[1])
+        except (OSError, IndexError, ValueError):
+            import resource
+            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        import os
+        return pages * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self._rss_mb())
+            time.sleep(self.interval)
+
+    def __enter__(self) -> "_PeakMemory":
+        if self.device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(self.device)
+        else:
+            self.peak = self._rss_mb()
+            self._thread = threading.Thread(target=self._sample, daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+            self.peak = torch.cuda.max_memory_allocated(self.device) / 2 ** 20
+        else:
+            self._stop.set()
+            self._thread.join()
+            self.peak = max(self.peak, self._rss_mb())
+
+
+def bench_mode(model: Any, image: np.ndarray, clicks: list[Click], mode: str, threads: int | None = None,
+               zoom_in: bool = True) -> dict[str, Any]:
+    """Time every click of `clicks` in `mode` (fresh session); returns per-click seconds and stats."""
+    from inference.session import SegmentationSession
+    device = getattr(model, "device", torch.device("cpu")) if model is not None else torch.device("cpu")
+    seconds, evals = [], []
+    with _PeakMemory(torch.device(device)) as memory:
+        session = SegmentationSession(None if mode == "grabcut" else model, image, mode=mode, zoom_in=zoom_in,
+                                      num_threads=threads)
+        for click in clicks:
+            start = time.perf_counter()
+            session.add_click(click)
+            if torch.device(device).type == "cuda":
+                torch.cuda.synchronize(device)
+            seconds.append(time.perf_counter() - start)
+            evals.append(session.last_stats["n_objective_evals"])
+    return {"mode": mode, "seconds_per_click": seconds, "n_objective_evals": evals,
+            "median_s": float(np.median(seconds)), "p90_s": float(np.percentile(seconds, 90)),
+            "mean_s": float(np.mean(seconds)), "peak_mb": round(memory.peak, 1)}
+
+
+def run_bench(model_name: str, modes: list[str], size: int, n_clicks: int, threads: int | None = None,
+              device: str | None = None, zoom_in: bool = True,
+              log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Load the model, make the scene and clicks, time every mode; returns the JSON report."""
+    from inference.model_zoo import load_model
+    from inference.predictors import MODES
+    unknown = [m for m in modes if m not in MODES]
+    if unknown:
+        raise ValueError(f"unknown modes {unknown}; known: {', '.join(MODES)}")
+    model = load_model(model_name, device=device)
+    image, gt = synthetic_scene(size)
+    with torch_threads(threads):
+        clicks = make_clicks(model, image, gt, n_clicks, threads)
+    log(f"model {model_name} on {model.device}, image {image.shape[1]}x{image.shape[0]}, {n_clicks} clicks, "
+        f"torch threads {threads or torch.get_num_threads()}")
+    results = []
+    for mode in modes:
+        results.append(bench_mode(model, image, clicks, mode, threads, zoom_in))
+        log(f"  {mode}: mean {results[-1]['mean_s']:.3f} s/click")
+    reference = next((r["mean_s"] for r in results if r["mode"] == "rgb-brs"), None)
+    for r in results:
+        r["ratio_to_rgb_brs"] = None if not reference else round(r["mean_s"] / reference, 4)
+    return {"model": str(model_name), "size": size, "device": str(model.device), "clicks": n_clicks,
+            "threads": threads or torch.get_num_threads(), "zoom_in": zoom_in,
+            "click_list": [[c.x, c.y, c.positive] for c in clicks], "modes": results}
+
+
+def format_table(report: dict[str, Any]) -> str:
+    """Markdown table of a report."""
+    lines = ["| mode | median s/click | p90 s/click | mean s/click | peak MB | × RGB-BRS | evals/click |",
+             "|---|---|---|---|---|---|---|"]
+    for r in report["modes"]:
+        ratio = "–" if r["ratio_to_rgb_brs"] is None else f"{r['ratio_to_rgb_brs']:.3f}"
+        lines.append(f"| {r['mode']} | {r['median_s']:.3f} | {r['p90_s']:.3f} | {r['mean_s']:.3f} | "
+                     f"{r['peak_mb']:.0f} | {ratio} | {np.mean(r['n_objective_evals']):.1f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m inference.bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", required=True, help="registered model name or checkpoint path")
+    parser.add_argument("--modes", default="nobrs,rgb-brs,f-brs-b", help="comma-separated modes")
+    parser.add_argument("--size", type=int, default=480, help="longest image side in pixels")
+    parser.add_argument("--clicks", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: unchanged)")
+    parser.add_argument("--device", default=None, help="cpu, cuda, ... (default: CUDA when present)")
+    parser.add_argument("--zoom-in", choices=("on", "off"), default="on")
+    parser.add_argument("--json", dest="json_out", default=None, help="write the report here")
+    args = parser.parse_args(argv)
+    if args.clicks < 1:
+        parser.error("--clicks must be >= 1")
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    try:
+        report = run_bench(args.model, modes, args.size, args.clicks, args.threads, args.device,
+                           args.zoom_in == "on", log=lambda s: print(s, file=sys.stderr))
+    except (ValueError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(format_table(report))
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(report, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
