@@ -6,6 +6,7 @@ import torch
 
 from inference.networks import registry
 from inference.networks.base import ClickNetwork
+from inference.networks.ops import ScaleLayer
 
 RITM_RELEASED = dict(use_rgb_conv=False, use_disks=True, norm_radius=5, use_leaky_relu=True, with_aux_output=True)
 
@@ -58,11 +59,18 @@ NETS = {
     "ritm_deeplab_r34": ("ritm_deeplab", dict(backbone="resnet34", deeplab_ch=128, aspp_dropout=0.2,
                                               use_rgb_conv=False, use_disks=True, norm_radius=5,
                                               with_prev_mask=True)),
+    # deep stem: the 64-ch Conv1S output is zero-padded to the 128-ch stem
+    "ritm_deeplab_r50": ("ritm_deeplab", dict(backbone="resnet50", deeplab_ch=64, use_rgb_conv=False,
+                                              use_disks=True, norm_radius=5)),
+    "ritm_hrnet_rgbconv": ("ritm_hrnet", dict(width=18, ocr_width=48, small=True, with_prev_mask=True,
+                                              use_rgb_conv=True, use_leaky_relu=False)),
+    "ritm_hrnet_conv_extend": ("ritm_hrnet", dict(width=18, ocr_width=48, small=True, use_rgb_conv=False,
+                                                  conv_extend=True)),
 }
 
 
 def _randomise_bn(net: torch.nn.Module, seed: int = 0) -> None:
-    """Non-trivial BatchNorm statistics/affine so that eval-mode outputs exercise every layer."""
+    """Non-trivial BatchNorm statistics/affine so that eval-mode outputs exercise every layer; Conv1S scale 1."""
     gen = torch.Generator().manual_seed(seed)
     for module in net.modules():
         if isinstance(module, torch.nn.BatchNorm2d):
@@ -71,6 +79,8 @@ def _randomise_bn(net: torch.nn.Module, seed: int = 0) -> None:
             module.running_var.copy_(0.5 + torch.rand(n, generator=gen))
             module.weight.data.copy_(0.5 + torch.rand(n, generator=gen))
             module.bias.data.copy_(0.1 * torch.randn(n, generator=gen))
+        elif isinstance(module, ScaleLayer):
+            module.scale.data.fill_(1.0)  # as after training: the init value 0.05 hides the clicks in deep nets
 
 
 def _make(key: str) -> ClickNetwork:
@@ -100,12 +110,13 @@ def test_forward_shapes_and_click_dependence(key: str) -> None:
         out = net(image, points)
         no_clicks = net(image, torch.full_like(points, -1.0))
     assert out["instances"].shape == (2, 1, 64, 96)
-    hrnet_ocr = "hrnet" in key and "noocr" not in key
-    assert ("instances_aux" in out) == hrnet_ocr
-    if hrnet_ocr:
+    with_aux = NETS[key][1].get("with_aux_output", False) and NETS[key][1].get("ocr_width", 0) > 0
+    assert ("instances_aux" in out) == with_aux
+    if with_aux:
         assert out["instances_aux"].shape == (2, 1, 64, 96)
     assert torch.isfinite(out["instances"]).all()
-    assert not torch.allclose(out["instances"], no_clicks["instances"])  # clicks reach the output
+    change = float((out["instances"] - no_clicks["instances"]).abs().max())
+    assert change > 1e-5 * float(out["instances"].abs().max())  # clicks reach the output (≫ float noise)
 
 
 @pytest.mark.parametrize("key", sorted(NETS))
