@@ -124,6 +124,7 @@ class BRSObjective:
     best_loss: float | None = None
     n_evals: int = 0
     values: list[float] = field(default_factory=list)
+    grad_norms: list[float] = field(default_factory=list)
     _last_mask: torch.Tensor | None = None
 
     def __call__(self, x: np.ndarray) -> list:
@@ -143,18 +144,22 @@ class BRSObjective:
 
         # Early exit (a): every click pixel is already on its correct side of the threshold.
         if max_pos < 1 - self.prob_thresh and max_neg < self.prob_thresh:
+            self.grad_norms.append(0.0)
             return [f_val, np.zeros_like(x)]
         # Early exit (b): the binary mask barely changed since the previous evaluation.
         mask = probs > self.prob_thresh
         if self._last_mask is not None and self.min_iou_diff > 0:
             ious = batch_iou(mask, self._last_mask)
             if len(ious) > 0 and ious.mean() > 1 - self.min_iou_diff:
+                self.grad_norms.append(0.0)
                 return [f_val, np.zeros_like(x)]
         self._last_mask = mask
 
         # autograd.grad instead of backward(): same input gradient, no accumulation into network parameters.
         (grad,) = torch.autograd.grad(loss, params)
-        return [f_val, grad.cpu().numpy().ravel().astype(np.float64)]
+        grad = grad.cpu().numpy().ravel().astype(np.float64)
+        self.grad_norms.append(float(np.linalg.norm(grad)))
+        return [f_val, grad]
 
 
 def run_lbfgs(objective: BRSObjective, x0: np.ndarray, params: LBFGSParams = LBFGSParams()) -> np.ndarray:

@@ -29,6 +29,7 @@ class BRSPredictor(Predictor):
         if len(click_lists[0]) > self.config.optimize_after_n_clicks:
             x = run_lbfgs(objective, x0, self.config.lbfgs)
         self.n_objective_evals, self.objective_values = objective.n_evals, list(objective.values)
+        self.grad_norms = list(objective.grad_norms)
         if objective.best_logits is not None:
             return objective.best_logits, x
         opt_vars, _ = variables.unpack(torch.from_numpy(np.asarray(x)).float().to(self.device))

@@ -84,25 +84,27 @@ class Run:
     rois: list[tuple | None]        # (rmin, rmax, cmin, cmax) per click
     opt_data: list[np.ndarray | None]
     seconds: list[float]
+    objective_values: list[list[float]]
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=32)
 def run(fixtures: Path, directory: str, mode: str, zoom: str, n_clicks: int = 10, num_threads: int | None = 1) -> Run:
     """Drive our session through the fixture clicks with the fixture's predictor settings."""
     our_mode, with_flip = MODES[mode]
     config = PredictorConfig(prob_thresh=0.49, with_flip=with_flip, zoom_in=ZOOMS[zoom])
     session = SegmentationSession(network(fixtures, directory), fixture_image(fixtures), mode=our_mode,
                                   config=config, device="cpu", num_threads=num_threads)
-    probs, evals, rois, opt, secs = [], [], [], [], []
+    probs, evals, rois, opt, secs, values = [], [], [], [], [], []
     for click in CLICKS[:n_clicks]:
         t0 = time.perf_counter()
         probs.append(session.add_click(click))
         secs.append(time.perf_counter() - t0)
         evals.append(session.last_stats["n_objective_evals"])
+        values.append(session.last_stats["objective_values"])
         rois.append(session.predictor.roi)
         data = getattr(session.predictor, "opt_data", None)
         opt.append(None if data is None else np.array(data, dtype=np.float64).ravel())
-    return Run(np.stack(probs), evals, rois, opt, secs)
+    return Run(np.stack(probs), evals, rois, opt, secs, values)
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
