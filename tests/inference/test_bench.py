@@ -1,0 +1,38 @@
+"""The benchmark command on a tiny scene with the fixture network."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from inference import bench
+
+WEIGHTS = "ritm_hrnet18s_itermask/weights.pth"
+
+
+def test_synthetic_scene_shape_and_object():
+    image, mask = bench.synthetic_scene(96)
+    assert image.shape == (64, 96, 3) and image.dtype == np.uint8
+    assert 0.05 < mask.mean() < 0.5
+
+
+@pytest.mark.slow
+def test_bench_cli_writes_the_contract_json(shared_fixtures, tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    code = bench.main(["--model", str(shared_fixtures / WEIGHTS), "--modes", "nobrs,rgb-brs,f-brs-b",
+                       "--size", "64", "--clicks", "2", "--threads", "1", "--zoom-in", "off", "--json", str(out)])
+    assert code == 0
+    report = json.loads(out.read_text())
+    assert report["size"] == 64 and report["device"] == "cpu"
+    assert [m["mode"] for m in report["modes"]] == ["nobrs", "rgb-brs", "f-brs-b"]
+    for m in report["modes"]:
+        assert set(m) >= {"mode", "median_s", "p90_s", "peak_mb", "ratio_to_rgb_brs"}
+        assert m["median_s"] > 0 and m["p90_s"] >= m["median_s"] and m["peak_mb"] > 0
+    assert report["modes"][1]["ratio_to_rgb_brs"] == 1.0
+    assert "| f-brs-b |" in capsys.readouterr().out
+
+
+def test_bench_rejects_unknown_mode(shared_fixtures, capsys):
+    code = bench.main(["--model", str(shared_fixtures / WEIGHTS), "--modes", "nobrs,warp", "--size", "64"])
+    assert code == 2 and "unknown modes" in capsys.readouterr().err
