@@ -50,6 +50,7 @@ def export_checkpoint(src: str | Path, out: str | Path, extra_meta: dict[str, An
     meta.update({"exported_from": str(src), "exported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                  "dtype": "float16"})
     meta.update(extra_meta or {})
+    meta = json.loads(json.dumps(meta, default=str))  # plain types only: loadable with weights_only=True
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_save({"state_dict": state, "config": payload["config"], "meta": meta}, out)

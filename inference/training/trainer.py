@@ -93,7 +93,7 @@ class Trainer:
 
     def _meta(self, **extra: Any) -> dict[str, Any]:
         return {"trained_by": "inference.train", "config_name": self.cfg.name, "step": self.step,
-                "elapsed_s": round(self.elapsed, 1), "data": self.cfg.data, "torch": torch.__version__,
+                "elapsed_s": round(self.elapsed, 1), "data": self.cfg.data, "torch": str(torch.__version__),
                 "family": "ritm", **extra}
 
     def _log(self, record: dict[str, Any]) -> None:

@@ -1,0 +1,184 @@
+"""The training pipeline on a tiny synthetic dataset: sampling, loss, a few steps, exact resume, export."""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from inference.networks.checkpoints import load_checkpoint
+from inference.training.configs import get_config
+from inference.training.data import AugmentConfig, Sample, augment, list_pairs, load_sample, split_pairs
+from inference.training.export import best_record, export_checkpoint, validation_records
+from inference.training.loss import normalized_focal_loss
+from inference.training.points import SamplerConfig, add_error_click, sample_points
+from inference.training.trainer import Trainer, lr_factor
+from inference.training.validation import noc
+
+
+@pytest.fixture(scope="module")
+def tiny_dataset(tmp_path_factory) -> Path:
+    """8 images 80×100: a coloured disk (object, 2-px ignore ring) on dark noise."""
+    root = tmp_path_factory.mktemp("tinyset")
+    (root / "images").mkdir()
+    (root / "masks").mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(8):
+        image = (rng.random((80, 100, 3)) * 60).astype(np.uint8)
+        mask = np.zeros((80, 100), np.uint8)
+        centre = (int(rng.integers(30, 70)), int(rng.integers(25, 55)))
+        radius = int(rng.integers(12, 20))
+        cv2.circle(mask, centre, radius, 255, -1)
+        image[mask > 0] = (40, 80, 200)
+        cv2.circle(mask, centre, radius, 128, 2)
+        cv2.imwrite(str(root / "images" / f"{i:03d}.png"), image)
+        cv2.imwrite(str(root / "masks" / f"{i:03d}.png"), mask)
+    return root
+
+
+def _cfg(data: Path, **kw):
+    return get_config("tiny", data=str(data), **kw)
+
+
+def _disk_sample(h: int = 64, w: int = 64) -> Sample:
+    gt = np.zeros((h, w), bool)
+    cv2.circle(gt.view(np.uint8), (32, 32), 14, 1, -1)
+    ignore = np.zeros_like(gt)
+    ignore[:, :4] = True
+    return Sample(np.zeros((h, w, 3), np.uint8), gt, ignore)
+
+
+def test_dataset_listing_split_and_ignore(tiny_dataset):
+    pairs = list_pairs(tiny_dataset)
+    assert len(pairs) == 8
+    train, val = split_pairs(pairs, 2, seed=3)
+    assert len(val) == 2 and not set(train) & set(val)
+    assert split_pairs(pairs, 2, seed=3) == (train, val)
+    sample = load_sample(*pairs[0])
+    assert sample.image.shape == (80, 100, 3) and sample.gt.any() and sample.ignore.any()
+    assert not (sample.gt & sample.ignore).any()
+    with pytest.raises(ValueError):
+        split_pairs(pairs, 8)
+
+
+def test_augment_returns_crop_with_object(tiny_dataset):
+    sample = load_sample(*list_pairs(tiny_dataset)[0])
+    out = augment(sample, AugmentConfig(crop=(48, 64)), np.random.default_rng(0))
+    assert out.image.shape == (48, 64, 3) and out.image.dtype == np.uint8
+    assert out.gt.shape == out.ignore.shape == (48, 64) and out.gt.any()
+
+
+def test_sampled_points_respect_mask_and_layout():
+    sample = _disk_sample()
+    cfg = SamplerConfig(max_positive=4, max_negative=4, slots=6, gamma=0.9)
+    rng = np.random.default_rng(0)
+    saw_negative = False
+    for _ in range(30):
+        pts = sample_points(sample.gt, sample.ignore, cfg, rng)
+        assert pts.shape == (12, 3)
+        pos, neg = pts[:6], pts[6:]
+        pos, neg = pos[pos[:, 0] >= 0], neg[neg[:, 0] >= 0]
+        assert len(pos) >= 1
+        assert all(sample.gt[int(y), int(x)] for y, x, _ in pos)
+        assert all(not sample.gt[int(y), int(x)] and not sample.ignore[int(y), int(x)] for y, x, _ in neg)
+        saw_negative |= len(neg) > 0
+    assert saw_negative
+
+
+def test_error_click_goes_to_the_larger_error():
+    sample = _disk_sample()
+    pts = np.full((6, 3), -1.0, np.float32)
+    pts[0] = (32, 32, 0)
+    empty = np.zeros_like(sample.gt)
+    added = add_error_click(pts, empty, sample.gt, sample.ignore, np.random.default_rng(0))
+    y, x, idx = added[1]
+    assert sample.gt[int(y), int(x)] and idx == 1  # missed object → positive click in the next free row
+    too_big = np.ones_like(sample.gt)
+    added = add_error_click(pts, too_big, sample.gt, sample.ignore, np.random.default_rng(0))
+    y, x, _ = added[3]
+    assert not sample.gt[int(y), int(x)] and not sample.ignore[int(y), int(x)]
+
+
+def test_normalized_focal_loss_behaviour():
+    gt = torch.zeros(1, 1, 8, 8)
+    gt[..., 2:6, 2:6] = 1
+    weight = torch.ones_like(gt)
+    good = (gt * 2 - 1) * 6
+    bad = -good
+    assert normalized_focal_loss(good, gt, weight) < normalized_focal_loss(torch.zeros_like(gt), gt, weight)
+    assert normalized_focal_loss(torch.zeros_like(gt), gt, weight) < normalized_focal_loss(bad, gt, weight)
+    weight[..., 0, :] = 0
+    changed = good.clone()
+    changed[..., 0, :] = -50.0  # wrong, but ignored
+    torch.testing.assert_close(normalized_focal_loss(changed, gt, weight), normalized_focal_loss(good, gt, weight))
+    with pytest.raises(ValueError):
+        normalized_focal_loss(good, gt[..., :4], weight)
+
+
+def test_schedule_and_noc():
+    cfg = get_config("tiny", warmup_steps=10)
+    assert lr_factor(0.0, 0, cfg) == pytest.approx(0.1)
+    assert lr_factor(0.0, 20, cfg) == pytest.approx(1.0)
+    assert lr_factor(1.0, 20, cfg) == pytest.approx(cfg.min_lr_frac)
+    assert noc([0.5, 0.86, 0.91], 0.85) == 2 and noc([0.5, 0.86, 0.91], 0.90) == 3 and noc([0.5], 0.9) == 20
+
+
+def test_loss_decreases_on_tiny_set(tiny_dataset, tmp_path):
+    trainer = Trainer(_cfg(tiny_dataset, steps=30, lr=2e-3, warmup_steps=1), tmp_path)
+    losses = [trainer.train_step() for _ in range(30)]
+    assert np.mean(losses[-6:]) < 0.95 * np.mean(losses[:6])
+
+
+def test_resume_restores_state_exactly(tiny_dataset, tmp_path):
+    cfg = _cfg(tiny_dataset, steps=6)
+    straight = Trainer(cfg, tmp_path / "a")
+    for _ in range(6):
+        straight.train_step()
+    first = Trainer(cfg, tmp_path / "b")
+    for _ in range(3):
+        first.train_step()
+    first.save_last()
+    resumed = Trainer(cfg, tmp_path / "b", resume=True)
+    assert resumed.step == 3
+    for _ in range(3):
+        resumed.train_step()
+    for key, value in straight.net.state_dict().items():
+        assert torch.equal(value, resumed.net.state_dict()[key]), key
+    with pytest.raises(FileNotFoundError):
+        Trainer(cfg, tmp_path / "c", resume=True)
+
+
+def test_run_logs_validates_and_exports(tiny_dataset, tmp_path):
+    cfg = _cfg(tiny_dataset)
+    Trainer(cfg, tmp_path / "run").run()
+    lines = [json.loads(l) for l in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert [l["step"] for l in lines if "loss" in l] == list(range(1, cfg.steps + 1))
+    records = validation_records(tmp_path / "run")
+    assert [r["step"] for r in records] == [3, 6]
+    best = best_record(records)
+    out = export_checkpoint(tmp_path / "run" / best["checkpoint"], tmp_path / "model.pth", {"note": "test"})
+    payload = torch.load(out, weights_only=True)
+    assert payload["config"]["class"] == "mobilenetv2_deeplabv3p" and payload["meta"]["note"] == "test"
+    assert all(v.dtype == torch.float16 for v in payload["state_dict"].values() if v.is_floating_point())
+    net = load_checkpoint(out, "cpu")
+    with torch.no_grad():
+        logits = net(torch.rand(1, 4, 32, 32), torch.tensor([[[10.0, 10.0, 0.0], [-1, -1, -1]]]))["instances"]
+    assert logits.shape == (1, 1, 32, 32) and torch.isfinite(logits).all()
+
+
+def test_best_record_prefers_lower_noc():
+    records = [{"step": 1, "val": {"noc90": 9.0, "noc85": 7.0}}, {"step": 2, "val": {"noc90": 8.0, "noc85": 7.5}},
+               {"step": 3, "val": {"noc90": 8.0, "noc85": 7.5}}]
+    assert best_record(records)["step"] == 3
+    with pytest.raises(ValueError):
+        best_record([])
+
+
+def test_cli_rejects_unknown_config():
+    from inference.train import main
+    with pytest.raises(SystemExit):
+        main(["--config", "nope", "--out", "x"])
