@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from inference.evaluation.datasets import Sample
-from inference.evaluation.report import results_table, summary_markdown, write_outputs
+from inference.evaluation.report import results_table, write_outputs
 from inference.evaluation.runner import EvalConfig, evaluate_sample, summarize_mode
 
 
