@@ -31,6 +31,11 @@ def redis_channel_layer_factory(redis_url: str, capacity: int = 200, expiry: int
     return build
 
 
+def _log_failure(future: Any) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.info("channel send failed: %r", future.exception())
+
+
 class ChannelSender:
     """Sends dicts to channel names on a daemon event-loop thread owned by this process."""
 
@@ -64,13 +69,17 @@ class ChannelSender:
             self._layer = self._factory()
         await self._layer.send(channel, message)
 
-    def send(self, channel: str, message: dict) -> None:
-        """Send `message` (must carry "type") to `channel`; blocks until Redis accepted it."""
+    def send(self, channel: str, message: dict, wait: bool = True) -> None:
+        """Send `message` (must carry "type") to `channel`; blocks until Redis accepted it, unless
+        `wait` is False (fire and forget, for status updates off the critical path; failures are logged)."""
         if "type" not in message:
             raise ValueError("channel messages need a 'type'")
         loop = self._ensure_loop()
         future = asyncio.run_coroutine_threadsafe(self._send(channel, message), loop)
-        future.result(self._timeout)
+        if wait:
+            future.result(self._timeout)
+        else:
+            future.add_done_callback(_log_failure)
 
     def close(self) -> None:
         """Stop the loop thread (the process is shutting down)."""

@@ -32,9 +32,9 @@ def _latest(rt: runtime.Runtime, sid: str) -> int:
     return int(value) if value is not None else -1
 
 
-def _reply(rt: runtime.Runtime, channel: str, message: dict) -> None:
+def _reply(rt: runtime.Runtime, channel: str, message: dict, wait: bool = True) -> None:
     try:
-        rt.sender.send(channel, message)
+        rt.sender.send(channel, message, wait=wait)
     except Exception as exc:  # the consumer may be gone (closed tab); nothing else to do
         log.info("could not reply on %s: %r", channel, exc)
 
@@ -52,7 +52,8 @@ def click(payload: dict) -> str:
         if _latest(rt, req.sid) > req.seq:
             _reply(rt, channel, {"type": "live.stale", "seq": req.seq, "worker": rt.queue})
             return "stale"
-        _reply(rt, channel, {"type": "live.status", "seq": req.seq, "state": "computing", "worker": rt.queue})
+        _reply(rt, channel, {"type": "live.status", "seq": req.seq, "state": "computing", "worker": rt.queue},
+               wait=False)   # off the critical path; a late status is ignored by the consumer
         message = rt.engine.click(req)
         if _latest(rt, req.sid) > req.seq:
             _reply(rt, channel, {"type": "live.stale", "seq": req.seq, "worker": rt.queue})

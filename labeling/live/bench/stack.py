@@ -82,7 +82,8 @@ def _wait(predicate, what: str, stack: Stack, timeout_s: float = 180.0) -> None:
     raise RuntimeError(f"timed out waiting for {what}; logs in {stack.var_dir}")
 
 
-def start_stack(mode: str, model: str, workers: int = 1, extra_env: dict[str, str] | None = None) -> Stack:
+def start_stack(mode: str, model: str, workers: int = 1, extra_env: dict[str, str] | None = None,
+                pool: str = "prefork") -> Stack:
     """Start redis, migrate + seed a fresh SQLite database, the live worker(s) and daphne."""
     var_dir = Path(tempfile.mkdtemp(prefix="clicklabel-bench-"))
     sock = var_dir / "redis.sock"
@@ -102,7 +103,7 @@ def start_stack(mode: str, model: str, workers: int = 1, extra_env: dict[str, st
         stack.seed = json.loads(out.strip().splitlines()[-1])
         client = redis.Redis.from_url(env["REDIS_URL"])
         for i in range(workers):
-            stack.spawn(worker_command(sys.executable, loglevel="warning"), f"worker{i}")
+            stack.spawn(worker_command(sys.executable, pool=pool, loglevel="warning"), f"worker{i}")
         _wait(lambda: client.zcard(keys.WORKERS) >= workers, "worker heartbeats", stack)
         stack.worker_queues = [q.decode() for q in client.zrange(keys.WORKERS, 0, -1)]
         stack.port = free_port()

@@ -32,6 +32,7 @@ class Command(BaseCommand):
         parser.add_argument("--duration", type=float, default=60.0, help="seconds of concurrent clicking")
         parser.add_argument("--period", type=float, default=2.0, help="seconds between clicks per session")
         parser.add_argument("--workers", type=int, default=1, help="live worker processes")
+        parser.add_argument("--pool", choices=["prefork", "solo"], default="prefork", help="worker pool")
         parser.add_argument("--skip", action="append", default=[],
                             choices=["latency", "burst", "concurrent", "payload"], help="skip a scenario")
         parser.add_argument("--keep", action="store_true", help="keep the temporary var dir (logs)")
@@ -46,7 +47,7 @@ class Command(BaseCommand):
         from labeling.live.bench.stack import remove_var_dir, start_stack
 
         self.stdout.write("starting a private stack (redis, worker, daphne)...")
-        stack = start_stack(opts["mode"], opts["model"], workers=opts["workers"])
+        stack = start_stack(opts["mode"], opts["model"], workers=opts["workers"], pool=opts["pool"])
         try:
             results = asyncio.run(self.run_scenarios(stack, opts))
         finally:
@@ -68,7 +69,7 @@ class Command(BaseCommand):
         out: dict = {"mode": mode, "model": opts["model"] if mode != "grabcut" else None,
                      "machine": f"{platform.node()} {platform.machine()}, {os.cpu_count()} CPUs, "
                                 f"{platform.python_implementation()} {platform.python_version()}",
-                     "workers": opts["workers"], "image_small": list(SMALL), "image_large": list(LARGE)}
+                     "workers": opts["workers"], "pool": opts["pool"], "image_small": list(SMALL), "image_large": list(LARGE)}
         if "latency" not in skip:
             self.stdout.write(f"latency: {opts['clicks']} sequential clicks on {SMALL[0]}x{SMALL[1]}...")
             res = await client.latency(small, opts["clicks"], opts["warmup"], mode)
