@@ -50,17 +50,22 @@ class Trainer:
         if cfg.pretrained and not resume:
             load_imagenet_weights(self.net.backbone)
         self.net.to(self.device)
-        backbone, rest = self.net.parameter_groups()
-        self.optimizer = torch.optim.Adam([
-            {"params": backbone, "lr": cfg.lr * cfg.backbone_lr_mult, "base_lr": cfg.lr * cfg.backbone_lr_mult},
-            {"params": rest, "lr": cfg.lr, "base_lr": cfg.lr},
-        ], betas=(0.9, 0.999), eps=1e-8)
+        self.optimizer = torch.optim.Adam(self._param_groups(), betas=(0.9, 0.999), eps=1e-8)
         self.rng = np.random.default_rng(cfg.seed)
         self.step = 0
         self.elapsed = 0.0
         if resume:
             self._load_last()
         (self.out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=1, default=str))
+
+    def _param_groups(self) -> list[dict[str, Any]]:
+        """Adam groups: backbone (lr × backbone_lr_mult), click branch (× click_lr_mult), the rest."""
+        cfg = self.cfg
+        backbone, rest = self.net.parameter_groups()
+        click_ids = {id(p) for p in self.net.maps_transform.parameters()}
+        groups = [(backbone, cfg.backbone_lr_mult), ([p for p in rest if id(p) in click_ids], cfg.click_lr_mult),
+                  ([p for p in rest if id(p) not in click_ids], 1.0)]
+        return [{"params": params, "lr": cfg.lr * mult, "base_lr": cfg.lr * mult} for params, mult in groups]
 
     # --- state ---------------------------------------------------------------------------------------
     def _train_state(self) -> dict[str, Any]:
@@ -83,7 +88,10 @@ class Trainer:
         payload = load_payload(path)
         self.net.load_state_dict(payload["state_dict"])
         state = payload["train_state"]
-        self.optimizer.load_state_dict(state["optimizer"])
+        try:
+            self.optimizer.load_state_dict(state["optimizer"])
+        except ValueError as exc:  # parameter groups changed since the checkpoint: fresh Adam moments
+            self._log({"step": int(state["step"]), "warning": f"optimizer state not restored: {exc}"})
         self.step = int(state["step"])
         self.elapsed = float(state["elapsed"])
         self.rng.bit_generator.state = state["numpy_rng"]
