@@ -3,9 +3,10 @@
     python -m inference.bench --model PATH_OR_NAME --modes nobrs,rgb-brs,f-brs-b --size 480 --clicks 10 \
         --json OUT.json
 
-The image is synthetic (closed-form texture + an elliptic object with a thin tail, longest side `--size`);
-the click sequence is made once by the automatic clicker against NoBRS predictions and then replayed in
-every mode. Reported per mode: median / p90 / mean seconds per click, peak memory (CUDA: max allocated;
+The image is synthetic (closed-form texture + an elliptic object with a thin tail, longest side `--size`),
+or `--image PATH` resized to longest side `--size`; the click sequence is made once by the automatic clicker
+against NoBRS predictions, or given with `--click-list JSON` (`[[x, y, positive], ...]` in the pixels of
+`--image`, scaled with it), and then replayed in every mode. Reported per mode: median / p90 / mean seconds per click, peak memory (CUDA: max allocated;
 CPU: peak resident set size of the process sampled while the mode runs) and `ratio_to_rgb_brs` = mean seconds
 per click of the mode / mean seconds per click of `rgb-brs` in the same run.
 """
@@ -128,9 +129,27 @@ def bench_mode(model: Any, image: np.ndarray, clicks: list[Click], mode: str, th
             "mean_s": float(np.mean(seconds)), "peak_mb": round(memory.peak, 1)}
 
 
+def load_scene(path: str, size: int, click_list: list | None) -> tuple[np.ndarray, list[Click] | None]:
+    """uint8 RGB image from `path` resized (bilinear) so that its longest side is `size`, and the given
+    `[[x, y, positive], ...]` clicks scaled with it (None when not given)."""
+    import cv2
+    bgr = cv2.imread(path, cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise ValueError(f"cannot read image {path}")
+    height, width = bgr.shape[:2]
+    scale = size / max(height, width)
+    new_w, new_h = int(round(width * scale)), int(round(height * scale))
+    image = np.ascontiguousarray(cv2.resize(bgr, (new_w, new_h), interpolation=cv2.INTER_LINEAR)[:, :, ::-1])
+    clicks = None
+    if click_list is not None:
+        clicks = [Click(x=min(new_w - 1.0, float(round(x * scale))), y=min(new_h - 1.0, float(round(y * scale))),
+                        positive=bool(p)) for x, y, p in click_list]
+    return image, clicks
+
+
 def run_bench(model_name: str, modes: list[str], size: int, n_clicks: int, threads: int | None = None,
-              device: str | None = None, zoom_in: bool = True,
-              log: Callable[[str], None] = print) -> dict[str, Any]:
+              device: str | None = None, zoom_in: bool = True, log: Callable[[str], None] = print,
+              image_path: str | None = None, click_list: list | None = None) -> dict[str, Any]:
     """Load the model, make the scene and clicks, time every mode; returns the JSON report."""
     from inference.model_zoo import load_model
     from inference.predictors import MODES
@@ -138,9 +157,17 @@ def run_bench(model_name: str, modes: list[str], size: int, n_clicks: int, threa
     if unknown:
         raise ValueError(f"unknown modes {unknown}; known: {', '.join(MODES)}")
     model = load_model(model_name, device=device)
-    image, gt = synthetic_scene(size)
-    with torch_threads(threads):
-        clicks = make_clicks(model, image, gt, n_clicks, threads)
+    clicks = None
+    if image_path is not None:
+        image, clicks = load_scene(image_path, size, click_list)
+    else:
+        image, gt = synthetic_scene(size)
+    if clicks is None:
+        if image_path is not None:
+            raise ValueError("--image needs --click-list")
+        with torch_threads(threads):
+            clicks = make_clicks(model, image, gt, n_clicks, threads)
+    clicks = clicks[:n_clicks]
     log(f"model {model_name} on {model.device}, image {image.shape[1]}x{image.shape[0]}, {n_clicks} clicks, "
         f"torch threads {threads or torch.get_num_threads()}")
     results = []
@@ -150,7 +177,7 @@ def run_bench(model_name: str, modes: list[str], size: int, n_clicks: int, threa
     reference = next((r["mean_s"] for r in results if r["mode"] == "rgb-brs"), None)
     for r in results:
         r["ratio_to_rgb_brs"] = None if not reference else round(r["mean_s"] / reference, 4)
-    return {"model": str(model_name), "size": size, "device": str(model.device), "clicks": n_clicks,
+    return {"model": str(model_name), "size": size, "image": image_path or "synthetic", "device": str(model.device), "clicks": n_clicks,
             "threads": threads or torch.get_num_threads(), "zoom_in": zoom_in,
             "click_list": [[c.x, c.y, c.positive] for c in clicks], "modes": results}
 
@@ -175,15 +202,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: unchanged)")
     parser.add_argument("--device", default=None, help="cpu, cuda, ... (default: CUDA when present)")
     parser.add_argument("--zoom-in", choices=("on", "off"), default="on")
+    parser.add_argument("--image", default=None, help="image file instead of the synthetic scene")
+    parser.add_argument("--click-list", default=None, help="JSON [[x, y, positive], ...] in --image pixels")
     parser.add_argument("--json", dest="json_out", default=None, help="write the report here")
     args = parser.parse_args(argv)
     if args.clicks < 1:
         parser.error("--clicks must be >= 1")
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     try:
+        click_list = json.loads(args.click_list) if args.click_list else None
         report = run_bench(args.model, modes, args.size, args.clicks, args.threads, args.device,
-                           args.zoom_in == "on", log=lambda s: print(s, file=sys.stderr))
-    except (ValueError, FileNotFoundError) as error:
+                           args.zoom_in == "on", log=lambda s: print(s, file=sys.stderr),
+                           image_path=args.image, click_list=click_list)
+    except (ValueError, FileNotFoundError, json.JSONDecodeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(format_table(report))

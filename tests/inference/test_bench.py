@@ -36,3 +36,14 @@ def test_bench_cli_writes_the_contract_json(shared_fixtures, tmp_path, capsys):
 def test_bench_rejects_unknown_mode(shared_fixtures, capsys):
     code = bench.main(["--model", str(shared_fixtures / WEIGHTS), "--modes", "nobrs,warp", "--size", "64"])
     assert code == 2 and "unknown modes" in capsys.readouterr().err
+
+
+def test_bench_with_image_and_click_list(shared_fixtures, tmp_path):
+    image = shared_fixtures / "ritm_hrnet18s_itermask" / "image.png"
+    report = bench.run_bench(str(shared_fixtures / WEIGHTS), ["nobrs", "grabcut"], 120, 2, threads=1,
+                             zoom_in=False, log=lambda s: None, image_path=str(image),
+                             click_list=[[94, 88, 1], [190, 86, 0], [200, 34, 1]])
+    # 240x160 scaled to longest side 120: clicks halved (banker's rounding of 47.0, 44.0, 95.0, 43.0)
+    assert report["click_list"] == [[47.0, 44.0, True], [95.0, 43.0, False]]
+    assert [m["mode"] for m in report["modes"]] == ["nobrs", "grabcut"]
+    assert all(m["ratio_to_rgb_brs"] is None for m in report["modes"])
