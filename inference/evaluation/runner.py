@@ -272,6 +272,7 @@ def run_evaluation(config: EvalConfig, workers: int = 1, progress: bool = True,
     wall_start = time.perf_counter()
     bar = tqdm(total=len(tasks), desc=f"{local.dataset.name}", unit="sample", disable=not progress)
     try:
+        threads = None
         if workers == 1 or len(tasks) <= 1:
             iterator = (local.run(mode, i) for mode, i in tasks)
             pool = None
@@ -302,7 +303,7 @@ def run_evaluation(config: EvalConfig, workers: int = 1, progress: bool = True,
         model_name = _model_label(config.model)
     extra = {"zoom_in": config.zoom_in, "with_flip": config.with_flip, "prob_thresh": config.prob_thresh,
              "early_stop": config.early_stop, "workers": workers, "wall_seconds_run": wall,
-             "machine": machine_description()}
+             "machine": machine_description(threads)}
     summaries = [
         summarize_mode([r for r in results if r.mode == mode], dataset=local.dataset.name,
                        model=None if mode in MODEL_FREE_MODES else model_name, mode=mode,
@@ -318,8 +319,9 @@ def _model_label(model: str) -> str:
     return path.name if path.suffix in {".pth", ".pt", ".ckpt"} or path.exists() else model
 
 
-def machine_description() -> str:
-    """One line: CPU model / core count, torch version and threads (recorded with every summary)."""
+def machine_description(threads: int | None = None) -> str:
+    """One line: CPU model / core count, torch version and threads per process (recorded with every
+    summary); ``threads`` overrides this process's torch thread count (worker processes)."""
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as fh:
@@ -331,7 +333,7 @@ def machine_description() -> str:
         pass
     try:
         import torch
-        torch_part = f"torch {torch.__version__}, {torch.get_num_threads()} threads"
+        torch_part = f"torch {torch.__version__}, {threads or torch.get_num_threads()} threads per process"
         if torch.cuda.is_available():
             torch_part += f", CUDA {torch.cuda.get_device_name(0)}"
     except ImportError:  # pragma: no cover - torch is a hard dependency of the engine
