@@ -92,3 +92,27 @@ def test_command_line_errors(tmp_path):
     assert res.returncode == 2 and "on or off" in res.stderr
     res = run("--dataset", str(tmp_path / "nope"), "--mode", "grabcut", "--out", str(tmp_path / "o"))
     assert res.returncode == 2 and "not found" in res.stderr
+
+
+@pytest.mark.slow
+def test_workers_with_a_real_model(tmp_path, shared_fixtures):
+    """Spawned workers load the checkpoint themselves and give the in-process results (NoBRS, no zoom)."""
+    from inference.evaluate import main
+
+    fx = shared_fixtures / "ritm_hrnet18s_itermask"
+    dataset = tmp_path / "fx"
+    (dataset / "images").mkdir(parents=True)
+    (dataset / "masks").mkdir()
+    for name, mask in (("a", "gt_mask_target.png"), ("b", "gt_mask_train_object.png")):
+        (dataset / "images" / f"{name}.png").write_bytes((fx / "image.png").read_bytes())
+        (dataset / "masks" / f"{name}.png").write_bytes((fx / mask).read_bytes())
+    runs = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"out{workers}"
+        assert main(["--dataset", str(dataset), "--model", str(fx / "weights.pth"), "--mode", "nobrs",
+                     "--zoom-in", "off", "--max-clicks", "2", "--workers", workers, "--no-progress",
+                     "--out", str(out)]) == 0
+        runs.append(sorted((s["id"], s["clicks"], s["ious"]) for s in read_samples(out)))
+    assert [r[:2] for r in runs[0]] == [r[:2] for r in runs[1]]
+    for (_, _, ious1), (_, _, ious2) in zip(*runs):
+        assert ious1 == pytest.approx(ious2, abs=1e-4)
