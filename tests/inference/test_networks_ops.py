@@ -95,3 +95,33 @@ def test_fusion_blocks_shapes_and_keys() -> None:
     dmf = fbrs_dmf().eval()
     assert dmf(torch.rand(2, 5, 6, 7)).shape == (2, 3, 6, 7)
     assert isinstance(dmf[2], torch.nn.BatchNorm2d)  # LeakyReLU before BN in the f-BRS DMF block
+
+
+def _dense_reference_maps(points: torch.Tensor, rows: int, cols: int, radius: float, use_disks: bool) -> torch.Tensor:
+    """The reference DistMaps arithmetic on full (N, 2, H, W) grids, one float32 op per step: coordinate grid
+    − click, ÷ radius (distance maps only), square, sum of the two planes, 1e6 for padding, min over clicks,
+    then disks ``≤ r²`` or ``tanh(2·sqrt)``. Written to compare the slot-by-slot loop of ``click_maps``."""
+    batch, n_rows = points.shape[0], points.shape[1]
+    yx = points[:, :, :2].reshape(-1, 2)
+    grid = torch.stack(torch.meshgrid(torch.arange(rows, dtype=torch.float32),
+                                      torch.arange(cols, dtype=torch.float32), indexing="ij"))
+    diff = grid[None].repeat(yx.shape[0], 1, 1, 1) - yx[:, :, None, None]
+    if not use_disks:
+        diff = diff / radius
+    diff = diff * diff
+    sq = diff[:, 0] + diff[:, 1]
+    sq[yx.max(dim=1)[0] < 0] = 1e6
+    sq = sq.view(batch, 2, n_rows // 2, rows, cols).min(dim=2)[0]
+    return (sq <= radius ** 2).float() if use_disks else sq.sqrt().mul(2).tanh()
+
+
+@pytest.mark.parametrize("use_disks, radius", [(False, 260.0), (False, 7.5), (True, 5.0)])
+def test_click_maps_loop_is_bitwise_the_dense_computation(use_disks: bool, radius: float) -> None:
+    """The per-slot loop (O(B·2·H·W) memory) must give the same float32 bits as materialising every click at
+    once — the parity with the reference code rests on it (non-integer clicks, padding, two batch items)."""
+    a = _points([(3.0, 4.0), (10.5, 2.25), (0.0, 30.0)], [(7.0, 12.0)])
+    b = _points([(17.75, 25.5)], [(1.0, 1.0), (19.0, 0.5), (9.25, 9.75)])
+    points = torch.cat([a, b])
+    maps = click_maps(points, 21, 33, radius, use_disks=use_disks)
+    expected = _dense_reference_maps(points, 21, 33, radius, use_disks)
+    assert torch.equal(maps, expected)

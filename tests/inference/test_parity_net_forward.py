@@ -1,7 +1,25 @@
 """Parity of one raw network forward with the official implementations (fixtures net_forward.npz).
 
 RITM HRNet18s ITER-M (official checkpoint format) and the f-BRS ResNet-34 DeepLab (raw state_dict rebuilt by
-the fixture's own build_checkpoint.py): click maps and logits must match to max |Δ| ≤ 1e-4.
+the fixture's own build_checkpoint.py).
+
+What is exact and what is not (measured 2026-11-26, torch 2.13.0+cpu, this machine; reproduce with
+``PYTHONPATH=. .venv/bin/python tests/inference/test_parity_net_forward.py``):
+
+* RITM click maps (prev mask + disks): bit-identical (asserted with ``np.array_equal``).
+* f-BRS distance maps: within 2 ulp, not bit-identical. The reference's DistMaps arithmetic run verbatim here
+  (full (N, 2, H, W) grids, add_/div_/mul_/+=, min, sqrt_/mul_/tanh_) gives exactly our bits, and those differ
+  from the fixture in 10 304 of 76 800 pixels by 1–2 ulp. The difference is in ``tanh``: torch evaluates it
+  through MKL VML, and its result here changes with ``MKL_CBWR`` / ``MKL_ENABLE_INSTRUCTIONS`` (4 219 / 9 087
+  / 10 304 differing pixels for COMPATIBLE / AVX2 / AVX512), independent of thread count and alignment; no
+  setting reproduces the fixture, and no ±6-ulp change of the tanh argument does either for 336 pixels. So
+  the fixture's math-library path differs from ours; no reordering of our float32 operations can remove it.
+* Logits: max |Δ| ≈ 1e-5 (RITM) / 4.5e-5 (f-BRS), with 1 and with 2 threads alike. They also move with the
+  MKL dispatch setting (small-branch convolutions take ATen's GEMM path, i.e. MKL sgemm), while the operation
+  order of every stage was checked against the reference code (normalisation, Conv1S, HRNet fuse order,
+  OCR scaling/matmul order, bilinear calls, DMF, SepConv). Exact equality is therefore not asserted; the
+  1e-4 bound below is the fallback, and the f-BRS network alone (fed the fixture's own distance maps) is held
+  to a tighter bound so that a regression in the network cannot hide behind the tanh noise.
 """
 from __future__ import annotations
 
@@ -16,7 +34,9 @@ from torch.nn import functional as F
 from inference.networks.checkpoints import load_checkpoint
 
 pytestmark = pytest.mark.parity
-TOL = 1e-4
+TOL = 1e-4  # fallback bound: bit-identity is out of reach here (module docstring)
+NET_ONLY_TOL = 3e-5  # f-BRS network fed the fixture's distance maps (measured 1.2e-5 at 1 thread, 7e-6 at 2)
+MAX_TANH_ULPS = 2  # f-BRS distance maps: MKL VML tanh differs from the fixture's by at most 2 ulp
 
 
 @pytest.fixture(autouse=True)
@@ -37,6 +57,15 @@ def fbrs_state_dict(shared_fixtures: Path) -> dict[str, torch.Tensor]:
     return module.build()
 
 
+def _ulps(ours: torch.Tensor, ref: np.ndarray) -> int:
+    """Largest distance in units in the last place between two float32 arrays of the same shape."""
+    assert tuple(ours.shape) == ref.shape and ref.dtype == np.float32
+    def ordered(a: np.ndarray) -> np.ndarray:  # float32 bits → integers in the order of the values
+        bits = a.view(np.int32).astype(np.int64)
+        return np.where(bits < 0, -(bits & 0x7FFFFFFF), bits)
+    return int(np.abs(ordered(ours.detach().numpy().astype(np.float32)) - ordered(ref)).max())
+
+
 def _max_diff(ours: torch.Tensor, ref: np.ndarray) -> float:
     assert tuple(ours.shape) == ref.shape
     return float((ours - torch.from_numpy(ref)).abs().max())
@@ -53,7 +82,7 @@ def test_parity_ritm_hrnet18s_itermask_net_forward(shared_fixtures: Path) -> Non
         normalised, prev_mask = net.prepare_input(image)
         coord_features = net.get_coord_features(normalised, prev_mask, points)
         outputs = net(image, points)
-    assert _max_diff(coord_features, data["coord_features"]) == 0.0
+    assert np.array_equal(coord_features.numpy(), data["coord_features"])  # exact: disks involve no rounding
     assert _max_diff(outputs["instances"], data["logits_instances"]) <= TOL
     assert _max_diff(outputs["instances_aux"], data["logits_instances_aux"]) <= TOL
 
@@ -70,8 +99,19 @@ def test_parity_fbrs_resnet34_net_forward(shared_fixtures: Path, fbrs_state_dict
         dist_maps = net.get_coord_features(image, None, points)
         logits = net.backbone_forward(image, dist_maps)["instances"]
         logits = F.interpolate(logits, size=image.shape[2:], mode="bilinear", align_corners=True)
-    assert _max_diff(dist_maps, data["dist_maps"]) <= 1e-6
+    assert _ulps(dist_maps, data["dist_maps"]) <= MAX_TANH_ULPS
     assert _max_diff(logits, data["logits_instances"]) <= TOL
+
+
+def test_parity_fbrs_network_alone_with_fixture_distance_maps(shared_fixtures: Path, fbrs_state_dict) -> None:
+    """Fed the fixture's own distance maps, our DMF + DeepLab + head stay within NET_ONLY_TOL of the fixture."""
+    data = np.load(shared_fixtures / "fbrs_resnet34_dh128" / "net_forward.npz")
+    net = load_checkpoint(fbrs_state_dict)
+    image = torch.from_numpy(data["input_normalized"])
+    with torch.no_grad():
+        logits = net.backbone_forward(image, torch.from_numpy(data["dist_maps"]))["instances"]
+        logits = F.interpolate(logits, size=image.shape[2:], mode="bilinear", align_corners=True)
+    assert _max_diff(logits, data["logits_instances"]) <= NET_ONLY_TOL
 
 
 def test_parity_fbrs_prepare_input_matches_reference_normalisation(shared_fixtures: Path, fbrs_state_dict) -> None:
@@ -111,3 +151,41 @@ def test_parity_insertion_points_with_fixture_weights(shared_fixtures: Path, fbr
                 logits = net.forward_from_insertion(point, features, extras)
                 logits = F.interpolate(logits, size=image.shape[2:], mode="bilinear", align_corners=True)
                 assert _max_diff(logits, expected) <= TOL, point
+
+
+def _measure(threads: int) -> dict[str, float]:
+    """max |Δ| (and ulps for the click maps) of both fixture networks at ``threads`` torch threads."""
+    from types import SimpleNamespace
+
+    from tests.conftest import FIXTURES as fixtures
+
+    torch.set_num_threads(threads)
+    spec = importlib.util.spec_from_file_location("bc", fixtures / "fbrs_resnet34_dh128" / "build_checkpoint.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    ritm_data = np.load(fixtures / "ritm_hrnet18s_itermask" / "net_forward.npz")
+    fbrs_data = np.load(fixtures / "fbrs_resnet34_dh128" / "net_forward.npz")
+    ritm = load_checkpoint(fixtures / "ritm_hrnet18s_itermask" / "weights.pth")
+    fbrs = load_checkpoint(module.build())
+    image = torch.cat([torch.from_numpy(ritm_data["input_rgb01"]), torch.from_numpy(ritm_data["input_prev_mask"])], 1)
+    fb = SimpleNamespace(image=torch.from_numpy(fbrs_data["input_normalized"]),
+                         points=torch.from_numpy(fbrs_data["points"]).float())
+    with torch.no_grad():
+        out = ritm(image, torch.from_numpy(ritm_data["points"]).float())
+        maps = fbrs.get_coord_features(fb.image, None, fb.points)
+        up = lambda t: F.interpolate(t, size=fb.image.shape[2:], mode="bilinear", align_corners=True)  # noqa: E731
+        logits = up(fbrs.backbone_forward(fb.image, maps)["instances"])
+        net_only = up(fbrs.backbone_forward(fb.image, torch.from_numpy(fbrs_data["dist_maps"]))["instances"])
+    return {
+        "ritm_logits": _max_diff(out["instances"], ritm_data["logits_instances"]),
+        "ritm_aux": _max_diff(out["instances_aux"], ritm_data["logits_instances_aux"]),
+        "fbrs_dist_maps_ulps": float(_ulps(maps, fbrs_data["dist_maps"])),
+        "fbrs_dist_maps_differing_px": float((maps.numpy() != fbrs_data["dist_maps"]).sum()),
+        "fbrs_logits": _max_diff(logits, fbrs_data["logits_instances"]),
+        "fbrs_logits_with_fixture_maps": _max_diff(net_only, fbrs_data["logits_instances"]),
+    }
+
+
+if __name__ == "__main__":
+    for n_threads in (1, 2):
+        print(n_threads, "thread(s):", {k: f"{v:.3g}" for k, v in _measure(n_threads).items()})
