@@ -1,12 +1,27 @@
 """Shared test fixtures: where the read-only shared inputs live."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED = Path(__import__("os").environ.get("CLICKLABEL_SHARED", REPO_ROOT.parent / "shared"))
+
+
+def _find_shared() -> Path:
+    """The read-only shared inputs: $CLICKLABEL_SHARED, else ../shared beside the checkout, else the
+    workplace's /work/shared (a clean clone made elsewhere, as CI does, still finds the fixtures)."""
+    explicit = os.environ.get("CLICKLABEL_SHARED")
+    if explicit:
+        return Path(explicit)
+    for candidate in (REPO_ROOT.parent / "shared", Path("/work/shared")):
+        if candidate.is_dir():
+            return candidate
+    return REPO_ROOT.parent / "shared"
+
+
+SHARED = _find_shared()
 FIXTURES = SHARED / "fixtures"
 DATASETS = SHARED / "datasets"
 
