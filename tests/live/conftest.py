@@ -88,3 +88,14 @@ def communicator(image_id: int, cookie: bytes | None, origin: tuple[bytes, bytes
     if cookie is not None:
         headers.append((b"cookie", cookie))
     return WebsocketCommunicator(application, f"/ws/annotate/{image_id}/", headers=headers)
+
+
+@pytest.fixture(autouse=True)
+def fresh_channel_layer():
+    """A new channel-layer instance per test: each async test has its own event loop, and channels_redis
+    binds locks to the loop that first used them."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends = {}
+    yield
+    channel_layers.backends = {}

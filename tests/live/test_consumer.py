@@ -46,6 +46,7 @@ def click_msg(seq, clicks=((10, 20, True),), **extra):
 async def expect_close(comm, code):
     out = await comm.receive_output(timeout=2)
     assert out == {"type": "websocket.close", "code": code}
+    await comm.disconnect()      # lets the consumer finish (and its channel-layer reader stop)
 
 
 async def test_anonymous_is_closed_4401(live_world, sent):
@@ -60,6 +61,7 @@ async def test_foreign_or_missing_origin_is_rejected(live_world, sent):
         comm = communicator(live_world["image"].pk, live_world["member_cookie"], origin=origin)
         connected, _ = await comm.connect()
         assert not connected
+        await comm.disconnect()
     assert sent["warmup"] == []
 
 
@@ -192,6 +194,7 @@ async def test_rate_limit_refuses_floods_and_closes_abusers(live_world, sent, mo
     assert len(pongs) == 60, "the burst allowance"
     assert codes == ["rate_limited"] * 31
     assert out == {"type": "websocket.close", "code": 4400}, "30+ refused messages in 10 s close the socket"
+    await comm.disconnect()
 
 
 async def test_membership_is_rechecked_on_every_message(live_world, sent):
