@@ -37,6 +37,8 @@ WATCHDOG_PERIOD_S = 0.5
 REROUTE_AFTER_S = 1.0                         # check the worker's heartbeat once a request is this old
 GIVE_UP_AFTER_S = dispatch.CLICK_EXPIRES_S + 10
 MAX_REROUTES = 3
+QUIET_S = 0.03                                # a pending click waits until clicks paused this long...
+MAX_HOLD_S = 0.15                             # ...but never longer than this
 PLACEMENT_RECHECK_S = 1.0                     # how long a looked-up session -> worker placement is reused
 
 
@@ -72,6 +74,7 @@ class AnnotateConsumer(AsyncWebsocketConsumer):
         self.bucket = TokenBucket(RATE_PER_S, RATE_BURST)
         self.strikes = StrikeCounter(ABUSE_STRIKES, ABUSE_WINDOW_S)
         self.last_seq = -1
+        self.last_click_at = 0.0
         self.queue: str | None = None
         self.queue_checked = 0.0
         await self.accept()
@@ -139,6 +142,7 @@ class AnnotateConsumer(AsyncWebsocketConsumer):
             await self.send_error("stale_seq", f"seq must increase (last {self.last_seq})", message.seq)
             return
         self.last_seq = message.seq
+        self.last_click_at = time.monotonic()
         try:
             request = await self._build_request(message)
         except ClickLabelError as exc:
@@ -202,9 +206,27 @@ class AnnotateConsumer(AsyncWebsocketConsumer):
                                         "height": ctx.height}}, queue)
 
     async def _finished(self, seq: int) -> None:
+        """The in-flight request ended: send the pending one, once clicks have paused for QUIET_S
+        (a burst then costs one more inference, not one per in-flight result that turns stale)."""
         pending = self.slot.finish(seq)
-        if pending is not None:
+        if pending is None:
+            return
+        if time.monotonic() - self.last_click_at >= QUIET_S:
             await self._dispatch(pending)
+            return
+        self.slot.hold(pending, pending.seq)
+        asyncio.ensure_future(self._release_when_quiet(time.monotonic()))
+
+    async def _release_when_quiet(self, since: float) -> None:
+        while True:
+            now = time.monotonic()
+            wait = QUIET_S - (now - self.last_click_at)
+            if wait <= 0 or now - since >= MAX_HOLD_S:
+                break
+            await asyncio.sleep(min(wait, MAX_HOLD_S - (now - since)))
+        request = self.slot.release()
+        if request is not None:
+            await self._dispatch(request)
 
     async def _watch(self) -> None:
         """Re-route a request whose worker died; give up on one that never answers."""
@@ -223,9 +245,7 @@ class AnnotateConsumer(AsyncWebsocketConsumer):
                     await self._finished(inflight.seq)
                     continue
                 log.warning("worker %s lost; re-routing session %s", inflight.queue, self.session)
-                newest = self.slot.pending or inflight.request
-                self.slot.pending, self.slot.pending_seq = None, -1
-                self.slot.inflight = None
+                newest = self.slot.abandon()
                 await self._dispatch(newest, exclude=inflight.queue, attempts=inflight.attempts + 1)
 
     # --- worker -> server (channel layer) --------------------------------------------------------

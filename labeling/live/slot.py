@@ -25,15 +25,16 @@ class LatestWinsSlot(Generic[R]):
         self.inflight: InFlight[R] | None = None
         self.pending: R | None = None
         self.pending_seq: int = -1
+        self.holding = False     # nothing in flight, but the pending request waits for clicks to pause
 
     @property
     def busy(self) -> bool:
-        return self.inflight is not None
+        return self.inflight is not None or self.holding
 
     def offer(self, request: R, seq: int) -> bool:
         """A new request arrives: True if it may be sent now, False if it was parked as pending
         (replacing any older pending one)."""
-        if self.inflight is None:
+        if not self.busy:
             return True
         if seq > self.pending_seq:
             self.pending, self.pending_seq = request, seq
@@ -51,3 +52,22 @@ class LatestWinsSlot(Generic[R]):
         self.inflight = None
         pending, self.pending, self.pending_seq = self.pending, None, -1
         return pending
+
+    def hold(self, request: R, seq: int) -> None:
+        """Park `request` as pending with nothing in flight (debounce while clicks keep coming)."""
+        self.holding = True
+        if seq > self.pending_seq:
+            self.pending, self.pending_seq = request, seq
+
+    def release(self) -> R | None:
+        """End the hold; returns the newest pending request (cleared) to send now."""
+        self.holding = False
+        pending, self.pending, self.pending_seq = self.pending, None, -1
+        return pending
+
+    def abandon(self) -> R | None:
+        """Forget the in-flight request (its worker died); returns the newest request to re-send
+        (the pending one if any, else the one that was in flight) and leaves the slot empty."""
+        newest = self.pending if self.pending is not None else (self.inflight.request if self.inflight else None)
+        self.inflight, self.pending, self.pending_seq, self.holding = None, None, -1, False
+        return newest
