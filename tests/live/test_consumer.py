@@ -245,3 +245,26 @@ async def test_request_on_a_dead_worker_is_rerouted_with_the_full_click_list(liv
     from inference.worker import keys
     assert live_redis.get(keys.placement(f"u{live_world['member'].pk}.i{live_world['image'].pk}")) == b"clicks.alive.2"
     await comm.disconnect()
+
+
+async def test_prev_mask_sends_the_annotation_rle_of_this_image_only(live_world, sent):
+    from labeling.models import Annotation, Label
+
+    def make_annotations():
+        label = Label.objects.create(project=live_world["project"], name="thing")
+        rle = {"size": [64, 96], "counts": "abc"}
+        own = Annotation.objects.create(image=live_world["image"], label=label, rle=rle, bbox=[0, 0, 1, 1], area=1)
+        other = Annotation.objects.create(image=live_world["other_image"], label=label, rle={"size": [60, 80],
+                                          "counts": "x"}, bbox=[0, 0, 1, 1], area=1)
+        return own.pk, other.pk
+
+    own, other = await sync_to_async(make_annotations)()
+    comm, _ = await open_socket(live_world)
+    await comm.send_json_to(click_msg(1, prev_mask={"annotation_id": other}))
+    error = await comm.receive_json_from()
+    assert (error["code"], error["seq"]) == ("not_found", 1) and sent["click"] == []
+    await comm.send_json_to(click_msg(2, prev_mask={"annotation_id": own}))
+    await comm.receive_json_from()
+    [(payload, _)] = sent["click"]
+    assert payload["prev_mask"] == {"annotation_id": own, "rle": {"size": [64, 96], "counts": "abc"}}
+    await comm.disconnect()

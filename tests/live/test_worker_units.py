@@ -212,3 +212,24 @@ def test_session_cache_is_bounded_by_memory_and_rebuilds_evicted_objects(tmp_pat
     assert len(engine.sessions) == 2 and engine.sessions.nbytes <= 2.5 * one_session
     again = engine.click(ClickRequest.from_task(payload(path, [(48, 32, True), (3, 3, False)], object_id="a")))
     assert again["cache_hit"] is False and again["engine_clicks"] == 2, "evicted state rebuilt from the list"
+
+
+def test_previous_mask_seeds_the_session_and_a_bad_one_is_a_typed_error(tmp_path):
+    from pycocotools import mask as mask_utils
+
+    path = tmp_path / "pic.png"
+    path.write_bytes(synthetic_png(96, 64))
+    prev = np.zeros((64, 96), dtype=np.uint8, order="F")
+    prev[10:30, 20:50] = 1
+    rle = mask_utils.encode(prev)
+    rle = {"size": list(rle["size"]), "counts": rle["counts"].decode("ascii")}
+    engine = LiveEngine()
+    shown = engine.click(ClickRequest.from_task(payload(path, [], prev_mask={"annotation_id": 5, "rle": rle})))
+    assert np.array_equal(decode_roi_png(shown, 64, 96) > 127, prev.astype(bool)), "no clicks yet: the old mask"
+    corrected = engine.click(ClickRequest.from_task(
+        payload(path, [(48, 32, True)], seq=4, prev_mask={"annotation_id": 5, "rle": rle})))
+    assert corrected["cache_hit"] is True and decode_roi_png(corrected, 64, 96)[32, 48] == 255
+    with pytest.raises(RequestError) as err:
+        engine.click(ClickRequest.from_task(payload(path, [], prev_mask={"annotation_id": 6,
+                                                                         "rle": {"size": [1, 1], "counts": "0"}})))
+    assert err.value.code == "bad_prev_mask"
