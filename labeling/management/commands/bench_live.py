@@ -13,7 +13,7 @@ import os
 import platform
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from labeling.live.bench import client
 from labeling.live.bench.seed import LARGE, SMALL
