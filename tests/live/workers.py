@@ -1,18 +1,19 @@
 """Start and stop real live click workers (`python -m inference.worker`) as subprocesses for tests
-and the benchmark; each gets its own process group so SIGKILL takes its pool child with it."""
+and the benchmark; each gets its own process group (via `labeling.stack`) so SIGKILL takes its pool child
+with it."""
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import redis
-
 from inference.worker import keys, worker_command
+from labeling import stack as launcher
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,19 +26,13 @@ class WorkerProcess:
 
     def kill(self) -> None:
         """SIGKILL the worker and its pool child (no clean shutdown, heartbeat left to expire)."""
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        launcher.signal_group(self.proc, signal.SIGKILL)
         self.proc.wait(timeout=10)
 
     def stop(self) -> None:
+        """SIGTERM the worker's group, up to 15 s for a clean shutdown, then SIGKILL of the group."""
         if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-                self.proc.wait(timeout=15)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                self.kill()
+            launcher.stop_processes([self.proc], grace_s=15.0)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -52,23 +47,16 @@ def start_worker(redis_url: str, log_dir: Path, env: dict | None = None, pool: s
                 **(env or {})}
     full_env.pop("CELERY_BROKER_URL", None)
     log_path = log_dir / f"worker-{time.monotonic_ns()}.log"
-    with open(log_path, "wb") as log_file:
-        proc = subprocess.Popen(worker_command(sys.executable, pool=pool, loglevel="warning"), cwd=REPO_ROOT,
-                                env=full_env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
-    import socket
-
+    proc = launcher.spawn(worker_command(sys.executable, pool=pool, loglevel="warning"), full_env, log_path,
+                          cwd=REPO_ROOT)
     queue = keys.worker_queue(socket.gethostname(), proc.pid)
     worker = WorkerProcess(proc, queue, log_path)
-    client = redis.Redis.from_url(redis_url)
     deadline = time.monotonic() + timeout_s
-    try:
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"worker exited with {proc.returncode}:\n{worker.log()}")
-            if client.exists(keys.heartbeat(queue)):
-                return worker
-            time.sleep(0.2)
-    finally:
-        client.close()
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"worker exited with {proc.returncode}:\n{worker.log()}")
+        if launcher.heartbeat_alive(redis_url, queue):
+            return worker
+        time.sleep(0.2)
     worker.kill()
     raise RuntimeError(f"worker did not beat within {timeout_s} s:\n{worker.log()}")

@@ -1,31 +1,18 @@
 """A private stack for the live benchmark: redis-server on a unix socket, SQLite + media in a temporary
-var dir, `python -m inference.worker` and daphne on a free loopback port. Every child runs in its own
-process group and is stopped (SIGTERM, then SIGKILL) on exit."""
+var dir, `python -m inference.worker` and daphne on a free loopback port. Processes are started and
+stopped by `labeling.stack` (own process groups; SIGTERM, then SIGKILL of the group)."""
 from __future__ import annotations
 
 import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import redis
-
-from inference.worker import keys, worker_command
-
-ROOT = Path(__file__).resolve().parents[3]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from inference.worker import worker_command
+from labeling import stack as launcher
 
 
 @dataclass
@@ -35,51 +22,20 @@ class Stack:
     var_dir: Path
     env: dict[str, str]
     port: int = 0
-    children: list[subprocess.Popen] = field(default_factory=list)
     seed: dict = field(default_factory=dict)
     worker_queues: list[str] = field(default_factory=list)
+    processes: launcher.Stack | None = None
+
+    def __post_init__(self) -> None:
+        if self.processes is None:
+            self.processes = launcher.Stack(self.env, log_dir=self.var_dir)
 
     @property
     def ws_base(self) -> str:
         return f"ws://127.0.0.1:{self.port}"
 
-    def spawn(self, argv: list[str], log_name: str) -> subprocess.Popen:
-        log = open(self.var_dir / f"{log_name}.log", "ab")
-        proc = subprocess.Popen(argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        self.children.append(proc)
-        return proc
-
     def stop(self) -> None:
-        for proc in reversed(self.children):
-            _killpg(proc, signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        for proc in reversed(self.children):
-            try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
-            _killpg(proc, signal.SIGKILL)
-        self.children.clear()
-
-
-def _killpg(proc: subprocess.Popen, sig: int) -> None:
-    try:
-        os.killpg(proc.pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _wait(predicate, what: str, stack: Stack, timeout_s: float = 180.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        for proc in stack.children:
-            if proc.poll() is not None:
-                raise RuntimeError(f"a child exited ({proc.args[:3]}) while waiting for {what}; logs in {stack.var_dir}")
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise RuntimeError(f"timed out waiting for {what}; logs in {stack.var_dir}")
+        self.processes.stop()
 
 
 def start_stack(mode: str, model: str, workers: int = 1, extra_env: dict[str, str] | None = None,
@@ -94,41 +50,24 @@ def start_stack(mode: str, model: str, workers: int = 1, extra_env: dict[str, st
     for name in ("DATABASE_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "MEDIA_ROOT"):
         env.pop(name, None)
     stack = Stack(var_dir, env)
+    procs = stack.processes
     try:
-        stack.spawn(["redis-server", "--port", "0", "--unixsocket", str(sock), "--unixsocketperm", "700",
-                     "--save", "", "--appendonly", "no"], "redis")
-        _wait(sock.exists, "redis", stack, 10)
-        _manage(env, "migrate", "--noinput")
-        out = _manage(env, "bench_live", "--seed-only", "--mode", mode, "--model", model)
+        launcher.start_redis(procs, sock)
+        launcher.manage(["migrate", "--noinput"], env, capture=True)
+        out = launcher.manage(["bench_live", "--seed-only", "--mode", mode, "--model", model], env, capture=True)
         stack.seed = json.loads(out.strip().splitlines()[-1])
-        client = redis.Redis.from_url(env["REDIS_URL"])
+        redis_url = env["REDIS_URL"]
         for i in range(workers):
-            stack.spawn(worker_command(sys.executable, pool=pool, loglevel="warning"), f"worker{i}")
-        _wait(lambda: client.zcard(keys.WORKERS) >= workers, "worker heartbeats", stack)
-        stack.worker_queues = [q.decode() for q in client.zrange(keys.WORKERS, 0, -1)]
-        stack.port = free_port()
-        stack.spawn([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(stack.port),
-                     "webapp.asgi:application"], "daphne")
-        _wait(lambda: _port_open(stack.port), "daphne", stack, 60)
+            procs.start(f"worker{i}", worker_command(sys.executable, pool=pool, loglevel="warning"))
+        procs.wait_until(lambda: len(launcher.live_worker_queues(redis_url)) >= workers, "worker heartbeats", 180)
+        stack.worker_queues = launcher.live_worker_queues(redis_url)
+        stack.port = launcher.free_port()
+        procs.start("daphne", launcher.daphne_command("127.0.0.1", stack.port))
+        procs.wait_until(lambda: launcher.port_open(stack.port), "daphne", 60)
         return stack
     except BaseException:
         stack.stop()
         raise
-
-
-def _manage(env: dict[str, str], *args: str) -> str:
-    """Run a manage.py command in the stack's environment; its stdout, or RuntimeError with its stderr."""
-    done = subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stderr[-3000:]}")
-    return done.stdout
-
-
-def _port_open(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.2)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def remove_var_dir(stack: Stack) -> None:
