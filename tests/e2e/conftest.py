@@ -1,7 +1,7 @@
 """The live stack for browser tests: a private redis-server, a migrated SQLite database, daphne
 (`manage.py runserver`, which serves the static frontend in DEBUG) and one real Celery click worker
 (`python -m inference.worker --pool solo`), all child processes under a temporary directory; plus a
-headless Chromium through Playwright's Python package (never `playwright install`)."""
+headless Chromium through Playwright's Python package (Debian's /usr/bin/chromium; Playwright never downloads a browser here)."""
 from __future__ import annotations
 
 import json
