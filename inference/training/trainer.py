@@ -3,9 +3,11 @@ focal loss, Adam (backbone lr ×0.1) with warmup + cosine schedule, JSON-lines l
 validation NoC, exact resume."""
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +20,9 @@ from inference.networks.registry import build
 from inference.training.checkpoint import atomic_save, load_payload, model_payload
 from inference.training.configs import TrainConfig
 from inference.training.data import PairDataset, list_pairs, split_pairs
+from inference.training.loader import batch_stream, collate, draw_item
 from inference.training.loss import normalized_focal_loss
-from inference.training.points import add_error_click, sample_points
+from inference.training.points import add_error_click
 from inference.training.validation import PROB_THRESH, evaluate_noc
 
 
@@ -43,19 +46,29 @@ class Trainer:
         torch.set_num_threads(cfg.torch_threads)
         torch.manual_seed(cfg.seed)
         pairs = list_pairs(cfg.data)
-        train_pairs, val_pairs = split_pairs(pairs, cfg.n_val, cfg.split_seed)
+        if cfg.val_data:
+            train_pairs, val_pairs = pairs, list_pairs(cfg.val_data)
+        else:
+            train_pairs, val_pairs = split_pairs(pairs, cfg.n_val, cfg.split_seed)
         self.dataset = PairDataset(train_pairs, cfg.augment)
         self.val_pairs = val_pairs[:cfg.val_subset]
         self.net = build(cfg.network, **cfg.net_params)
         if cfg.pretrained and not resume:
             load_imagenet_weights(self.net.backbone)
         self.net.to(self.device)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True  # fixed crop size: let cuDNN pick its fastest kernels
         self.optimizer = torch.optim.Adam(self._param_groups(), betas=(0.9, 0.999), eps=1e-8)
         self.rng = np.random.default_rng(cfg.seed)
         self.step = 0
         self.elapsed = 0.0
         if resume:
             self._load_last()
+        self._stream = None
+        if cfg.workers > 0:
+            self._stream = batch_stream(self.dataset, cfg.sampler, cfg.batch, cfg.workers,
+                                        seed=cfg.seed * 1_000_003 + self.step, pin_memory=self.device.type == "cuda")
+        self._click_pool = ThreadPoolExecutor(max_workers=max(1, cfg.workers // 2)) if cfg.workers > 0 else None
         (self.out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=1, default=str))
 
     def _param_groups(self) -> list[dict[str, Any]]:
@@ -111,21 +124,34 @@ class Trainer:
     # --- one step ------------------------------------------------------------------------------------
     def _batch(self) -> tuple[torch.Tensor, np.ndarray, np.ndarray, np.ndarray]:
         """(images (B,3,h,w) float [0,1], gt bool (B,h,w), ignore bool (B,h,w), points (B,2S,3))."""
-        samples = [self.dataset.get(int(self.rng.integers(0, len(self.dataset))), self.rng)
-                   for _ in range(self.cfg.batch)]
-        images = np.stack([s.image for s in samples]).astype(np.float32) / 255.0
-        gt = np.stack([s.gt for s in samples])
-        ignore = np.stack([s.ignore for s in samples])
-        points = np.stack([sample_points(s.gt, s.ignore, self.cfg.sampler, self.rng) for s in samples])
-        return torch.from_numpy(images).permute(0, 3, 1, 2), gt, ignore, points
+        if self._stream is not None:
+            return next(self._stream)
+        return collate([draw_item(self.dataset, self.cfg.sampler, self.rng) for _ in range(self.cfg.batch)])
 
     def _net_input(self, images: torch.Tensor, prev: torch.Tensor) -> torch.Tensor:
         return torch.cat([images, prev], dim=1) if self.net.with_prev_mask else images
 
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.cfg.amp and self.device.type == "cuda":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def _error_clicks(self, points: np.ndarray, preds: np.ndarray, gt: np.ndarray, ignore: np.ndarray
+                      ) -> np.ndarray:
+        """One iterative-training click per sample (threads when loader workers are on: OpenCV frees the
+        GIL); each sample draws from its own child generator so the result does not depend on scheduling."""
+        if self._click_pool is None:
+            return np.stack([add_error_click(points[i], preds[i], gt[i], ignore[i], self.rng)
+                             for i in range(len(points))])
+        rngs = self.rng.spawn(len(points))
+        rows = self._click_pool.map(lambda i: add_error_click(points[i], preds[i], gt[i], ignore[i], rngs[i]),
+                                    range(len(points)))
+        return np.stack(list(rows))
+
     def train_step(self) -> float:
         """One optimisation step; returns the loss value."""
         images, gt, ignore, points = self._batch()
-        images = images.to(self.device)
+        images = images.to(self.device, non_blocking=True)
         prev = torch.zeros(images.shape[0], 1, *images.shape[2:], device=self.device)
         n_iter = int(self.rng.integers(0, self.cfg.max_next_clicks + 1))
         if n_iter:
@@ -133,15 +159,18 @@ class Trainer:
             with torch.no_grad():
                 for _ in range(n_iter):
                     pts = torch.from_numpy(points).to(self.device)
-                    prev = torch.sigmoid(self.net(self._net_input(images, prev), pts)["instances"])
+                    with self._autocast():
+                        logits = self.net(self._net_input(images, prev), pts)["instances"]
+                    prev = torch.sigmoid(logits.float())
                     preds = (prev[:, 0] > PROB_THRESH).cpu().numpy()
-                    points = np.stack([add_error_click(points[i], preds[i], gt[i], ignore[i], self.rng)
-                                       for i in range(len(points))])
+                    points = self._error_clicks(points, preds, gt, ignore)
         self.net.train()
         progress = self.progress()
         for group in self.optimizer.param_groups:
             group["lr"] = group["base_lr"] * lr_factor(progress, self.step, self.cfg)
-        out = self.net(self._net_input(images, prev), torch.from_numpy(points).to(self.device))["instances"]
+        with self._autocast():
+            out = self.net(self._net_input(images, prev), torch.from_numpy(points).to(self.device))["instances"]
+        out = out.float()
         target = torch.from_numpy(gt).float().unsqueeze(1).to(self.device)
         weight = torch.from_numpy(~ignore).float().unsqueeze(1).to(self.device)
         loss = normalized_focal_loss(out, target, weight)

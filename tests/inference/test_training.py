@@ -182,3 +182,30 @@ def test_cli_rejects_unknown_config():
     from inference.train import main
     with pytest.raises(SystemExit):
         main(["--config", "nope", "--out", "x"])
+
+
+def test_parallel_loader_yields_training_batches(tiny_dataset):
+    from inference.training.data import PairDataset
+    from inference.training.loader import batch_stream
+    cfg = _cfg(tiny_dataset)
+    stream = batch_stream(PairDataset(list_pairs(tiny_dataset), cfg.augment), cfg.sampler, batch=3, workers=2,
+                          seed=5)
+    for _ in range(3):
+        images, gt, ignore, points = next(stream)
+        assert images.shape == (3, 3, 64, 64) and images.dtype == torch.float32
+        assert 0.0 <= float(images.min()) and float(images.max()) <= 1.0
+        assert gt.shape == ignore.shape == (3, 64, 64) and gt.dtype == bool and gt.any(axis=(1, 2)).all()
+        assert points.shape == (3, 2 * cfg.sampler.slots, 3)
+        first = points[:, 0]   # every sample has a first positive click inside its object
+        assert all(gt[i, int(y), int(x)] for i, (y, x, _) in enumerate(first))
+    with pytest.raises(ValueError):
+        next(batch_stream(PairDataset(list_pairs(tiny_dataset), cfg.augment), cfg.sampler, 2, 0, 0))
+
+
+def test_workers_and_separate_validation_folder(tiny_dataset, tmp_path):
+    cfg = _cfg(tiny_dataset, val_data=str(tiny_dataset), workers=2, steps=4, val_every=4, ckpt_every=4)
+    trainer = Trainer(cfg, tmp_path / "run")
+    assert len(trainer.dataset) == 8 and len(trainer.val_pairs) == cfg.val_subset
+    trainer.run()
+    records = validation_records(tmp_path / "run")
+    assert [r["step"] for r in records] == [4] and records[0]["val"]["n"] == cfg.val_subset
