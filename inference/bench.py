@@ -1,7 +1,7 @@
 """Per-click timing of the predictor modes on one model, same image and same clicks for every mode.
 
     python -m inference.bench --model PATH_OR_NAME --modes nobrs,rgb-brs,f-brs-b --size 480 --clicks 10 \
-        --json OUT.json
+        [--flip on|off] [--fuse-bn auto|on|off] --json OUT.json
 
 The image is synthetic (closed-form texture + an elliptic object with a thin tail, longest side `--size`),
 or `--image PATH` resized to longest side `--size`; the click sequence is made once by the automatic clicker
@@ -109,14 +109,15 @@ class _PeakMemory:
 
 
 def bench_mode(model: Any, image: np.ndarray, clicks: list[Click], mode: str, threads: int | None = None,
-               zoom_in: bool = True) -> dict[str, Any]:
-    """Time every click of `clicks` in `mode` (fresh session); returns per-click seconds and stats."""
+               zoom_in: bool = True, with_flip: bool = True) -> dict[str, Any]:
+    """Time every click of `clicks` in `mode` (fresh session; `with_flip`: flip-averaged predictions as the
+    reference evaluation, two network passes per prediction); returns per-click seconds and stats."""
     from inference.session import SegmentationSession
     device = getattr(model, "device", torch.device("cpu")) if model is not None else torch.device("cpu")
     seconds, evals = [], []
     with _PeakMemory(torch.device(device)) as memory:
         session = SegmentationSession(None if mode == "grabcut" else model, image, mode=mode, zoom_in=zoom_in,
-                                      num_threads=threads)
+                                      with_flip=with_flip, num_threads=threads)
         for click in clicks:
             start = time.perf_counter()
             session.add_click(click)
@@ -149,14 +150,17 @@ def load_scene(path: str, size: int, click_list: list | None) -> tuple[np.ndarra
 
 def run_bench(model_name: str, modes: list[str], size: int, n_clicks: int, threads: int | None = None,
               device: str | None = None, zoom_in: bool = True, log: Callable[[str], None] = print,
-              image_path: str | None = None, click_list: list | None = None) -> dict[str, Any]:
-    """Load the model, make the scene and clicks, time every mode; returns the JSON report."""
+              image_path: str | None = None, click_list: list | None = None, with_flip: bool = True,
+              fuse_bn: bool | None = None) -> dict[str, Any]:
+    """Load the model (`fuse_bn`: see `model_zoo.load_model`), make the scene and clicks, time every mode;
+    returns the JSON report."""
     from inference.model_zoo import load_model
     from inference.predictors import MODES
     unknown = [m for m in modes if m not in MODES]
     if unknown:
         raise ValueError(f"unknown modes {unknown}; known: {', '.join(MODES)}")
-    model = load_model(model_name, device=device)
+    model = load_model(model_name, device=device, fuse_bn=fuse_bn)
+    bn_fused = not any(isinstance(m, torch.nn.BatchNorm2d) for m in model.net.modules())
     clicks = None
     if image_path is not None:
         image, clicks = load_scene(image_path, size, click_list)
@@ -169,16 +173,18 @@ def run_bench(model_name: str, modes: list[str], size: int, n_clicks: int, threa
             clicks = make_clicks(model, image, gt, n_clicks, threads)
     clicks = clicks[:n_clicks]
     log(f"model {model_name} on {model.device}, image {image.shape[1]}x{image.shape[0]}, {n_clicks} clicks, "
-        f"torch threads {threads or torch.get_num_threads()}")
+        f"torch threads {threads or torch.get_num_threads()}, flip {'on' if with_flip else 'off'}, "
+        f"BN {'fused' if bn_fused else 'not fused'}")
     results = []
     for mode in modes:
-        results.append(bench_mode(model, image, clicks, mode, threads, zoom_in))
+        results.append(bench_mode(model, image, clicks, mode, threads, zoom_in, with_flip))
         log(f"  {mode}: mean {results[-1]['mean_s']:.3f} s/click")
     reference = next((r["mean_s"] for r in results if r["mode"] == "rgb-brs"), None)
     for r in results:
         r["ratio_to_rgb_brs"] = None if not reference else round(r["mean_s"] / reference, 4)
     return {"model": str(model_name), "size": size, "image": image_path or "synthetic", "device": str(model.device), "clicks": n_clicks,
-            "threads": threads or torch.get_num_threads(), "zoom_in": zoom_in,
+            "threads": threads or torch.get_num_threads(), "zoom_in": zoom_in, "with_flip": with_flip,
+            "bn_fused": bn_fused,
             "click_list": [[c.x, c.y, c.positive] for c in clicks], "modes": results}
 
 
@@ -202,6 +208,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: unchanged)")
     parser.add_argument("--device", default=None, help="cpu, cuda, ... (default: CUDA when present)")
     parser.add_argument("--zoom-in", choices=("on", "off"), default="on")
+    parser.add_argument("--flip", choices=("on", "off"), default="on",
+                        help="flip-averaged predictions (the reference evaluation's setting; 2 passes)")
+    parser.add_argument("--fuse-bn", choices=("auto", "on", "off"), default="auto",
+                        help="fold BatchNorm into convolutions (auto: the network class's default)")
     parser.add_argument("--image", default=None, help="image file instead of the synthetic scene")
     parser.add_argument("--click-list", default=None, help="JSON [[x, y, positive], ...] in --image pixels")
     parser.add_argument("--json", dest="json_out", default=None, help="write the report here")
@@ -213,7 +223,8 @@ def main(argv: list[str] | None = None) -> int:
         click_list = json.loads(args.click_list) if args.click_list else None
         report = run_bench(args.model, modes, args.size, args.clicks, args.threads, args.device,
                            args.zoom_in == "on", log=lambda s: print(s, file=sys.stderr),
-                           image_path=args.image, click_list=click_list)
+                           image_path=args.image, click_list=click_list, with_flip=args.flip == "on",
+                           fuse_bn={"auto": None, "on": True, "off": False}[args.fuse_bn])
     except (ValueError, FileNotFoundError, json.JSONDecodeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

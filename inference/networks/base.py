@@ -29,6 +29,9 @@ class ClickNetwork(nn.Module):
     family: str = "ritm"
     with_prev_mask: bool = False
     brs_insertion_points: dict[str, str] = {}
+    # Whether `model_zoo.load_model` folds BatchNorm into convolutions by default. Off for the
+    # reference-compatible networks, whose outputs the parity fixtures pin bit for bit.
+    fuse_bn_at_load: bool = False
     # Name under which the class's builder is registered in inference.networks.registry ("" = none).
     registry_name: str = ""
 

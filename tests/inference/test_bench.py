@@ -47,3 +47,13 @@ def test_bench_with_image_and_click_list(shared_fixtures, tmp_path):
     assert report["click_list"] == [[47.0, 44.0, True], [95.0, 43.0, False]]
     assert [m["mode"] for m in report["modes"]] == ["nobrs", "grabcut"]
     assert all(m["ratio_to_rgb_brs"] is None for m in report["modes"])
+
+
+def test_bench_flip_and_bn_fusion_switches(tmp_path):
+    out = tmp_path / "bench.json"
+    assert bench.main(["--model", "default", "--modes", "nobrs", "--size", "64", "--clicks", "1", "--threads", "1",
+                       "--zoom-in", "off", "--flip", "off", "--fuse-bn", "off", "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["with_flip"] is False and report["bn_fused"] is False
+    auto = bench.run_bench("default", ["nobrs"], 64, 1, threads=1, zoom_in=False, log=lambda s: None)
+    assert auto["with_flip"] is True and auto["bn_fused"] is True   # our network fuses by default
