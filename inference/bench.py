@@ -1,7 +1,7 @@
 """Per-click timing of the predictor modes on one model, same image and same clicks for every mode.
 
     python -m inference.bench --model PATH_OR_NAME --modes nobrs,rgb-brs,f-brs-b --size 480 --clicks 10 \
-        [--flip on|off] [--fuse-bn auto|on|off] --json OUT.json
+        [--flip on|off] [--optimise auto|on|off] --json OUT.json
 
 The image is synthetic (closed-form texture + an elliptic object with a thin tail, longest side `--size`),
 or `--image PATH` resized to longest side `--size`; the click sequence is made once by the automatic clicker
@@ -151,15 +151,15 @@ def load_scene(path: str, size: int, click_list: list | None) -> tuple[np.ndarra
 def run_bench(model_name: str, modes: list[str], size: int, n_clicks: int, threads: int | None = None,
               device: str | None = None, zoom_in: bool = True, log: Callable[[str], None] = print,
               image_path: str | None = None, click_list: list | None = None, with_flip: bool = True,
-              fuse_bn: bool | None = None) -> dict[str, Any]:
-    """Load the model (`fuse_bn`: see `model_zoo.load_model`), make the scene and clicks, time every mode;
+              optimise: bool | None = None) -> dict[str, Any]:
+    """Load the model (`optimise`: see `model_zoo.load_model`), make the scene and clicks, time every mode;
     returns the JSON report."""
     from inference.model_zoo import load_model
     from inference.predictors import MODES
     unknown = [m for m in modes if m not in MODES]
     if unknown:
         raise ValueError(f"unknown modes {unknown}; known: {', '.join(MODES)}")
-    model = load_model(model_name, device=device, fuse_bn=fuse_bn)
+    model = load_model(model_name, device=device, optimise=optimise)
     bn_fused = not any(isinstance(m, torch.nn.BatchNorm2d) for m in model.net.modules())
     clicks = None
     if image_path is not None:
@@ -210,8 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--zoom-in", choices=("on", "off"), default="on")
     parser.add_argument("--flip", choices=("on", "off"), default="on",
                         help="flip-averaged predictions (the reference evaluation's setting; 2 passes)")
-    parser.add_argument("--fuse-bn", choices=("auto", "on", "off"), default="auto",
-                        help="fold BatchNorm into convolutions (auto: the network class's default)")
+    parser.add_argument("--optimise", choices=("auto", "on", "off"), default="auto",
+                        help="fold BatchNorm, channels-last weights on CPU (auto: the network class's default)")
     parser.add_argument("--image", default=None, help="image file instead of the synthetic scene")
     parser.add_argument("--click-list", default=None, help="JSON [[x, y, positive], ...] in --image pixels")
     parser.add_argument("--json", dest="json_out", default=None, help="write the report here")
@@ -224,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         report = run_bench(args.model, modes, args.size, args.clicks, args.threads, args.device,
                            args.zoom_in == "on", log=lambda s: print(s, file=sys.stderr),
                            image_path=args.image, click_list=click_list, with_flip=args.flip == "on",
-                           fuse_bn={"auto": None, "on": True, "off": False}[args.fuse_bn])
+                           optimise={"auto": None, "on": True, "off": False}[args.optimise])
     except (ValueError, FileNotFoundError, json.JSONDecodeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -45,12 +45,13 @@ def available_models() -> dict[str, bool]:
 
 
 def load_model(name_or_path: str | Path, device: str | torch.device | None = None,
-               fuse_bn: bool | None = None) -> LoadedModel:
+               optimise: bool | None = None) -> LoadedModel:
     """Load a registered model name or a checkpoint path onto `device` (None → CUDA if present, else CPU).
 
-    `fuse_bn`: fold BatchNorm into the preceding convolutions (`inference.networks.fusion`; faster, same
-    outputs up to float rounding); None → the network class's `fuse_bn_at_load` (on for our own
-    networks, off for the reference-compatible ones that the parity fixtures pin).
+    `optimise`: fold BatchNorm into the preceding convolutions and, on CPU, store weights channels-last
+    (`inference.networks.fusion.optimise_for_inference`; faster, same outputs up to float rounding);
+    None → the network class's `optimise_at_load` (on for our own networks, off for the
+    reference-compatible ones that the parity fixtures pin).
 
     Raises `MissingWeightsError` if the file does not exist (with the name and the expected path).
     """
@@ -65,7 +66,7 @@ def load_model(name_or_path: str | Path, device: str | torch.device | None = Non
     net.eval()
     for param in net.parameters():
         param.requires_grad_(False)
-    if fuse_bn if fuse_bn is not None else getattr(net, "fuse_bn_at_load", False):
-        from inference.networks.fusion import fuse_conv_bn
-        fuse_conv_bn(net)
+    if optimise if optimise is not None else getattr(net, "optimise_at_load", False):
+        from inference.networks.fusion import optimise_for_inference
+        optimise_for_inference(net, target)
     return LoadedModel(net=net, name=str(name_or_path), device=target)

@@ -29,9 +29,10 @@ class ClickNetwork(nn.Module):
     family: str = "ritm"
     with_prev_mask: bool = False
     brs_insertion_points: dict[str, str] = {}
-    # Whether `model_zoo.load_model` folds BatchNorm into convolutions by default. Off for the
-    # reference-compatible networks, whose outputs the parity fixtures pin bit for bit.
-    fuse_bn_at_load: bool = False
+    # Whether `model_zoo.load_model` applies `fusion.optimise_for_inference` (BatchNorm folding, channels-
+    # last weights on CPU) by default. Off for the reference-compatible networks, whose outputs the parity
+    # fixtures pin bit for bit.
+    optimise_at_load: bool = False
     # Name under which the class's builder is registered in inference.networks.registry ("" = none).
     registry_name: str = ""
 

@@ -1,4 +1,4 @@
-"""Inference-time folding of BatchNorm into the convolution before it.
+"""Inference-time speed-ups of a loaded network: BatchNorm folding and channels-last weights.
 
 `fuse_conv_bn(net)` walks every `nn.Sequential` of an eval-mode network and, wherever a `Conv2d` is
 directly followed by a `BatchNorm2d` (with running statistics), replaces the pair by one `Conv2d` whose
@@ -8,13 +8,17 @@ weight and bias absorb the normalisation, and the BatchNorm by `nn.Identity`:
 
 The outputs are those of the unfused network up to float rounding (~1e-6 relative). Only for inference:
 the fused network must not be trained (its BatchNorm layers are gone).
+
+`optimise_for_inference(net, device)` folds BatchNorm and, on the CPU, stores the weights channels-last
+(NHWC), which lets oneDNN pick its faster convolution kernels for any input layout (measured on the 2-core
+CPU for the default MobileNetV2 network, batch 2 at 480×320: 149 → 71 ms per forward; docs/benchmarks.md).
 """
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-__all__ = ["fold_batchnorm", "fuse_conv_bn"]
+__all__ = ["fold_batchnorm", "fuse_conv_bn", "optimise_for_inference"]
 
 
 @torch.no_grad()
@@ -54,3 +58,12 @@ def fuse_conv_bn(net: nn.Module) -> int:
                 module._modules[second] = nn.Identity()
                 folded += 1
     return folded
+
+
+def optimise_for_inference(net: nn.Module, device: torch.device) -> nn.Module:
+    """Fold BatchNorm (`fuse_conv_bn`) and, when `device` is the CPU, convert the weights to channels-last;
+    `net` must be in eval mode. Returns `net` (changed in place)."""
+    fuse_conv_bn(net)
+    if device.type == "cpu":
+        net.to(memory_format=torch.channels_last)
+    return net

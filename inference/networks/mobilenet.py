@@ -44,7 +44,7 @@ class MobileNetV2DeepLabClickNet(ClickNetwork):
 
     family = "ritm"
     brs_insertion_points = {"A": "after_c4", "B": "after_aspp", "C": "after_deeplab"}
-    fuse_bn_at_load = True
+    optimise_at_load = True
     backbone_prefixes = ("backbone.",)
 
     def __init__(self, output_stride: int = 16, aspp_ch: int = 128, skip_ch: int = 32, head_ch: int = 128,

@@ -52,7 +52,7 @@ def test_bench_with_image_and_click_list(shared_fixtures, tmp_path):
 def test_bench_flip_and_bn_fusion_switches(tmp_path):
     out = tmp_path / "bench.json"
     assert bench.main(["--model", "default", "--modes", "nobrs", "--size", "64", "--clicks", "1", "--threads", "1",
-                       "--zoom-in", "off", "--flip", "off", "--fuse-bn", "off", "--json", str(out)]) == 0
+                       "--zoom-in", "off", "--flip", "off", "--optimise", "off", "--json", str(out)]) == 0
     report = json.loads(out.read_text())
     assert report["with_flip"] is False and report["bn_fused"] is False
     auto = bench.run_bench("default", ["nobrs"], 64, 1, threads=1, zoom_in=False, log=lambda s: None)

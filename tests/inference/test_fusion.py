@@ -46,11 +46,13 @@ def test_fuse_conv_bn_folds_pairs_in_sequentials_only():
     assert fuse_conv_bn(net) == 0  # idempotent
 
 
-def test_default_model_is_fused_at_load_and_agrees_with_the_unfused_one():
+def test_default_model_is_optimised_at_load_and_agrees_with_the_plain_one():
     fused = load_model("default", device="cpu")
-    plain = load_model("default", device="cpu", fuse_bn=False)
+    plain = load_model("default", device="cpu", optimise=False)
     assert not any(isinstance(m, nn.BatchNorm2d) for m in fused.net.modules())
     assert any(isinstance(m, nn.BatchNorm2d) for m in plain.net.modules())
+    first_conv = next(m for m in fused.net.modules() if isinstance(m, nn.Conv2d))
+    assert first_conv.weight.is_contiguous(memory_format=torch.channels_last)
     gen = torch.Generator().manual_seed(2)
     image = torch.rand(1, 4, 96, 128, generator=gen)
     points = torch.tensor([[[40.0, 60.0, 0.0], [-1.0, -1.0, -1.0], [10.0, 10.0, 1.0], [-1.0, -1.0, -1.0]]])
