@@ -8,7 +8,7 @@ import pytest
 from inference.worker.cache import LRUCache
 from inference.worker.live_session import LiveSession
 from inference.worker.model_holder import ModelHolder, parse_extra_models
-from inference.worker.payload import decode_roi_png, encode_roi_png
+from inference.worker.payload import FLOOR_Q, MIN_CLIENT_THRESHOLD, decode_roi_png, encode_roi_png
 from inference.worker.requests import ClickRequest, RequestError
 from inference.worker.service import LiveEngine, engine_click, engine_session_factory
 
@@ -46,9 +46,10 @@ def test_roi_png_round_trips_at_8_bit_and_crops_to_nonzero():
     roi = encode_roi_png(probs)
     message = roi.as_message()
     full = decode_roi_png(message, 300, 400)
-    assert np.abs(full.astype(int) - np.rint(probs * 255).astype(int)).max() == 0
-    q = np.rint(probs * 255) > 0
-    ys, xs = np.nonzero(q)
+    expected = np.rint(probs * 255).astype(int)
+    expected[expected <= FLOOR_Q] = 0   # below every threshold the annotator offers
+    assert np.abs(full.astype(int) - expected).max() == 0
+    ys, xs = np.nonzero(expected)
     assert message["roi"] == {"x": int(xs.min()), "y": int(ys.min()), "width": int(xs.max() - xs.min() + 1),
                               "height": int(ys.max() - ys.min() + 1)}
 
@@ -59,6 +60,17 @@ def test_empty_map_gives_a_one_pixel_zero_roi():
     assert decode_roi_png(message, 30, 40).max() == 0
     with pytest.raises(ValueError):
         encode_roi_png(np.zeros((2, 3, 4), dtype=np.float32))
+
+
+def test_faint_background_is_dropped_so_the_roi_stays_on_the_object():
+    probs = np.full((3000, 4000), 0.03, dtype=np.float32)          # a network's faint background
+    probs[1000:1400, 2000:2600] = 0.97
+    probs[10, 10] = MIN_CLIENT_THRESHOLD + 0.01                    # visible at the lowest threshold: kept
+    message = encode_roi_png(probs).as_message()
+    assert message["roi"] == {"x": 10, "y": 10, "width": 2590, "height": 1390}
+    full = decode_roi_png(message, 3000, 4000)
+    for threshold in (MIN_CLIENT_THRESHOLD, 0.49, 0.95):   # the client's view is unchanged at any threshold
+        assert np.array_equal(full / 255 > threshold, np.rint(probs * 255) / 255 > threshold)
 
 
 def test_binary_mask_payload_at_4000x3000_is_small():
