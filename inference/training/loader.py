@@ -64,7 +64,10 @@ def batch_stream(dataset: PairDataset, sampler: SamplerConfig, batch: int, worke
     """Endless batches from `workers` (≥ 1) processes; see the module docstring for shapes."""
     if workers < 1:
         raise ValueError(f"workers must be ≥ 1, got {workers}")
+    # "spawn", not fork: a process forked after torch's OpenMP pool has run can block forever on a lock
+    # the fork copied (seen in the test suite: workers asleep on a futex, parent waiting for them).
     loader = DataLoader(_SampleStream(dataset, sampler, seed), batch_size=batch, num_workers=workers,
-                        collate_fn=_collate_for_loader, pin_memory=pin_memory, prefetch_factor=4, persistent_workers=True)
+                        collate_fn=_collate_for_loader, pin_memory=pin_memory, prefetch_factor=4,
+                        persistent_workers=True, multiprocessing_context="spawn")
     for images, gt, ignore, points in loader:
         yield images, gt.numpy(), ignore.numpy(), points.numpy()

@@ -18,8 +18,9 @@ What is exact and what is not (measured 2026-11-26, torch 2.13.0+cpu, this machi
   MKL dispatch setting (small-branch convolutions take ATen's GEMM path, i.e. MKL sgemm), while the operation
   order of every stage was checked against the reference code (normalisation, Conv1S, HRNet fuse order,
   OCR scaling/matmul order, bilinear calls, DMF, SepConv). Exact equality is therefore not asserted; the
-  1e-4 bound below is the fallback, and the f-BRS network alone (fed the fixture's own distance maps) is held
-  to a tighter bound so that a regression in the network cannot hide behind the tanh noise.
+  1e-4 bound below is the fallback, and the f-BRS network alone (fed the fixture's own distance maps) is
+  checked separately so that a regression in the network cannot hide behind the tanh noise. On an AMD EPYC
+  (2026-11-26, same torch) the network-alone difference was 6.3e-5 instead of 1.2e-5: CPU-dependent.
 """
 from __future__ import annotations
 
@@ -35,7 +36,10 @@ from inference.networks.checkpoints import load_checkpoint
 
 pytestmark = pytest.mark.parity
 TOL = 1e-4  # fallback bound: bit-identity is out of reach here (module docstring)
-NET_ONLY_TOL = 3e-5  # f-BRS network fed the fixture's distance maps (measured 1.2e-5 at 1 thread, 7e-6 at 2)
+# f-BRS network fed the fixture's distance maps. Measured: 1.2e-5 (1 thread) / 7e-6 (2 threads) on an Intel Xeon,
+# 6.3e-5 on an AMD EPYC (both AVX-512, torch 2.13.0+cpu): the convolutions' float noise depends on the CPU, so the
+# bound is the issue's 1e-4 rather than a figure fitted to one machine.
+NET_ONLY_TOL = 1e-4
 MAX_TANH_ULPS = 2  # f-BRS distance maps: MKL VML tanh differs from the fixture's by at most 2 ulp
 
 
