@@ -63,10 +63,9 @@ const messageHandlers = {
     const s = store.getState();
     if (msg.object_id !== s.current.objectId || msg.seq !== s.current.expectSeq) return; // superseded
     try {
-      const img = await decodeProbPng(msg.png);
-      const roi = img.width === msg.roi.width && img.height === msg.roi.height
-        ? msg.roi : { x: 0, y: 0, width: img.width, height: img.height };
-      store.dispatch({ type: "mask/received", seq: msg.seq, objectId: msg.object_id, prob: { roi, data: img.data } });
+      const img = await decodeProbPng(msg.png, msg.roi.width, msg.roi.height);
+      store.dispatch({ type: "mask/received", seq: msg.seq, objectId: msg.object_id,
+        prob: { roi: msg.roi, data: img.data } });
       const t0 = sentAt.get(msg.seq);
       const rtt = t0 === undefined ? null : performance.now() - t0;
       sentAt.clear();

@@ -23,20 +23,23 @@ export function hexToRgb(hex) {
 }
 
 /**
- * Decode the worker's base64 8-bit grey PNG into probability bytes (browser only).
+ * Decode the worker's base64 8-bit grey PNG into probability bytes at the ROI's size (browser only).
+ * The worker downscales ROIs longer than 2048 px; the PNG is then stretched over the ROI (bilinear).
  * @param {string} b64
+ * @param {number} width   ROI width in image pixels
+ * @param {number} height  ROI height in image pixels
  * @returns {Promise<{width: number, height: number, data: Uint8Array}>} data row-major, width*height
  */
-export async function decodeProbPng(b64) {
+export async function decodeProbPng(b64, width, height) {
   const bin = atob(b64);
   const bytes = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
   const bitmap = await createImageBitmap(new Blob([bytes], { type: "image/png" }),
     { colorSpaceConversion: "none", premultiplyAlpha: "none" });
-  const { width, height } = bitmap;
   const c = new OffscreenCanvas(width, height);
   const ctx = c.getContext("2d", { willReadFrequently: true });
-  ctx.drawImage(bitmap, 0, 0);
+  ctx.imageSmoothingEnabled = true;
+  ctx.drawImage(bitmap, 0, 0, width, height);
   bitmap.close();
   const rgba = ctx.getImageData(0, 0, width, height).data;
   const data = new Uint8Array(width * height);

@@ -5,6 +5,11 @@ Probabilities at or below `MIN_CLIENT_THRESHOLD` are sent as 0: no threshold the
 tell them apart, and a network's faint background (p ≈ 0.001–0.05 everywhere) would otherwise make the
 ROI the whole image and the PNG noisy (measured at 4000×3000 with the default network: 307 kB → 70 kB).
 Outside the ROI the sent value is 0 by construction, so the crop itself loses nothing at 8-bit precision.
+
+A ROI longer than `MAX_PNG_SIDE` pixels is sent downscaled (INTER_AREA) so that its longest side is
+`MAX_PNG_SIDE`; `roi` still names the full-resolution rectangle and the client stretches the PNG over it
+(bilinear). The network's map is itself upsampled from a ≤ 480-px input, so little is lost; at 4000×3000
+the first frame of the default network shrank from 707 kB to ~200 kB (docs/benchmarks.md).
 """
 from __future__ import annotations
 
@@ -19,11 +24,13 @@ PNG_COMPRESSION = 1  # zlib level: 1 is ~3x faster than the default 3 and only a
 # shows as object when q / 255 > threshold: every q ≤ FLOOR_Q is background at every offered threshold.
 MIN_CLIENT_THRESHOLD = 0.05
 FLOOR_Q = int(MIN_CLIENT_THRESHOLD * 255)  # 12
+MAX_PNG_SIDE = 2048
 
 
 @dataclass(frozen=True)
 class RoiPng:
-    """An 8-bit PNG of probability×255 inside `roi`; (x, y) is the top-left pixel in the image."""
+    """An 8-bit PNG of probability×255 inside `roi`; (x, y) is the top-left pixel in the image; the PNG is
+    width×height pixels, or smaller with the same aspect ratio when the ROI exceeds `MAX_PNG_SIDE`."""
 
     x: int
     y: int
@@ -46,7 +53,7 @@ def quantise(probs: np.ndarray) -> np.ndarray:
 
 def encode_roi_png(probs: np.ndarray) -> RoiPng:
     """float32 (H, W) probability map -> RoiPng of the bounding box of the pixels with q > FLOOR_Q (those at
-    or below are sent as 0); a 1×1 zero PNG when there is none."""
+    or below are sent as 0), downscaled to `MAX_PNG_SIDE` if longer; a 1×1 zero PNG when there is none."""
     q = quantise(probs)
     q[q <= FLOOR_Q] = 0
     points = cv2.findNonZero(q)
@@ -55,6 +62,10 @@ def encode_roi_png(probs: np.ndarray) -> RoiPng:
     else:
         x, y, w, h = (int(v) for v in cv2.boundingRect(points))
     crop = np.ascontiguousarray(q[y:y + h, x:x + w])
+    if max(w, h) > MAX_PNG_SIDE:
+        scale = MAX_PNG_SIDE / max(w, h)
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
     ok, buf = cv2.imencode(".png", crop, [cv2.IMWRITE_PNG_COMPRESSION, PNG_COMPRESSION])
     if not ok:
         raise RuntimeError("PNG encoding failed")
@@ -62,12 +73,17 @@ def encode_roi_png(probs: np.ndarray) -> RoiPng:
 
 
 def decode_roi_png(message: dict, height: int, width: int) -> np.ndarray:
-    """Inverse for tests and tools: a `mask` message -> uint8 (height, width) full-size map."""
+    """Inverse for tests and tools: a `mask` message -> uint8 (height, width) full-size map (a downscaled PNG
+    is stretched over its ROI with bilinear interpolation, as the browser client does)."""
     roi = message["roi"]
     data = np.frombuffer(base64.b64decode(message["png"]), dtype=np.uint8)
     crop = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
-    if crop is None or crop.shape != (roi["height"], roi["width"]):
-        raise ValueError("PNG does not match the ROI size")
+    if crop is None or crop.ndim != 2:
+        raise ValueError("mask PNG cannot be decoded as 8-bit grey")
+    if crop.shape != (roi["height"], roi["width"]):
+        if max(crop.shape) != MAX_PNG_SIDE or max(roi["height"], roi["width"]) <= MAX_PNG_SIDE:
+            raise ValueError("PNG does not match the ROI size")
+        crop = cv2.resize(crop, (roi["width"], roi["height"]), interpolation=cv2.INTER_LINEAR)
     full = np.zeros((height, width), dtype=np.uint8)
     full[roi["y"]:roi["y"] + roi["height"], roi["x"]:roi["x"] + roi["width"]] = crop
     return full

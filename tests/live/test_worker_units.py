@@ -2,13 +2,16 @@
 engine (GrabCut, no weights), request parsing and the model holder's fallbacks."""
 from __future__ import annotations
 
+import base64
+
+import cv2
 import numpy as np
 import pytest
 
 from inference.worker.cache import LRUCache
 from inference.worker.live_session import LiveSession
 from inference.worker.model_holder import ModelHolder, parse_extra_models
-from inference.worker.payload import FLOOR_Q, MIN_CLIENT_THRESHOLD, decode_roi_png, encode_roi_png
+from inference.worker.payload import FLOOR_Q, MAX_PNG_SIDE, MIN_CLIENT_THRESHOLD, decode_roi_png, encode_roi_png
 from inference.worker.requests import ClickRequest, RequestError
 from inference.worker.service import LiveEngine, engine_click, engine_session_factory
 
@@ -63,14 +66,32 @@ def test_empty_map_gives_a_one_pixel_zero_roi():
 
 
 def test_faint_background_is_dropped_so_the_roi_stays_on_the_object():
-    probs = np.full((3000, 4000), 0.03, dtype=np.float32)          # a network's faint background
-    probs[1000:1400, 2000:2600] = 0.97
+    probs = np.full((1500, 2000), 0.03, dtype=np.float32)          # a network's faint background
+    probs[500:700, 1000:1300] = 0.97
     probs[10, 10] = MIN_CLIENT_THRESHOLD + 0.01                    # visible at the lowest threshold: kept
     message = encode_roi_png(probs).as_message()
-    assert message["roi"] == {"x": 10, "y": 10, "width": 2590, "height": 1390}
-    full = decode_roi_png(message, 3000, 4000)
+    assert message["roi"] == {"x": 10, "y": 10, "width": 1290, "height": 690}
+    full = decode_roi_png(message, 1500, 2000)
     for threshold in (MIN_CLIENT_THRESHOLD, 0.49, 0.95):   # the client's view is unchanged at any threshold
         assert np.array_equal(full / 255 > threshold, np.rint(probs * 255) / 255 > threshold)
+
+
+def test_large_soft_roi_is_sent_downscaled_and_stretched_back():
+    yy, xx = np.mgrid[:3000, :4000].astype(np.float32)
+    distance = np.sqrt(((xx - 2000) / 1500) ** 2 + ((yy - 1500) / 1100) ** 2)
+    probs = 1 / (1 + np.exp((distance - 1) * 40))                    # soft-edged ellipse filling the image
+    message = encode_roi_png(probs).as_message()
+    png = cv2.imdecode(np.frombuffer(base64.b64decode(message["png"]), np.uint8), cv2.IMREAD_UNCHANGED)
+    roi = message["roi"]
+    assert max(png.shape) == MAX_PNG_SIDE and max(roi["width"], roi["height"]) > MAX_PNG_SIDE
+    assert abs(png.shape[1] / png.shape[0] - roi["width"] / roi["height"]) < 0.01
+    full = decode_roi_png(message, 3000, 4000)
+    ours, truth = full > 0.49 * 255, probs > 0.49
+    assert (ours & truth).sum() / (ours | truth).sum() > 0.999
+    assert np.abs(full.astype(int) - np.rint(probs * 255)).max() <= 16   # bilinear over a 2× downscale
+    small_png = base64.b64encode(cv2.imencode(".png", np.zeros((25, 50), np.uint8))[1].tobytes()).decode()
+    with pytest.raises(ValueError):   # only ROIs over MAX_PNG_SIDE may come downscaled
+        decode_roi_png({"roi": {"x": 0, "y": 0, "width": 100, "height": 50}, "png": small_png}, 3000, 4000)
 
 
 def test_binary_mask_payload_at_4000x3000_is_small():
