@@ -1,5 +1,5 @@
 """CLI: `python -m inference.train --config NAME [--resume] [--device cpu|cuda] --out DIR [--data DIR]
-[--val-data DIR] [--batch B] [--workers W] [--steps N] [--time-budget-min M]` — trains a click network (see inference/training/)."""
+[--val-data DIR] [--init CKPT] [--batch B] [--workers W] [--steps N] [--time-budget-min M]` — trains a click network (see inference/training/)."""
 from __future__ import annotations
 
 import argparse
@@ -18,6 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--data", help="override the dataset folder (images/ + masks/)")
     parser.add_argument("--val-data", help="validate on this images/ + masks/ folder (then all of --data trains)")
+    parser.add_argument("--init", help="start from this model checkpoint's weights (fine-tuning)")
     parser.add_argument("--batch", type=int, help="override the batch size")
     parser.add_argument("--workers", type=int, help="override the number of loader processes (0: in-process)")
     parser.add_argument("--steps", type=int, help="override the number of steps")
@@ -28,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
         overrides["data"] = args.data
     if args.val_data:
         overrides["val_data"] = args.val_data
+    if args.init:
+        overrides["init_from"] = args.init
     if args.batch:
         overrides["batch"] = args.batch
     if args.workers is not None:

@@ -16,11 +16,13 @@ class TrainConfig:
     LR schedule by max(step / steps, elapsed / budget) so that a CPU run always finishes its decay.
     `val_data` (optional): a separate images/ + masks/ folder to validate on; then all of `data` trains and
     `n_val` is ignored. `workers` > 0 draws batches in that many processes (not bit-exact on resume);
-    `amp` runs forward/backward under bfloat16 autocast on CUDA (loss in float32)."""
+    `amp` runs forward/backward under bfloat16 autocast on CUDA (loss in float32). `init_from`: a model
+    checkpoint (`{'state_dict', 'config'}`) whose weights start a fresh run (fine-tuning; no optimiser state)."""
 
     name: str
     data: str = DUTS
     val_data: str | None = None
+    init_from: str | None = None
     network: str = "mobilenetv2_deeplabv3p"
     net_params: dict[str, Any] = field(default_factory=lambda: {"output_stride": 16})
     pretrained: bool = True
@@ -108,5 +110,16 @@ def gpu() -> TrainConfig:
     return TrainConfig(name="gpu", steps=100000, time_budget_min=6.5, batch=32, warmup_steps=200, log_every=50,
                        click_lr_mult=10.0, ckpt_every=10**9, val_every=10**9, val_every_min=2.0,
                        val_subset=100, val_long_side=320, workers=14, amp=True, torch_threads=4,
+                       augment=AugmentConfig(crop=(320, 320)),
+                       sampler=SamplerConfig(max_positive=12, max_negative=12, gamma=0.8, slots=16))
+
+
+@config("finetune-cpu")
+def finetune_cpu() -> TrainConfig:
+    """Fine-tune a trained model on the 2-core CPU (pass `--init`): 320² crops as the `gpu` run, batch 8,
+    lr 5e-5 (a tenth of the `gpu` run's peak), 45-minute budget, validation every 15 minutes."""
+    return TrainConfig(name="finetune-cpu", steps=100000, time_budget_min=45.0, batch=8, lr=5e-5, warmup_steps=20,
+                       log_every=20, ckpt_every=100, val_every=10**9, val_every_min=15.0, val_subset=300,
+                       val_long_side=320, click_lr_mult=1.0, torch_threads=2, workers=1,
                        augment=AugmentConfig(crop=(320, 320)),
                        sampler=SamplerConfig(max_positive=12, max_negative=12, gamma=0.8, slots=16))

@@ -53,7 +53,10 @@ class Trainer:
         self.dataset = PairDataset(train_pairs, cfg.augment)
         self.val_pairs = val_pairs[:cfg.val_subset]
         self.net = build(cfg.network, **cfg.net_params)
-        if cfg.pretrained and not resume:
+        if cfg.init_from and not resume:
+            state = load_payload(cfg.init_from)["state_dict"]
+            self.net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+        elif cfg.pretrained and not resume:
             load_imagenet_weights(self.net.backbone)
         self.net.to(self.device)
         if self.device.type == "cuda":

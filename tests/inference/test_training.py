@@ -209,3 +209,14 @@ def test_workers_and_separate_validation_folder(tiny_dataset, tmp_path):
     trainer.run()
     records = validation_records(tmp_path / "run")
     assert [r["step"] for r in records] == [4] and records[0]["val"]["n"] == cfg.val_subset
+
+
+def test_init_from_starts_a_fresh_run_from_a_checkpoint(tiny_dataset, tmp_path):
+    first = Trainer(_cfg(tiny_dataset, steps=2), tmp_path / "a")
+    first.run()
+    exported = export_checkpoint(tmp_path / "a" / "val_step000002.pth", tmp_path / "model.pth")
+    second = Trainer(_cfg(tiny_dataset, init_from=str(exported)), tmp_path / "b")
+    assert second.step == 0
+    for key, value in first.net.state_dict().items():   # fp16 export: equal up to half precision
+        if value.is_floating_point():
+            torch.testing.assert_close(second.net.state_dict()[key], value.half().float())
