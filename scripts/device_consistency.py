@@ -19,11 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from inference.bench import make_clicks, synthetic_scene  # noqa: E402
 from inference.model_zoo import load_model  # noqa: E402
 from inference.session import SegmentationSession  # noqa: E402
-
-
-def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
-    union = (a | b).sum()
-    return 1.0 if union == 0 else float((a & b).sum() / union)
+from inference.training.validation import iou  # noqa: E402
 
 
 def main() -> int:
@@ -50,7 +46,7 @@ def main() -> int:
         for click in clicks:
             p_cpu, p_cuda = (s.add_click(click) for s in sessions)
             rows.append({"max_abs_dp": float(np.abs(p_cpu - p_cuda).max()),
-                         "iou": mask_iou(p_cpu > 0.49, p_cuda > 0.49)})
+                         "iou": iou(p_cpu > 0.49, p_cuda > 0.49, np.zeros(p_cpu.shape, bool))})
         report["modes"].append({"mode": mode, "clicks": rows})
         print(f"{mode:12s} max|dp| per click: " + " ".join(f"{r['max_abs_dp']:.1e}" for r in rows)
               + " | IoU: " + " ".join(f"{r['iou']:.3f}" for r in rows), flush=True)

@@ -13,6 +13,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from tests.labeling.process_helpers import process_alive
+
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,15 +23,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    state = Path(f"/proc/{pid}/stat")
-    return not (state.exists() and state.read_text().split(")")[-1].split()[0] == "Z")
 
 
 def _group_members(pgids: set[int]) -> list[int]:
@@ -72,7 +65,7 @@ def test_run_stack_serves_and_stops_cleanly(tmp_path):
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=60) == 0
         time.sleep(0.5)
-        assert [name for name, pid in pids.items() if _alive(pid)] == []
+        assert [name for name, pid in pids.items() if process_alive(pid)] == []
         assert _group_members(set(pids.values())) == []  # no orphaned grandchildren either
     finally:
         if process.poll() is None:

@@ -12,22 +12,12 @@ from pathlib import Path
 
 import pytest
 
+
 from inference.worker import worker_command
 from labeling import stack as launcher
+from tests.labeling.process_helpers import process_alive
 
 PY = sys.executable
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    stat = Path(f"/proc/{pid}/stat")
-    try:
-        return stat.read_text().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def _wait_for_file(path: Path, timeout_s: float = 10.0) -> str:
@@ -68,9 +58,9 @@ def test_stop_terminates_newest_first_and_kills_the_whole_group_of_a_stubborn_ch
     assert polite.process.returncode == -signal.SIGTERM
     assert rude.process.returncode == -signal.SIGKILL
     deadline = time.monotonic() + 5
-    while _alive(grandchild) and time.monotonic() < deadline:
+    while process_alive(grandchild) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not _alive(grandchild)
+    assert not process_alive(grandchild)
 
 
 def test_wait_until_reports_a_dead_child_with_its_log_tail(tmp_path):
@@ -139,5 +129,5 @@ def test_private_redis_starts_on_its_socket_and_stops(tmp_path):
         pid = stack.children[0].process.pid
     finally:
         stack.stop()
-    assert not _alive(pid)
+    assert not process_alive(pid)
     assert launcher.live_worker_queues(url) == []  # Redis gone: an empty answer, not an exception
