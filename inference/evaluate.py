@@ -1,7 +1,8 @@
 """``python -m inference.evaluate`` — the NoC evaluation command (see docs/results.md).
 
     python -m inference.evaluate --dataset DIR --model NAME_OR_PATH --mode MODE [--mode MODE ...]
-        [--max-clicks 20] [--limit N] [--workers K] [--zoom-in on|off] --out OUTDIR
+        [--max-clicks 20] [--limit N] [--workers K] [--zoom-in on|off|model] [--zoom-target PX]
+        [--zoom-expansion RATIO] --out OUTDIR
 
 Writes OUTDIR/summary.json, samples.jsonl, miou.png and summary.md.
 """
@@ -17,11 +18,18 @@ from inference.evaluation.runner import MODEL_FREE_MODES, MODES
 __all__ = ["build_parser", "main"]
 
 
-def _on_off(value: str) -> bool:
+def _zoom_choice(value: str) -> bool | str:
     lowered = value.lower()
-    if lowered not in {"on", "off"}:
-        raise argparse.ArgumentTypeError(f"expected on or off, got {value!r}")
-    return lowered == "on"
+    if lowered not in {"on", "off", "model"}:
+        raise argparse.ArgumentTypeError(f"expected on, off or model, got {value!r}")
+    return "model" if lowered == "model" else lowered == "on"
+
+
+def _positive_float(value: str) -> float:
+    number = float(value)
+    if not number > 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {value}")
+    return number
 
 
 def _positive_int(value: str) -> int:
@@ -46,8 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-clicks", type=_positive_int, default=20)
     p.add_argument("--limit", type=_positive_int, default=None, help="evaluate only the first N samples")
     p.add_argument("--workers", type=_positive_int, default=1, help="worker processes")
-    p.add_argument("--zoom-in", type=_on_off, default=True, metavar="on|off",
-                   help="ZoomIn(target_size=400) as the reference evaluation (default on)")
+    p.add_argument("--zoom-in", type=_zoom_choice, default=True, metavar="on|off|model",
+                   help="on: ZoomIn(target_size=400) as the reference evaluation (default); model: the ZoomIn "
+                        "chosen for a registered model on its validation split (the reference's otherwise); off")
+    p.add_argument("--zoom-target", type=_positive_int, default=None, metavar="PX",
+                   help="override the ZoomIn target size (longest side of the zoomed crop, pixels)")
+    p.add_argument("--zoom-expansion", type=_positive_float, default=None, metavar="RATIO",
+                   help="override the ZoomIn expansion ratio around the object's box")
     p.add_argument("--early-stop", action="store_true",
                    help="stop each sample at IoU ≥ 0.90 like the reference (faster; mIoU@k beyond the "
                         "stop is then null). Default: run all clicks; NoC is the same either way")
@@ -64,13 +77,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     modes = list(dict.fromkeys(args.modes))
     if args.model is None and any(m not in MODEL_FREE_MODES for m in modes):
         parser.error("--model is required for modes other than grabcut")
+    overrides = tuple((name, value) for name, value in (("target_size", args.zoom_target),
+                                                        ("expansion_ratio", args.zoom_expansion))
+                      if value is not None)
+    if overrides and args.zoom_in is False:
+        parser.error("--zoom-target / --zoom-expansion need --zoom-in on or model")
+    if args.zoom_in == "model" and args.model is None:
+        parser.error("--zoom-in model needs --model")
 
     from inference.evaluation import run_evaluation
     from inference.evaluation.report import summary_markdown
     try:
         summaries = run_evaluation(args.dataset, modes, args.model, out_dir=args.out,
                                    max_clicks=args.max_clicks, limit=args.limit, workers=args.workers,
-                                   zoom_in=args.zoom_in, early_stop=args.early_stop, device=args.device,
+                                   zoom_in=args.zoom_in, zoom_overrides=overrides, early_stop=args.early_stop, device=args.device,
                                    progress=not args.no_progress, dataset_kind=args.dataset_kind)
     except DatasetError as exc:
         print(f"error: {exc}", file=sys.stderr)

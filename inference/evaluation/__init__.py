@@ -15,13 +15,14 @@ __all__ = ["MODES", "EvalConfig", "SampleResult", "evaluate_sample", "run_evalua
 
 def run_evaluation(dataset: str, modes: list[str] | tuple[str, ...], model: str | None = None, *,
                    out_dir: str | None = None, max_clicks: int = 20, limit: int | None = None,
-                   workers: int = 1, zoom_in: bool = True, early_stop: bool = False,
+                   workers: int = 1, zoom_in: bool | str = True,
+                   zoom_overrides: tuple[tuple[str, float], ...] = (), early_stop: bool = False,
                    device: str | None = None, progress: bool = True,
                    dataset_kind: str | None = None) -> list[dict[str, Any]]:
     """Evaluate ``modes`` of ``model`` on the data set folder ``dataset``; returns the per-mode
     summaries (the content of summary.json) and, when ``out_dir`` is given, writes all outputs there."""
     from .pipeline import evaluate_to_folder
     config = EvalConfig(dataset_dir=str(dataset), modes=tuple(modes), model=model, max_clicks=max_clicks,
-                        zoom_in=zoom_in, early_stop=early_stop, device=device, limit=limit,
+                        zoom_in=zoom_in, zoom_overrides=tuple(zoom_overrides), early_stop=early_stop, device=device, limit=limit,
                         dataset_kind=dataset_kind)
     return evaluate_to_folder(config, out_dir, workers=workers, progress=progress)

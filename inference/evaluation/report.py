@@ -113,13 +113,22 @@ def summary_markdown(summaries: Sequence[dict[str, Any]]) -> str:
     lines += [
         "",
         f"Data set `{first['dataset']}`, max {first.get('max_clicks')} clicks, threshold "
-        f"{first.get('prob_thresh')}, zoom-in {'on (ZoomIn target 400)' if first.get('zoom_in') else 'off'}, "
+        f"{first.get('prob_thresh')}, zoom-in {_zoom_text(first)}, "
         f"{'stopped at IoU ≥ 0.90' if first.get('early_stop') else 'all clicks run (mIoU measured)'}; "
         "SPC = seconds / clicks up to reaching IoU 0.90 (as the reference). "
         f"Machine: {first.get('machine')}; workers: {first.get('workers')}.",
         "",
     ]
     return "\n".join(lines)
+
+
+def _zoom_text(summary: dict[str, Any]) -> str:
+    """'off', or 'on (ZoomIn target T, expansion E[, the model's recommended])' from a summary."""
+    if not summary.get("zoom_in"):
+        return "off"
+    params = summary.get("zoom_params") or {"target_size": 400, "expansion_ratio": 1.4}
+    source = ", the model's recommended" if summary.get("zoom_source") == "model" else ""
+    return f"on (ZoomIn target {params['target_size']}, expansion {params['expansion_ratio']}{source})"
 
 
 def results_table(summaries: Iterable[dict[str, Any]]) -> str:

@@ -13,6 +13,7 @@ up to reaching 0.90 (``clicks_to_target``) and their time.
 """
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import os
 import platform
@@ -20,7 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -28,6 +29,9 @@ from .clicker import AutoClicker
 from .datasets import Dataset, Sample, open_dataset
 from .metrics import (MIOU_CLICKS, TARGET_IOU, clicks_to_target, iou, miou_at, miou_curve, nof_summary,
                       noc_summary)
+
+if TYPE_CHECKING:
+    from inference.predictors.base import ZoomInParams
 
 __all__ = ["MODES", "EvalConfig", "SampleResult", "evaluate_sample", "summarize_mode", "run_evaluation",
            "Evaluator"]
@@ -163,7 +167,8 @@ class EvalConfig:
     model: str | None = None
     dataset_kind: str | None = None
     max_clicks: int = 20
-    zoom_in: bool = True
+    zoom_in: bool | str = True
+    zoom_overrides: tuple[tuple[str, float], ...] = ()
     with_flip: bool = True
     prob_thresh: float = 0.49
     early_stop: bool = False
@@ -183,6 +188,24 @@ class EvalConfig:
             raise ValueError(f"max_clicks must be ≥ 1, got {self.max_clicks}")
         if self.limit is not None and self.limit < 1:
             raise ValueError(f"limit must be ≥ 1, got {self.limit}")
+        if self.zoom_in not in (True, False, "model"):
+            raise ValueError(f"zoom_in must be True, False or 'model', got {self.zoom_in!r}")
+        if self.zoom_in == "model" and self.model is None:
+            raise ValueError("zoom_in='model' needs a model")
+        self.zoom_params()   # unknown override fields fail here, not in a worker
+
+    def zoom_params(self) -> ZoomInParams | None:
+        """The ZoomIn every session gets: None (off), the reference evaluation's (`zoom_in=True`: target 400,
+        expansion 1.4) or the model's recommended one (`"model"`), with `zoom_overrides` applied."""
+        if self.zoom_in is False:
+            return None
+        from inference.model_zoo import recommended_zoom_in
+        from inference.predictors.base import ZoomInParams
+        base = recommended_zoom_in(self.model) if self.zoom_in == "model" else ZoomInParams()
+        try:
+            return dataclasses.replace(base, **dict(self.zoom_overrides))
+        except TypeError as exc:
+            raise ValueError(f"unknown ZoomIn setting in {dict(self.zoom_overrides)}: {exc}") from None
 
 
 @dataclass
@@ -213,9 +236,10 @@ class Evaluator:
         from inference.session import SegmentationSession
         model = None if mode in MODEL_FREE_MODES else self.model()
         cfg = self.config
+        zoom = cfg.zoom_params()
 
         def make(image: np.ndarray) -> SessionLike:
-            return SegmentationSession(model, image, mode=mode, zoom_in=cfg.zoom_in,
+            return SegmentationSession(model, image, mode=mode, zoom_in=zoom if zoom is not None else False,
                                        with_flip=cfg.with_flip, prob_thresh=cfg.prob_thresh)
 
         return make
@@ -301,7 +325,9 @@ def run_evaluation(config: EvalConfig, workers: int = 1, progress: bool = True,
     model_name = config.model
     if config.model is not None and any(m not in MODEL_FREE_MODES for m in config.modes):
         model_name = _model_label(config.model)
-    extra = {"zoom_in": config.zoom_in, "with_flip": config.with_flip, "prob_thresh": config.prob_thresh,
+    zoom = config.zoom_params()
+    extra = {"zoom_in": zoom is not None, "zoom_params": dataclasses.asdict(zoom) if zoom else None,
+             "zoom_source": {True: "reference", False: None, "model": "model"}[config.zoom_in], "with_flip": config.with_flip, "prob_thresh": config.prob_thresh,
              "early_stop": config.early_stop, "workers": workers, "wall_seconds_run": wall,
              "machine": machine_description(threads)}
     summaries = [
