@@ -13,7 +13,6 @@ per click of the mode / mean seconds per click of `rgb-brs` in the same run.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 import threading
@@ -26,7 +25,6 @@ import torch
 
 from inference.clicks import Click
 from inference.device import torch_threads
-from inference.predictors.base import ZoomInParams
 
 __all__ = ["synthetic_scene", "make_clicks", "bench_mode", "run_bench", "main"]
 
@@ -111,7 +109,7 @@ class _PeakMemory:
 
 
 def bench_mode(model: Any, image: np.ndarray, clicks: list[Click], mode: str, threads: int | None = None,
-               zoom_in: bool | ZoomInParams = True, with_flip: bool = True) -> dict[str, Any]:
+               zoom_in: bool = True, with_flip: bool = True) -> dict[str, Any]:
     """Time every click of `clicks` in `mode` (fresh session; `with_flip`: flip-averaged predictions as the
     reference evaluation, two network passes per prediction); returns per-click seconds and stats."""
     from inference.session import SegmentationSession
@@ -151,19 +149,17 @@ def load_scene(path: str, size: int, click_list: list | None) -> tuple[np.ndarra
 
 
 def run_bench(model_name: str, modes: list[str], size: int, n_clicks: int, threads: int | None = None,
-              device: str | None = None, zoom_in: bool | str = True, log: Callable[[str], None] = print,
+              device: str | None = None, zoom_in: bool = True, log: Callable[[str], None] = print,
               image_path: str | None = None, click_list: list | None = None, with_flip: bool = True,
               optimise: bool | None = None) -> dict[str, Any]:
     """Load the model (`optimise`: see `model_zoo.load_model`), make the scene and clicks, time every mode;
-    returns the JSON report. `zoom_in`: True (the reference evaluation's ZoomIn), False, or "model" (the
-    loaded model's recommended ZoomIn, `LoadedModel.zoom_in`)."""
+    returns the JSON report."""
     from inference.model_zoo import load_model
     from inference.predictors import MODES
     unknown = [m for m in modes if m not in MODES]
     if unknown:
         raise ValueError(f"unknown modes {unknown}; known: {', '.join(MODES)}")
     model = load_model(model_name, device=device, optimise=optimise)
-    zoom = model.zoom_in if zoom_in == "model" else (ZoomInParams() if zoom_in else None)
     bn_fused = not any(isinstance(m, torch.nn.BatchNorm2d) for m in model.net.modules())
     clicks = None
     if image_path is not None:
@@ -181,14 +177,13 @@ def run_bench(model_name: str, modes: list[str], size: int, n_clicks: int, threa
         f"BN {'fused' if bn_fused else 'not fused'}")
     results = []
     for mode in modes:
-        results.append(bench_mode(model, image, clicks, mode, threads, zoom or False, with_flip))
+        results.append(bench_mode(model, image, clicks, mode, threads, zoom_in, with_flip))
         log(f"  {mode}: mean {results[-1]['mean_s']:.3f} s/click")
     reference = next((r["mean_s"] for r in results if r["mode"] == "rgb-brs"), None)
     for r in results:
         r["ratio_to_rgb_brs"] = None if not reference else round(r["mean_s"] / reference, 4)
     return {"model": str(model_name), "size": size, "image": image_path or "synthetic", "device": str(model.device), "clicks": n_clicks,
-            "threads": threads or torch.get_num_threads(), "zoom_in": zoom is not None,
-            "zoom_params": dataclasses.asdict(zoom) if zoom else None, "with_flip": with_flip,
+            "threads": threads or torch.get_num_threads(), "zoom_in": zoom_in, "with_flip": with_flip,
             "bn_fused": bn_fused,
             "click_list": [[c.x, c.y, c.positive] for c in clicks], "modes": results}
 
@@ -212,9 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clicks", type=int, default=10)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: unchanged)")
     parser.add_argument("--device", default=None, help="cpu, cuda, ... (default: CUDA when present)")
-    parser.add_argument("--zoom-in", choices=("on", "off", "model"), default="on",
-                        help="on: the reference evaluation's ZoomIn (target 400); model: the model's recommended "
-                             "ZoomIn (docs/model_card.md); off")
+    parser.add_argument("--zoom-in", choices=("on", "off"), default="on")
     parser.add_argument("--flip", choices=("on", "off"), default="on",
                         help="flip-averaged predictions (the reference evaluation's setting; 2 passes)")
     parser.add_argument("--optimise", choices=("auto", "on", "off"), default="auto",
@@ -229,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         click_list = json.loads(args.click_list) if args.click_list else None
         report = run_bench(args.model, modes, args.size, args.clicks, args.threads, args.device,
-                           {"on": True, "off": False, "model": "model"}[args.zoom_in], log=lambda s: print(s, file=sys.stderr),
+                           args.zoom_in == "on", log=lambda s: print(s, file=sys.stderr),
                            image_path=args.image, click_list=click_list, with_flip=args.flip == "on",
                            optimise={"auto": None, "on": True, "off": False}[args.optimise])
     except (ValueError, FileNotFoundError, json.JSONDecodeError) as error:

@@ -1,7 +1,7 @@
 """``python -m inference.evaluate`` — the NoC evaluation command (see docs/results.md).
 
     python -m inference.evaluate --dataset DIR --model NAME_OR_PATH --mode MODE [--mode MODE ...]
-        [--max-clicks 20] [--limit N] [--workers K] [--zoom-in on|off|model] [--zoom-target PX]
+        [--max-clicks 20] [--limit N] [--workers K] [--zoom-in on|off] [--zoom-target PX]
         [--zoom-expansion RATIO] --out OUTDIR
 
 Writes OUTDIR/summary.json, samples.jsonl, miou.png and summary.md.
@@ -18,11 +18,11 @@ from inference.evaluation.runner import MODEL_FREE_MODES, MODES
 __all__ = ["build_parser", "main"]
 
 
-def _zoom_choice(value: str) -> bool | str:
+def _on_off(value: str) -> bool:
     lowered = value.lower()
-    if lowered not in {"on", "off", "model"}:
-        raise argparse.ArgumentTypeError(f"expected on, off or model, got {value!r}")
-    return "model" if lowered == "model" else lowered == "on"
+    if lowered not in {"on", "off"}:
+        raise argparse.ArgumentTypeError(f"expected on or off, got {value!r}")
+    return lowered == "on"
 
 
 def _positive_float(value: str) -> float:
@@ -54,9 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-clicks", type=_positive_int, default=20)
     p.add_argument("--limit", type=_positive_int, default=None, help="evaluate only the first N samples")
     p.add_argument("--workers", type=_positive_int, default=1, help="worker processes")
-    p.add_argument("--zoom-in", type=_zoom_choice, default=True, metavar="on|off|model",
-                   help="on: ZoomIn(target_size=400) as the reference evaluation (default); model: the ZoomIn "
-                        "chosen for a registered model on its validation split (the reference's otherwise); off")
+    p.add_argument("--zoom-in", type=_on_off, default=True, metavar="on|off",
+                   help="ZoomIn(target_size=400, expansion 1.4) as the reference evaluation (default on)")
     p.add_argument("--zoom-target", type=_positive_int, default=None, metavar="PX",
                    help="override the ZoomIn target size (longest side of the zoomed crop, pixels)")
     p.add_argument("--zoom-expansion", type=_positive_float, default=None, metavar="RATIO",
@@ -80,10 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     overrides = tuple((name, value) for name, value in (("target_size", args.zoom_target),
                                                         ("expansion_ratio", args.zoom_expansion))
                       if value is not None)
-    if overrides and args.zoom_in is False:
-        parser.error("--zoom-target / --zoom-expansion need --zoom-in on or model")
-    if args.zoom_in == "model" and args.model is None:
-        parser.error("--zoom-in model needs --model")
+    if overrides and not args.zoom_in:
+        parser.error("--zoom-target / --zoom-expansion need --zoom-in on")
 
     from inference.evaluation import run_evaluation
     from inference.evaluation.report import summary_markdown

@@ -2,33 +2,21 @@
 
 `load_model("default")` loads `inference/weights/clicklabel_default.pth`; any other string that is not a
 registered name is treated as a checkpoint path and loaded with `inference.networks.checkpoints.load_checkpoint`.
-A registered model may also carry the ZoomIn settings chosen for it on its validation split
-(`RECOMMENDED_ZOOM_IN`); the loaded model exposes them as `LoadedModel.zoom_in` (the reference evaluation's
-ZoomIn for everything else).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from inference.device import select_device
-from inference.predictors.base import ZoomInParams
 
-__all__ = ["MissingWeightsError", "LoadedModel", "MODEL_REGISTRY", "RECOMMENDED_ZOOM_IN", "available_models",
-           "load_model", "recommended_zoom_in", "resolve"]
+__all__ = ["MissingWeightsError", "LoadedModel", "MODEL_REGISTRY", "available_models", "load_model", "resolve"]
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 MODEL_REGISTRY: dict[str, Path] = {
     "default": WEIGHTS_DIR / "clicklabel_default.pth",
-}
-# ZoomIn chosen per registered model on DUTS validation only (docs/model_card.md, "Inference settings"):
-# the default network was trained on 320² crops of images scaled to ~240–450 px, and a larger zoomed crop
-# with more context around the object gave a lower validation NoC than the reference's 400 / 1.4.
-# The stale-ROI quirk (spec §2.3) is off: the corrected behaviour scored the same on validation.
-RECOMMENDED_ZOOM_IN: dict[str, ZoomInParams] = {
-    "default": ZoomInParams(target_size=480, expansion_ratio=1.8, stale_roi_quirk=False),
 }
 
 
@@ -38,24 +26,17 @@ class MissingWeightsError(FileNotFoundError):
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """A network in eval mode on `device`, with the name it was loaded under and its recommended ZoomIn
-    (`ZoomInParams()`, the reference evaluation's, unless `RECOMMENDED_ZOOM_IN` names the model)."""
+    """A network in eval mode on `device`, with the name it was loaded under."""
 
     net: torch.nn.Module
     name: str
     device: torch.device
-    zoom_in: ZoomInParams = field(default_factory=ZoomInParams)
 
 
 def resolve(name_or_path: str | Path) -> Path:
     """Registered name → its weights path; anything else → the path itself."""
     key = str(name_or_path)
     return MODEL_REGISTRY[key] if key in MODEL_REGISTRY else Path(key)
-
-
-def recommended_zoom_in(name_or_path: str | Path) -> ZoomInParams:
-    """The ZoomIn chosen for a registered model; the reference evaluation's `ZoomInParams()` otherwise."""
-    return RECOMMENDED_ZOOM_IN.get(str(name_or_path), ZoomInParams())
 
 
 def available_models() -> dict[str, bool]:
@@ -88,4 +69,4 @@ def load_model(name_or_path: str | Path, device: str | torch.device | None = Non
     if optimise if optimise is not None else getattr(net, "optimise_at_load", False):
         from inference.networks.fusion import optimise_for_inference
         optimise_for_inference(net, target)
-    return LoadedModel(net=net, name=str(name_or_path), device=target, zoom_in=recommended_zoom_in(name_or_path))
+    return LoadedModel(net=net, name=str(name_or_path), device=target)

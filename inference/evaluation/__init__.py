@@ -15,7 +15,7 @@ __all__ = ["MODES", "EvalConfig", "SampleResult", "evaluate_sample", "run_evalua
 
 def run_evaluation(dataset: str, modes: list[str] | tuple[str, ...], model: str | None = None, *,
                    out_dir: str | None = None, max_clicks: int = 20, limit: int | None = None,
-                   workers: int = 1, zoom_in: bool | str = True,
+                   workers: int = 1, zoom_in: bool = True,
                    zoom_overrides: tuple[tuple[str, float], ...] = (), early_stop: bool = False,
                    device: str | None = None, progress: bool = True,
                    dataset_kind: str | None = None) -> list[dict[str, Any]]:

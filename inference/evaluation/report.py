@@ -123,12 +123,11 @@ def summary_markdown(summaries: Sequence[dict[str, Any]]) -> str:
 
 
 def _zoom_text(summary: dict[str, Any]) -> str:
-    """'off', or 'on (ZoomIn target T, expansion E[, the model's recommended])' from a summary."""
+    """'off', or 'on (ZoomIn target T, expansion E)' from a summary."""
     if not summary.get("zoom_in"):
         return "off"
     params = summary.get("zoom_params") or {"target_size": 400, "expansion_ratio": 1.4}
-    source = ", the model's recommended" if summary.get("zoom_source") == "model" else ""
-    return f"on (ZoomIn target {params['target_size']}, expansion {params['expansion_ratio']}{source})"
+    return f"on (ZoomIn target {params['target_size']}, expansion {params['expansion_ratio']})"
 
 
 def results_table(summaries: Iterable[dict[str, Any]]) -> str:

@@ -167,7 +167,7 @@ class EvalConfig:
     model: str | None = None
     dataset_kind: str | None = None
     max_clicks: int = 20
-    zoom_in: bool | str = True
+    zoom_in: bool = True
     zoom_overrides: tuple[tuple[str, float], ...] = ()
     with_flip: bool = True
     prob_thresh: float = 0.49
@@ -188,22 +188,18 @@ class EvalConfig:
             raise ValueError(f"max_clicks must be ≥ 1, got {self.max_clicks}")
         if self.limit is not None and self.limit < 1:
             raise ValueError(f"limit must be ≥ 1, got {self.limit}")
-        if self.zoom_in not in (True, False, "model"):
-            raise ValueError(f"zoom_in must be True, False or 'model', got {self.zoom_in!r}")
-        if self.zoom_in == "model" and self.model is None:
-            raise ValueError("zoom_in='model' needs a model")
+        if self.zoom_overrides and not self.zoom_in:
+            raise ValueError("zoom_overrides need zoom_in=True")
         self.zoom_params()   # unknown override fields fail here, not in a worker
 
     def zoom_params(self) -> ZoomInParams | None:
-        """The ZoomIn every session gets: None (off), the reference evaluation's (`zoom_in=True`: target 400,
-        expansion 1.4) or the model's recommended one (`"model"`), with `zoom_overrides` applied."""
-        if self.zoom_in is False:
+        """The ZoomIn every session gets: None (off) or the reference evaluation's (target 400, expansion
+        1.4) with `zoom_overrides` (field name, value) pairs applied."""
+        if not self.zoom_in:
             return None
-        from inference.model_zoo import recommended_zoom_in
         from inference.predictors.base import ZoomInParams
-        base = recommended_zoom_in(self.model) if self.zoom_in == "model" else ZoomInParams()
         try:
-            return dataclasses.replace(base, **dict(self.zoom_overrides))
+            return dataclasses.replace(ZoomInParams(), **dict(self.zoom_overrides))
         except TypeError as exc:
             raise ValueError(f"unknown ZoomIn setting in {dict(self.zoom_overrides)}: {exc}") from None
 
@@ -327,7 +323,7 @@ def run_evaluation(config: EvalConfig, workers: int = 1, progress: bool = True,
         model_name = _model_label(config.model)
     zoom = config.zoom_params()
     extra = {"zoom_in": zoom is not None, "zoom_params": dataclasses.asdict(zoom) if zoom else None,
-             "zoom_source": {True: "reference", False: None, "model": "model"}[config.zoom_in], "with_flip": config.with_flip, "prob_thresh": config.prob_thresh,
+             "with_flip": config.with_flip, "prob_thresh": config.prob_thresh,
              "early_stop": config.early_stop, "workers": workers, "wall_seconds_run": wall,
              "machine": machine_description(threads)}
     summaries = [

@@ -24,15 +24,12 @@ ClickFactory = Callable[[float, float, bool], Any]
 
 
 def engine_session_factory(model: Any, image: np.ndarray, mode: str) -> Any:
-    """A new `inference.session.SegmentationSession` on uint8 (H, W, 3) RGB `image` (the model's recommended
-    ZoomIn — the reference evaluation's unless the model zoo names another —, flip, longest side limited to
-    $CLICKLABEL_WORKER_MAX_SIZE, default 800, like the reference demos)."""
+    """A new `inference.session.SegmentationSession` on uint8 (H, W, 3) RGB `image` (evaluation ZoomIn,
+    flip, longest side limited to $CLICKLABEL_WORKER_MAX_SIZE, default 800, like the reference demos)."""
     from inference.session import SegmentationSession
 
     max_size = int(os.environ.get("CLICKLABEL_WORKER_MAX_SIZE", "800")) or None
-    zoom_in = getattr(model, "zoom_in", True)
-    return SegmentationSession(model, image, mode=mode, zoom_in=zoom_in, max_size=max_size,
-                               max_history=ENGINE_HISTORY)
+    return SegmentationSession(model, image, mode=mode, max_size=max_size, max_history=ENGINE_HISTORY)
 
 
 def engine_click(x: float, y: float, positive: bool) -> Any:

@@ -57,16 +57,3 @@ def test_bench_flip_and_bn_fusion_switches(tmp_path):
     assert report["with_flip"] is False and report["bn_fused"] is False
     auto = bench.run_bench("default", ["nobrs"], 64, 1, threads=1, zoom_in=False, log=lambda s: None)
     assert auto["with_flip"] is True and auto["bn_fused"] is True   # our network fuses by default
-
-
-def test_bench_zoom_choices_are_recorded():
-    """`--zoom-in model` benchmarks the model's recommended ZoomIn and says which one ran."""
-    from inference.model_zoo import recommended_zoom_in
-
-    quiet = {"threads": 1, "log": lambda s: None}
-    model_zoom = bench.run_bench("default", ["nobrs"], 64, 1, zoom_in="model", **quiet)
-    assert model_zoom["zoom_in"] is True
-    assert model_zoom["zoom_params"]["target_size"] == recommended_zoom_in("default").target_size
-    reference = bench.run_bench("default", ["nobrs"], 64, 1, zoom_in=True, **quiet)
-    assert reference["zoom_params"]["target_size"] == 400
-    assert bench.run_bench("default", ["nobrs"], 64, 1, zoom_in=False, **quiet)["zoom_params"] is None

@@ -127,26 +127,18 @@ def test_config_validation():
     with pytest.raises(ValueError, match="model"):
         EvalConfig(dataset_dir=".", modes=("nobrs",))
     EvalConfig(dataset_dir=".", modes=("grabcut",))  # no model needed
-    with pytest.raises(ValueError, match="zoom_in"):
-        EvalConfig(dataset_dir=".", modes=("grabcut",), zoom_in="maybe")
-    with pytest.raises(ValueError, match="needs a model"):
-        EvalConfig(dataset_dir=".", modes=("grabcut",), zoom_in="model")
+    with pytest.raises(ValueError, match="need zoom_in"):
+        EvalConfig(dataset_dir=".", modes=("grabcut",), zoom_in=False, zoom_overrides=(("target_size", 480),))
     with pytest.raises(ValueError, match="unknown ZoomIn setting"):
         EvalConfig(dataset_dir=".", modes=("grabcut",), zoom_overrides=(("target_sise", 480),))
 
 
 def test_zoom_settings_resolve_to_what_the_sessions_get():
-    """True = the reference evaluation's ZoomIn; "model" = the registered model's recommended one;
-    overrides replace single fields; False = off."""
-    from inference.model_zoo import RECOMMENDED_ZOOM_IN
+    """True = the reference evaluation's ZoomIn; overrides replace single fields; False = off."""
     from inference.predictors.base import ZoomInParams
 
     reference = EvalConfig(dataset_dir=".", modes=("nobrs",), model="some/file.pth").zoom_params()
     assert reference == ZoomInParams() and (reference.target_size, reference.expansion_ratio) == (400, 1.4)
-    assert EvalConfig(dataset_dir=".", modes=("nobrs",), model="some/file.pth", zoom_in="model").zoom_params() \
-        == ZoomInParams()                                   # an unregistered checkpoint: the reference's
-    assert EvalConfig(dataset_dir=".", modes=("nobrs",), model="default", zoom_in="model").zoom_params() \
-        == RECOMMENDED_ZOOM_IN["default"]
     tuned = EvalConfig(dataset_dir=".", modes=("nobrs",), model="x", zoom_overrides=(("target_size", 480),
                                                                                     ("expansion_ratio", 1.8)))
     assert (tuned.zoom_params().target_size, tuned.zoom_params().expansion_ratio) == (480, 1.8)

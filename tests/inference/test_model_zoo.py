@@ -31,19 +31,6 @@ def test_registered_name_resolves(monkeypatch, shared_fixtures):
     assert model_zoo.load_model("fixture", device="cpu").name == "fixture"
 
 
-def test_recommended_zoom_in_travels_with_the_loaded_model(monkeypatch, shared_fixtures):
-    """A registered model's ZoomIn choice reaches `LoadedModel.zoom_in`; anything else gets the reference's."""
-    from inference.predictors.base import ZoomInParams
-
-    weights = shared_fixtures / "ritm_hrnet18s_itermask" / "weights.pth"
-    assert model_zoo.load_model(weights, device="cpu").zoom_in == ZoomInParams()
-    tuned = ZoomInParams(target_size=512, expansion_ratio=2.0)
-    monkeypatch.setitem(model_zoo.MODEL_REGISTRY, "fixture", weights)
-    monkeypatch.setitem(model_zoo.RECOMMENDED_ZOOM_IN, "fixture", tuned)
-    assert model_zoo.load_model("fixture", device="cpu").zoom_in == tuned
-    assert model_zoo.recommended_zoom_in("fixture") == tuned
-
-
 def test_select_device():
     assert select_device(None).type == ("cuda" if torch.cuda.is_available() else "cpu")
     assert select_device("cpu") == torch.device("cpu")

@@ -266,13 +266,3 @@ def test_previous_mask_seeds_the_session_and_a_bad_one_is_a_typed_error(tmp_path
         engine.click(ClickRequest.from_task(payload(path, [], prev_mask={"annotation_id": 6,
                                                                          "rle": {"size": [1, 1], "counts": "0"}})))
     assert err.value.code == "bad_prev_mask"
-
-
-def test_live_sessions_use_the_models_recommended_zoom(picture):
-    """The worker builds sessions with the loaded model's ZoomIn choice (model zoo), not a fixed one."""
-    from inference.model_zoo import load_model
-
-    model = load_model("default", device="cpu")
-    session = engine_session_factory(model, picture, "nobrs")
-    assert session.config.zoom_in == model.zoom_in
-    assert session.config.max_size == 800
