@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ import numpy as np
 import torch
 
 from inference.clicks import Click
+from inference.device import torch_threads
 from inference.networks.checkpoints import load_checkpoint
 from inference.predictors import PredictorConfig, ZoomInParams
 from inference.session import SegmentationSession
@@ -31,6 +33,31 @@ MODES = {"NoBRS": ("nobrs", True), "NoBRS_noflip": ("nobrs", False), "RGB-BRS": 
 ZOOMS = {"nozoom": None, "zoomeval": ZoomInParams(target_size=400),
          "zoomfixed": ZoomInParams(skip_clicks=-1, target_size=(192, 192), expansion_ratio=1.4),
          "zoomsmall": ZoomInParams(target_size=200, min_crop_size=64)}
+
+
+def reference_threads(fixtures: Path) -> int:
+    """torch threads of the run that made the fixtures (`run_versions.json`: 2). The thread count decides
+    which convolution kernels torch picks on a CPU (e.g. 1×1 convolutions with a small batch take the THNN
+    path with 1 thread and oneDNN with more), so reproducing the reference's float results needs the same
+    count; $CLICKLABEL_TEST_THREADS overrides it."""
+    override = os.environ.get("CLICKLABEL_TEST_THREADS")
+    if override:
+        return int(override)
+    versions = json.loads((fixtures / RITM_DIR / "run_versions.json").read_text())["versions"]
+    return int(versions["torch_num_threads"])
+
+
+@functools.lru_cache(maxsize=2)
+def reproduces_reference_arithmetic(fixtures: Path) -> bool:
+    """Whether this machine, at the reference's thread count, computes the RITM fixture's raw network forward
+    bit for bit — i.e. it runs the same float kernels as the machine that made the fixtures (measured: true
+    on an AMD EPYC with 2 threads; false on an Intel Xeon, ~1e-5). Where it does, the BRS trajectories must
+    reproduce the reference exactly and the parity tests are strict."""
+    data = np.load(fixtures / RITM_DIR / "net_forward.npz")
+    image = torch.cat([torch.from_numpy(data["input_rgb01"]), torch.from_numpy(data["input_prev_mask"])], dim=1)
+    with torch_threads(reference_threads(fixtures)), torch.no_grad():
+        logits = network(fixtures, RITM_DIR)(image, torch.from_numpy(data["points"]).float())["instances"]
+    return bool(np.array_equal(logits.numpy(), data["logits_instances"]))
 
 
 def shipped_cases(fixtures: Path) -> list[tuple[str, str, str]]:
@@ -88,8 +115,12 @@ class Run:
 
 
 @functools.lru_cache(maxsize=32)
-def run(fixtures: Path, directory: str, mode: str, zoom: str, n_clicks: int = 10, num_threads: int | None = 1) -> Run:
-    """Drive our session through the fixture clicks with the fixture's predictor settings."""
+def run(fixtures: Path, directory: str, mode: str, zoom: str, n_clicks: int = 10, num_threads: int | None = None
+        ) -> Run:
+    """Drive our session through the fixture clicks with the fixture's predictor settings (and, by default,
+    the reference's torch thread count)."""
+    if num_threads is None:
+        num_threads = reference_threads(fixtures)
     our_mode, with_flip = MODES[mode]
     config = PredictorConfig(prob_thresh=0.49, with_flip=with_flip, zoom_in=ZOOMS[zoom])
     session = SegmentationSession(network(fixtures, directory), fixture_image(fixtures), mode=our_mode,

@@ -3,24 +3,19 @@
 RITM HRNet18s ITER-M (official checkpoint format) and the f-BRS ResNet-34 DeepLab (raw state_dict rebuilt by
 the fixture's own build_checkpoint.py).
 
-What is exact and what is not (measured 2026-11-26, torch 2.13.0+cpu, this machine; reproduce with
-``PYTHONPATH=. .venv/bin/python tests/inference/test_parity_net_forward.py``):
+What is exact and what is not (torch 2.13.0+cpu; reproduce with
+``PYTHONPATH=. .venv/bin/python tests/inference/test_parity_net_forward.py``, which prints both thread counts):
 
-* RITM click maps (prev mask + disks): bit-identical (asserted with ``np.array_equal``).
-* f-BRS distance maps: within 2 ulp, not bit-identical. The reference's DistMaps arithmetic run verbatim here
-  (full (N, 2, H, W) grids, add_/div_/mul_/+=, min, sqrt_/mul_/tanh_) gives exactly our bits, and those differ
-  from the fixture in 10 304 of 76 800 pixels by 1–2 ulp. The difference is in ``tanh``: torch evaluates it
-  through MKL VML, and its result here changes with ``MKL_CBWR`` / ``MKL_ENABLE_INSTRUCTIONS`` (4 219 / 9 087
-  / 10 304 differing pixels for COMPATIBLE / AVX2 / AVX512), independent of thread count and alignment; no
-  setting reproduces the fixture, and no ±6-ulp change of the tanh argument does either for 336 pixels. So
-  the fixture's math-library path differs from ours; no reordering of our float32 operations can remove it.
-* Logits: max |Δ| ≈ 1e-5 (RITM) / 4.5e-5 (f-BRS), with 1 and with 2 threads alike. They also move with the
-  MKL dispatch setting (small-branch convolutions take ATen's GEMM path, i.e. MKL sgemm), while the operation
-  order of every stage was checked against the reference code (normalisation, Conv1S, HRNet fuse order,
-  OCR scaling/matmul order, bilinear calls, DMF, SepConv). Exact equality is therefore not asserted; the
-  1e-4 bound below is the fallback, and the f-BRS network alone (fed the fixture's own distance maps) is
-  checked separately so that a regression in the network cannot hide behind the tanh noise. On an AMD EPYC
-  (2026-11-26, same torch) the network-alone difference was 6.3e-5 instead of 1.2e-5: CPU-dependent.
+* RITM click maps (prev mask + disks): bit-identical everywhere (asserted with ``np.array_equal``).
+* At the reference's thread count (2, ``run_versions.json``) on an AMD EPYC (2026-11-26): **everything is
+  bit-identical** — RITM logits and aux logits, f-BRS distance maps and logits. With 1 thread the same
+  machine differs by 1.2e-5 (RITM) / 6.3e-5 (f-BRS): torch picks other convolution kernels for one thread
+  (small-batch 1×1 convolutions take the THNN path instead of oneDNN). The fixtures were evidently made
+  with such a CPU; where ``ps.reproduces_reference_arithmetic`` holds, the tests below assert bit identity.
+* On an Intel Xeon (AVX-512; an earlier session) neither thread count was exact: logits ≈ 1e-5 / 4.5e-5 and
+  the f-BRS distance maps 1–2 ulp off, in ``tanh`` (MKL VML chooses its code path by CPU). There the
+  issue's 1e-4 bound is the fallback, and the f-BRS network alone (fed the fixture's own distance maps) is
+  checked separately so that a regression in the network cannot hide behind the tanh noise.
 """
 from __future__ import annotations
 
@@ -33,22 +28,29 @@ import torch
 from torch.nn import functional as F
 
 from inference.networks.checkpoints import load_checkpoint
+from tests.inference import parity_support as ps
 
 pytestmark = pytest.mark.parity
-TOL = 1e-4  # fallback bound: bit-identity is out of reach here (module docstring)
+TOL = 1e-4  # the issue's bound, for CPUs that do not reproduce the fixture machine's arithmetic (docstring)
 # f-BRS network fed the fixture's distance maps. Measured: 1.2e-5 (1 thread) / 7e-6 (2 threads) on an Intel Xeon,
-# 6.3e-5 on an AMD EPYC (both AVX-512, torch 2.13.0+cpu): the convolutions' float noise depends on the CPU, so the
-# bound is the issue's 1e-4 rather than a figure fitted to one machine.
+# 6.3e-5 (1 thread) / 0 (2 threads) on an AMD EPYC: the bound is the issue's 1e-4 rather than a figure fitted
+# to one machine.
 NET_ONLY_TOL = 1e-4
-MAX_TANH_ULPS = 2  # f-BRS distance maps: MKL VML tanh differs from the fixture's by at most 2 ulp
+MAX_TANH_ULPS = 2  # f-BRS distance maps: MKL VML tanh differs from the fixture's by at most 2 ulp (Intel Xeon)
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
+def _reference_threads(shared_fixtures: Path):
     previous = torch.get_num_threads()
-    torch.set_num_threads(1)  # 2 threads on the shared, loaded 2-core machine is ~40x slower (OpenMP spinning)
+    torch.set_num_threads(ps.reference_threads(shared_fixtures))  # decides the kernels torch picks (docstring)
     yield
     torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="module")
+def exact(shared_fixtures: Path) -> bool:
+    """Whether this CPU reproduces the fixture machine's arithmetic (then bit identity is asserted)."""
+    return ps.reproduces_reference_arithmetic(shared_fixtures)
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +77,7 @@ def _max_diff(ours: torch.Tensor, ref: np.ndarray) -> float:
     return float((ours - torch.from_numpy(ref)).abs().max())
 
 
-def test_parity_ritm_hrnet18s_itermask_net_forward(shared_fixtures: Path) -> None:
+def test_parity_ritm_hrnet18s_itermask_net_forward(shared_fixtures: Path, exact: bool) -> None:
     folder = shared_fixtures / "ritm_hrnet18s_itermask"
     data = np.load(folder / "net_forward.npz")
     net = load_checkpoint(folder / "weights.pth")
@@ -89,9 +91,11 @@ def test_parity_ritm_hrnet18s_itermask_net_forward(shared_fixtures: Path) -> Non
     assert np.array_equal(coord_features.numpy(), data["coord_features"])  # exact: disks involve no rounding
     assert _max_diff(outputs["instances"], data["logits_instances"]) <= TOL
     assert _max_diff(outputs["instances_aux"], data["logits_instances_aux"]) <= TOL
+    if exact:
+        assert np.array_equal(outputs["instances_aux"].numpy(), data["logits_instances_aux"])
 
 
-def test_parity_fbrs_resnet34_net_forward(shared_fixtures: Path, fbrs_state_dict) -> None:
+def test_parity_fbrs_resnet34_net_forward(shared_fixtures: Path, fbrs_state_dict, exact: bool) -> None:
     folder = shared_fixtures / "fbrs_resnet34_dh128"
     data = np.load(folder / "net_forward.npz")
     net = load_checkpoint(fbrs_state_dict)
@@ -105,6 +109,9 @@ def test_parity_fbrs_resnet34_net_forward(shared_fixtures: Path, fbrs_state_dict
         logits = F.interpolate(logits, size=image.shape[2:], mode="bilinear", align_corners=True)
     assert _ulps(dist_maps, data["dist_maps"]) <= MAX_TANH_ULPS
     assert _max_diff(logits, data["logits_instances"]) <= TOL
+    if exact:   # the RITM probe says this CPU computes like the fixture machine: the f-BRS network must too
+        assert np.array_equal(dist_maps.numpy(), data["dist_maps"])
+        assert np.array_equal(logits.numpy(), data["logits_instances"])
 
 
 def test_parity_fbrs_network_alone_with_fixture_distance_maps(shared_fixtures: Path, fbrs_state_dict) -> None:
