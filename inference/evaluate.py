@@ -87,7 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         summaries = run_evaluation(args.dataset, modes, args.model, out_dir=args.out,
                                    max_clicks=args.max_clicks, limit=args.limit, workers=args.workers,
-                                   zoom_in=args.zoom_in, zoom_overrides=overrides, early_stop=args.early_stop, device=args.device,
+                                   zoom_in=args.zoom_in, zoom_overrides=overrides, early_stop=args.early_stop,
+                                   device=args.device,
                                    progress=not args.no_progress, dataset_kind=args.dataset_kind)
     except DatasetError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -23,6 +23,7 @@ def run_evaluation(dataset: str, modes: list[str] | tuple[str, ...], model: str 
     summaries (the content of summary.json) and, when ``out_dir`` is given, writes all outputs there."""
     from .pipeline import evaluate_to_folder
     config = EvalConfig(dataset_dir=str(dataset), modes=tuple(modes), model=model, max_clicks=max_clicks,
-                        zoom_in=zoom_in, zoom_overrides=tuple(zoom_overrides), early_stop=early_stop, device=device, limit=limit,
+                        zoom_in=zoom_in, zoom_overrides=tuple(zoom_overrides), early_stop=early_stop,
+                        device=device, limit=limit,
                         dataset_kind=dataset_kind)
     return evaluate_to_folder(config, out_dir, workers=workers, progress=progress)

@@ -235,7 +235,7 @@ class Evaluator:
         zoom = cfg.zoom_params()
 
         def make(image: np.ndarray) -> SessionLike:
-            return SegmentationSession(model, image, mode=mode, zoom_in=zoom if zoom is not None else False,
+            return SegmentationSession(model, image, mode=mode, zoom_in=zoom,
                                        with_flip=cfg.with_flip, prob_thresh=cfg.prob_thresh)
 
         return make
