@@ -22,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, help="override the batch size")
     parser.add_argument("--workers", type=int, help="override the number of loader processes (0: in-process)")
     parser.add_argument("--steps", type=int, help="override the number of steps")
+    parser.add_argument("--lr", type=float, help="override the base learning rate (peak of the schedule)")
     parser.add_argument("--time-budget-min", type=float, help="override the wall-time budget (minutes)")
     args = parser.parse_args(argv)
     overrides = {}
@@ -37,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
         overrides["workers"] = args.workers
     if args.steps:
         overrides["steps"] = args.steps
+    if args.lr:
+        overrides["lr"] = args.lr
     if args.time_budget_min is not None:
         overrides["time_budget_min"] = args.time_budget_min or None
     cfg = get_config(args.config, **overrides)

@@ -2,8 +2,11 @@
 # One device-machine call (see docs/model_card.md): train the `gpu` config on the compact DUTS copy made by
 # scripts/make_compact_dataset.py (carried as one stored zip, data/duts_gpu.zip: the travel limit counts
 # per-file overhead, and 6000 small files do not fit), export the best DUTS-validation checkpoint, then check
-# the engine on CUDA (CPU vs CUDA consistency, per-click timings). Everything worth keeping goes to $OUT.
+# the engine on CUDA (CPU vs CUDA consistency, per-click timings; CHECKS=0 skips them). Everything worth
+# keeping goes to $OUT.
 #   carry: data/duts_gpu.zip data/mobilenet_v2_imagenet_fp16.pth   command: OUT=$OUT scripts/device_train.sh
+# Continuing a trained model instead (no ImageNet weights needed):
+#   CONFIG=gpu-continue TRAIN_ARGS="--init inference/weights/clicklabel_default.pth" CHECKS=0 scripts/device_train.sh
 # Make them with: python scripts/make_compact_dataset.py ... --out data/duts_gpu, then
 #   (cd data && python -c "import shutil; shutil.make_archive('duts_gpu', 'zip', '.', 'duts_gpu')") (or zip -0),
 #   and the fp16 ImageNet weights as data/mobilenet_v2_imagenet_fp16.pth.
@@ -19,12 +22,14 @@ fi
 nvidia-smi -L
 python3 -c "import torch, cv2, scipy, numpy; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), 'cv2', cv2.__version__, 'numpy', numpy.__version__)" || exit 3
 START=$(date +%s)
-timeout "${TRAIN_TIMEOUT:-470}" python3 -m inference.train --config gpu --device cuda --out "$RUN" \
+timeout "${TRAIN_TIMEOUT:-470}" python3 -m inference.train --config "${CONFIG:-gpu}" --device cuda --out "$RUN" \
     --data "$DATA/train" --val-data "$DATA/val" ${TRAIN_ARGS:-} 2>&1 | tr '\r' '\n' | grep -v '^\s*$' | tail -n 25
 echo "training wall: $(( $(date +%s) - START )) s"
 cp "$RUN/log.jsonl" "$RUN/config.json" "$OUT/" 2>/dev/null
+ls "$RUN"/val_step*.pth | tail -n 4 | xargs -r -I{} cp {} "$OUT/"   # at most 8 files come back
 grep '"val"' "$RUN/log.jsonl"
 python3 -m inference.training.export --run "$RUN" --out "$OUT/clicklabel_gpu.pth" || exit 4
+[ "${CHECKS:-1}" = 0 ] && { echo "total wall: $(( $(date +%s) - START )) s"; exit 0; }
 timeout "${CHECK_TIMEOUT:-45}" python3 scripts/device_consistency.py --model "$OUT/clicklabel_gpu.pth" --clicks 4 \
     --json "$OUT/consistency.json"
 timeout "${BENCH_TIMEOUT:-40}" python3 -m inference.bench --model "$OUT/clicklabel_gpu.pth" --device cuda \

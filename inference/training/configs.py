@@ -123,3 +123,11 @@ def finetune_cpu() -> TrainConfig:
                        val_long_side=320, click_lr_mult=1.0, torch_threads=2, workers=1,
                        augment=AugmentConfig(crop=(320, 320)),
                        sampler=SamplerConfig(max_positive=12, max_negative=12, gamma=0.8, slots=16))
+
+
+@config("gpu-continue")
+def gpu_continue() -> TrainConfig:
+    """Continue training a `gpu`-trained model on one GPU (pass `--init`): the `gpu` recipe with half its
+    peak lr (2.5e-4), a 50-step warmup, a 7-minute budget and validation every 2.4 minutes."""
+    return replace(gpu(), name="gpu-continue", lr=2.5e-4, warmup_steps=50, time_budget_min=7.0,
+                   val_every_min=2.4)

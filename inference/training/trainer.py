@@ -71,6 +71,7 @@ class Trainer:
         if cfg.workers > 0:
             self._stream = batch_stream(self.dataset, cfg.sampler, cfg.batch, cfg.workers,
                                         seed=cfg.seed * 1_000_003 + self.step, pin_memory=self.device.type == "cuda")
+        self.phase_seconds = {"batch": 0.0, "iterative": 0.0, "optimise": 0.0}  # since the last log line
         self._click_pool = ThreadPoolExecutor(max_workers=max(1, cfg.workers // 2)) if cfg.workers > 0 else None
         (self.out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=1, default=str))
 
@@ -152,9 +153,12 @@ class Trainer:
         return np.stack(list(rows))
 
     def train_step(self) -> float:
-        """One optimisation step; returns the loss value."""
+        """One optimisation step; returns the loss value. Adds the step's wall time per phase (waiting for
+        the batch, iterative clicks, forward/backward/update) to `phase_seconds`."""
+        t0 = time.perf_counter()
         images, gt, ignore, points = self._batch()
         images = images.to(self.device, non_blocking=True)
+        t1 = time.perf_counter()
         prev = torch.zeros(images.shape[0], 1, *images.shape[2:], device=self.device)
         n_iter = int(self.rng.integers(0, self.cfg.max_next_clicks + 1))
         if n_iter:
@@ -167,6 +171,7 @@ class Trainer:
                     prev = torch.sigmoid(logits.float())
                     preds = (prev[:, 0] > PROB_THRESH).cpu().numpy()
                     points = self._error_clicks(points, preds, gt, ignore)
+        t2 = time.perf_counter()
         self.net.train()
         progress = self.progress()
         for group in self.optimizer.param_groups:
@@ -181,7 +186,11 @@ class Trainer:
         loss.backward()
         self.optimizer.step()
         self.step += 1
-        return float(loss.item())
+        value = float(loss.item())  # synchronises with the device, so the phase times below are complete
+        t3 = time.perf_counter()
+        for phase, seconds in (("batch", t1 - t0), ("iterative", t2 - t1), ("optimise", t3 - t2)):
+            self.phase_seconds[phase] += seconds
+        return value
 
     def progress(self) -> float:
         """Fraction of the run done: max(step / steps, elapsed / time budget)."""
@@ -216,8 +225,11 @@ class Trainer:
             bar.update(1)
             if self.step % cfg.log_every == 0:
                 lrs = [g["lr"] for g in self.optimizer.param_groups]
+                phase_ms = {f"ms_{k}": round(1000.0 * v / len(losses), 1) for k, v in self.phase_seconds.items()}
                 self._log({"step": self.step, "loss": float(np.mean(losses)), "lr": lrs[-1],
-                           "elapsed_s": round(self.elapsed, 1), "progress": round(self.progress(), 4)})
+                           "elapsed_s": round(self.elapsed, 1), "progress": round(self.progress(), 4),
+                           **phase_ms})
+                self.phase_seconds = dict.fromkeys(self.phase_seconds, 0.0)
                 bar.set_postfix(loss=f"{np.mean(losses):.4f}")
                 losses = []
             if self.step % cfg.ckpt_every == 0:

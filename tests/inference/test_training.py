@@ -156,7 +156,11 @@ def test_run_logs_validates_and_exports(tiny_dataset, tmp_path):
     cfg = _cfg(tiny_dataset)
     Trainer(cfg, tmp_path / "run").run()
     lines = [json.loads(l) for l in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
-    assert [l["step"] for l in lines if "loss" in l] == list(range(1, cfg.steps + 1))
+    loss_lines = [l for l in lines if "loss" in l]
+    assert [l["step"] for l in loss_lines] == list(range(1, cfg.steps + 1))
+    for line in loss_lines:   # per-step wall time by phase, for profiling runs (milliseconds, non-negative)
+        phases = [line[k] for k in ("ms_batch", "ms_iterative", "ms_optimise")]
+        assert all(v >= 0 for v in phases) and line["ms_optimise"] > 0
     records = validation_records(tmp_path / "run")
     assert [r["step"] for r in records] == [3, 6]
     best = best_record(records)
@@ -182,6 +186,20 @@ def test_cli_rejects_unknown_config():
     from inference.train import main
     with pytest.raises(SystemExit):
         main(["--config", "nope", "--out", "x"])
+
+
+def test_cli_overrides_reach_the_run_config(tiny_dataset, tmp_path):
+    from inference.train import main
+    assert main(["--config", "tiny", "--data", str(tiny_dataset), "--out", str(tmp_path / "run"), "--lr", "1e-4",
+                 "--steps", "1", "--batch", "1", "--workers", "0"]) == 0
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert (saved["lr"], saved["steps"], saved["batch"], saved["workers"]) == (1e-4, 1, 1, 0)
+
+
+def test_gpu_continue_is_the_gpu_recipe_with_a_gentler_schedule():
+    gpu, cont = get_config("gpu"), get_config("gpu-continue")
+    assert cont.lr < gpu.lr and cont.warmup_steps < gpu.warmup_steps
+    assert (cont.batch, cont.augment, cont.sampler, cont.amp) == (gpu.batch, gpu.augment, gpu.sampler, gpu.amp)
 
 
 def test_parallel_loader_yields_training_batches(tiny_dataset):
