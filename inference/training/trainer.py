@@ -59,6 +59,8 @@ class Trainer:
         elif cfg.pretrained and not resume:
             load_imagenet_weights(self.net.backbone)
         self.net.to(self.device)
+        if cfg.channels_last:
+            self.net.to(memory_format=torch.channels_last)
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # fixed crop size: let cuDNN pick its fastest kernels
         self.optimizer = torch.optim.Adam(self._param_groups(), betas=(0.9, 0.999), eps=1e-8)
@@ -133,7 +135,10 @@ class Trainer:
         return collate([draw_item(self.dataset, self.cfg.sampler, self.rng) for _ in range(self.cfg.batch)])
 
     def _net_input(self, images: torch.Tensor, prev: torch.Tensor) -> torch.Tensor:
-        return torch.cat([images, prev], dim=1) if self.net.with_prev_mask else images
+        """(B, 3 or 4, h, w): the images with the previous probability appended when the network takes it,
+        in the memory order the config asks for."""
+        x = torch.cat([images, prev], dim=1) if self.net.with_prev_mask else images
+        return x.contiguous(memory_format=torch.channels_last) if self.cfg.channels_last else x
 
     def _autocast(self) -> contextlib.AbstractContextManager:
         if self.cfg.amp and self.device.type == "cuda":

@@ -133,6 +133,25 @@ def test_loss_decreases_on_tiny_set(tiny_dataset, tmp_path):
     assert np.mean(losses[-6:]) < 0.95 * np.mean(losses[:6])
 
 
+def test_channels_last_changes_memory_order_not_the_arithmetic(tiny_dataset, tmp_path):
+    # no dropout (its random mask follows memory order) and no iterative clicks (a prediction on the 0.5
+    # boundary could place a different error click); everything else is the same arithmetic
+    params = {**_cfg(tiny_dataset).net_params, "aspp_dropout": 0.0}
+    nhwc = Trainer(_cfg(tiny_dataset, channels_last=True, max_next_clicks=0, net_params=params), tmp_path / "a")
+    nchw = Trainer(_cfg(tiny_dataset, channels_last=False, max_next_clicks=0, net_params=params), tmp_path / "b")
+    convs = [m.weight for m in nhwc.net.modules()   # where the two orders differ: k > 1 and > 1 input per group
+             if isinstance(m, torch.nn.Conv2d) and m.kernel_size != (1, 1) and m.in_channels > m.groups]
+    assert convs and all(w.is_contiguous(memory_format=torch.channels_last) and not w.is_contiguous()
+                         for w in convs)
+    assert all(m.weight.is_contiguous() for m in nchw.net.modules() if isinstance(m, torch.nn.Conv2d))
+    # same seed, same batches and clicks: the losses agree up to float rounding, also after the updates
+    # (Adam's step normalises the gradients, so the parameters themselves part by up to ~lr at near-zero
+    # gradients and are not compared)
+    losses = [(nhwc.train_step(), nchw.train_step()) for _ in range(4)]
+    assert all(a == pytest.approx(b, rel=1e-3) for a, b in losses)
+    assert len({round(a, 4) for a, _ in losses}) > 1   # the batches (and weights) did change between steps
+
+
 def test_resume_restores_state_exactly(tiny_dataset, tmp_path):
     cfg = _cfg(tiny_dataset, steps=6)
     straight = Trainer(cfg, tmp_path / "a")
