@@ -1,5 +1,5 @@
 """CLI: `python -m inference.train --config NAME [--resume] [--device cpu|cuda] --out DIR [--data DIR]
-[--val-data DIR] [--init CKPT] [--batch B] [--workers W] [--steps N] [--time-budget-min M]` — trains a click network (see inference/training/)."""
+[--val-data DIR] [--init CKPT] [--batch B] [--accum-steps K] [--workers W] [--steps N] [--time-budget-min M]` — trains a click network (see inference/training/)."""
 from __future__ import annotations
 
 import argparse
@@ -20,6 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--val-data", help="validate on this images/ + masks/ folder (then all of --data trains)")
     parser.add_argument("--init", help="start from this model checkpoint's weights (fine-tuning)")
     parser.add_argument("--batch", type=int, help="override the batch size")
+    parser.add_argument("--accum-steps", type=int, help="override the batches accumulated per optimiser step")
     parser.add_argument("--workers", type=int, help="override the number of loader processes (0: in-process)")
     parser.add_argument("--steps", type=int, help="override the number of steps")
     parser.add_argument("--lr", type=float, help="override the base learning rate (peak of the schedule)")
@@ -34,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
         overrides["init_from"] = args.init
     if args.batch:
         overrides["batch"] = args.batch
+    if args.accum_steps:
+        overrides["accum_steps"] = args.accum_steps
     if args.workers is not None:
         overrides["workers"] = args.workers
     if args.steps:

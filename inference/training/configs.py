@@ -18,6 +18,10 @@ class TrainConfig:
     `n_val` is ignored. `workers` > 0 draws batches in that many processes (not bit-exact on resume);
     `amp` runs forward/backward under bfloat16 autocast on CUDA (loss in float32); `channels_last` keeps
     weights and inputs in NHWC memory order (steps ~1.5× faster on the 2-core CPU; not measured on CUDA).
+    `accum_steps`: batches whose gradients are averaged into one optimiser step (an effective batch of
+    `batch × accum_steps`; `steps` counts optimiser steps). `freeze_bn`: BatchNorm layers stay in eval mode
+    while training — running statistics fixed, their scale and shift still learn (fine-tuning at small
+    batches, where per-batch statistics are noisy).
     `init_from`: a model checkpoint (`{'state_dict', 'config'}`) whose weights start a fresh run
     (fine-tuning; no optimiser state)."""
 
@@ -52,6 +56,8 @@ class TrainConfig:
     workers: int = 0
     amp: bool = False
     channels_last: bool = True
+    accum_steps: int = 1
+    freeze_bn: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable dict (saved in checkpoints and the run folder)."""
@@ -126,6 +132,15 @@ def finetune_cpu() -> TrainConfig:
                        val_long_side=320, click_lr_mult=1.0, torch_threads=2, workers=1,
                        augment=AugmentConfig(crop=(320, 320)),
                        sampler=SamplerConfig(max_positive=12, max_negative=12, gamma=0.8, slots=16))
+
+
+@config("finetune-cpu-accum")
+def finetune_cpu_accum() -> TrainConfig:
+    """`finetune-cpu` with the GPU run's effective batch: 4 accumulated batches of 8 (32 crops per update),
+    BatchNorm frozen (batch-8 statistics are noisy), peak lr 1e-4, an 80-minute budget, validation every
+    20 minutes."""
+    return replace(finetune_cpu(), name="finetune-cpu-accum", accum_steps=4, freeze_bn=True, lr=1e-4,
+                   warmup_steps=10, log_every=5, ckpt_every=25, time_budget_min=80.0, val_every_min=20.0)
 
 
 @config("gpu-continue")

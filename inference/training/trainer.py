@@ -157,9 +157,18 @@ class Trainer:
                                     range(len(points)))
         return np.stack(list(rows))
 
-    def train_step(self) -> float:
-        """One optimisation step; returns the loss value. Adds the step's wall time per phase (waiting for
-        the batch, iterative clicks, forward/backward/update) to `phase_seconds`."""
+    def _train_mode(self) -> None:
+        """Training mode, with BatchNorm layers kept in eval mode when the config freezes them."""
+        self.net.train()
+        if self.cfg.freeze_bn:
+            for module in self.net.modules():
+                if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+                    module.eval()
+
+    def _accumulate(self) -> float:
+        """Draw one batch, run its iterative clicks and add its gradient (scaled by 1 / accum_steps) to the
+        parameters' `.grad`; returns the batch's loss value. Adds the wall time per phase (waiting for the
+        batch, iterative clicks, forward/backward) to `phase_seconds`."""
         t0 = time.perf_counter()
         images, gt, ignore, points = self._batch()
         images = images.to(self.device, non_blocking=True)
@@ -177,25 +186,35 @@ class Trainer:
                     preds = (prev[:, 0] > PROB_THRESH).cpu().numpy()
                     points = self._error_clicks(points, preds, gt, ignore)
         t2 = time.perf_counter()
-        self.net.train()
-        progress = self.progress()
-        for group in self.optimizer.param_groups:
-            group["lr"] = group["base_lr"] * lr_factor(progress, self.step, self.cfg)
+        self._train_mode()
         with self._autocast():
             out = self.net(self._net_input(images, prev), torch.from_numpy(points).to(self.device))["instances"]
         out = out.float()
         target = torch.from_numpy(gt).float().unsqueeze(1).to(self.device)
         weight = torch.from_numpy(~ignore).float().unsqueeze(1).to(self.device)
         loss = normalized_focal_loss(out, target, weight)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
-        self.step += 1
+        (loss / self.cfg.accum_steps).backward()
         value = float(loss.item())  # synchronises with the device, so the phase times below are complete
         t3 = time.perf_counter()
         for phase, seconds in (("batch", t1 - t0), ("iterative", t2 - t1), ("optimise", t3 - t2)):
             self.phase_seconds[phase] += seconds
         return value
+
+    def train_step(self) -> float:
+        """One optimisation step over `accum_steps` batches; returns their mean loss. Adds the step's wall
+        time per phase to `phase_seconds` (the update itself counts as `optimise`)."""
+        progress = self.progress()
+        for group in self.optimizer.param_groups:
+            group["lr"] = group["base_lr"] * lr_factor(progress, self.step, self.cfg)
+        self.optimizer.zero_grad(set_to_none=True)
+        values = [self._accumulate() for _ in range(self.cfg.accum_steps)]
+        t0 = time.perf_counter()
+        self.optimizer.step()
+        self.step += 1
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        self.phase_seconds["optimise"] += time.perf_counter() - t0
+        return float(np.mean(values))
 
     def progress(self) -> float:
         """Fraction of the run done: max(step / steps, elapsed / time budget)."""

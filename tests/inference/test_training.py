@@ -257,3 +257,58 @@ def test_init_from_starts_a_fresh_run_from_a_checkpoint(tiny_dataset, tmp_path):
     for key, value in first.net.state_dict().items():   # fp16 export: equal up to half precision
         if value.is_floating_point():
             torch.testing.assert_close(second.net.state_dict()[key], value.half().float())
+
+
+def _batchnorms(net: torch.nn.Module) -> list[torch.nn.BatchNorm2d]:
+    return [m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+
+
+def test_freeze_bn_keeps_running_statistics_while_scale_and_shift_learn(tiny_dataset, tmp_path):
+    frozen = Trainer(_cfg(tiny_dataset, freeze_bn=True, lr=1e-2), tmp_path / "a")
+    before = {k: v.clone() for k, v in frozen.net.state_dict().items()}
+    for _ in range(2):
+        frozen.train_step()
+    after = frozen.net.state_dict()
+    stats = [k for k in before if k.endswith(("running_mean", "running_var", "num_batches_tracked"))]
+    affine = [k for k in before if any(k == f"{name}.weight" for name, m in frozen.net.named_modules()
+                                       if isinstance(m, torch.nn.BatchNorm2d))]
+    assert stats and affine
+    assert all(torch.equal(before[k], after[k]) for k in stats)
+    assert any(not torch.equal(before[k], after[k]) for k in affine)
+    assert all(not m.training for m in _batchnorms(frozen.net))
+    # without the option the statistics move as usual
+    free = Trainer(_cfg(tiny_dataset, lr=1e-2), tmp_path / "b")
+    free_before = {k: v.clone() for k, v in free.net.state_dict().items()}
+    free.train_step()
+    assert any(not torch.equal(free_before[k], free.net.state_dict()[k]) for k in stats)
+
+
+def test_accumulated_step_matches_one_step_on_the_whole_batch(tiny_dataset, tmp_path):
+    # BatchNorm frozen and no dropout: then 2 accumulated batches of 2 give the gradient of one batch of 4
+    # (the loss is a mean over images). The gradients are compared, not the weights: Adam's first step
+    # is ~lr × sign(gradient), which float rounding can flip where a gradient is near zero
+    params = {**_cfg(tiny_dataset).net_params, "aspp_dropout": 0.0}
+    common = dict(freeze_bn=True, max_next_clicks=0, net_params=params, lr=1e-3, warmup_steps=1)
+    accum = Trainer(_cfg(tiny_dataset, batch=2, accum_steps=2, **common), tmp_path / "a")
+    whole = Trainer(_cfg(tiny_dataset, batch=4, **common), tmp_path / "b")
+    images, gt, ignore, points = whole._batch()
+    halves = iter([(images[:2], gt[:2], ignore[:2], points[:2]), (images[2:], gt[2:], ignore[2:], points[2:])])
+    accum._batch = lambda: next(halves)
+    whole._batch = lambda: (images, gt, ignore, points)
+    loss_accum, loss_whole = accum.train_step(), whole.train_step()
+    assert accum.step == whole.step == 1
+    assert loss_accum == pytest.approx(loss_whole, rel=1e-5)
+    pairs = [(a.grad, w.grad) for a, w in zip(accum.net.parameters(), whole.net.parameters()) if w.grad is not None]
+    assert pairs and any(w.abs().max() > 0 for _, w in pairs)
+    for grad_accum, grad_whole in pairs:
+        torch.testing.assert_close(grad_accum, grad_whole, rtol=1e-4, atol=1e-6)
+    with pytest.raises(StopIteration):   # both halves were drawn by the one step
+        accum._batch()
+
+
+def test_cli_passes_accumulation(tiny_dataset, tmp_path):
+    from inference.train import main
+    assert main(["--config", "tiny", "--data", str(tiny_dataset), "--out", str(tmp_path), "--steps", "2",
+                 "--accum-steps", "2"]) == 0
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["accum_steps"] == 2 and config["steps"] == 2
