@@ -1,12 +1,16 @@
 """CLI: `python -m inference.train --config NAME [--resume] [--device cpu|cuda] --out DIR [--data DIR]
-[--val-data DIR] [--init CKPT] [--batch B] [--accum-steps K] [--workers W] [--steps N] [--time-budget-min M]` — trains a click network (see inference/training/)."""
+[--val-data DIR] [--init CKPT] [--network NAME] [--batch B] [--accum-steps K] [--workers W] [--threads T] [--steps N] [--time-budget-min M]` — trains a click network (see inference/training/)."""
 from __future__ import annotations
 
 import argparse
 import sys
 
+from inference.networks.mobilenet import EFFICIENTNET_REGISTRY_NAME, REGISTRY_NAME
 from inference.training.configs import CONFIGS, get_config
 from inference.training.trainer import Trainer
+
+
+NETWORKS = (REGISTRY_NAME, EFFICIENTNET_REGISTRY_NAME)   # the networks our trainer builds and initialises
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,9 +23,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", help="override the dataset folder (images/ + masks/)")
     parser.add_argument("--val-data", help="validate on this images/ + masks/ folder (then all of --data trains)")
     parser.add_argument("--init", help="start from this model checkpoint's weights (fine-tuning)")
+    parser.add_argument("--network", choices=sorted(NETWORKS), help="override the network (registry name)")
     parser.add_argument("--batch", type=int, help="override the batch size")
     parser.add_argument("--accum-steps", type=int, help="override the batches accumulated per optimiser step")
     parser.add_argument("--workers", type=int, help="override the number of loader processes (0: in-process)")
+    parser.add_argument("--threads", type=int, help="override the torch threads of the training process")
     parser.add_argument("--steps", type=int, help="override the number of steps")
     parser.add_argument("--lr", type=float, help="override the base learning rate (peak of the schedule)")
     parser.add_argument("--time-budget-min", type=float, help="override the wall-time budget (minutes)")
@@ -33,6 +39,10 @@ def main(argv: list[str] | None = None) -> int:
         overrides["val_data"] = args.val_data
     if args.init:
         overrides["init_from"] = args.init
+    if args.network:
+        overrides["network"] = args.network
+    if args.threads:
+        overrides["torch_threads"] = args.threads
     if args.batch:
         overrides["batch"] = args.batch
     if args.accum_steps:

