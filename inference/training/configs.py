@@ -143,6 +143,15 @@ def finetune_cpu_accum() -> TrainConfig:
                    warmup_steps=10, log_every=5, ckpt_every=25, time_budget_min=80.0, val_every_min=20.0)
 
 
+@config("backbone-trial")
+def backbone_trial() -> TrainConfig:
+    """Equal-budget comparison of ImageNet backbones on the 2-core CPU (pass `--network`): the `short` recipe
+    from ImageNet weights, one torch thread (two trials run side by side), a 30-minute budget, validation
+    at the end only, on 300 held-out images at long side 288."""
+    return replace(short(), name="backbone-trial", time_budget_min=30.0, torch_threads=1, val_every_min=None,
+                   val_subset=300, ckpt_every=100)
+
+
 @config("gpu-continue")
 def gpu_continue() -> TrainConfig:
     """Continue training a `gpu`-trained model on one GPU (pass `--init`): the `gpu` recipe with half its

