@@ -10,8 +10,14 @@
 # Make them with: python scripts/make_compact_dataset.py ... --out data/duts_gpu, then
 #   (cd data && python -c "import shutil; shutil.make_archive('duts_gpu', 'zip', '.', 'duts_gpu')") (or zip -0),
 #   and the fp16 ImageNet weights as data/mobilenet_v2_imagenet_fp16.pth.
+# The EfficientNet-Lite0 network instead: TRAIN_ARGS="--network efficientnet_lite0_deeplabv3p", carrying
+#   data/efficientnet_lite0_imagenet_fp16.pth, made with
+#   python -c "import torch; from inference.networks.efficientnet_lite import imagenet_weights_path as p; \
+#     torch.save({k: v.half() if v.is_floating_point() else v for k, v in torch.load(p()).items()}, \
+#     'data/efficientnet_lite0_imagenet_fp16.pth')"
 set -u
 export PYTHONUNBUFFERED=1 CLICKLABEL_MOBILENET_WEIGHTS=data/mobilenet_v2_imagenet_fp16.pth
+export CLICKLABEL_EFFICIENTNET_LITE0_WEIGHTS=data/efficientnet_lite0_imagenet_fp16.pth
 OUT=${OUT:-/tmp/device_out}
 RUN=/tmp/run_gpu
 DATA=data/duts_gpu
