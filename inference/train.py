@@ -1,9 +1,10 @@
 """CLI: `python -m inference.train --config NAME [--resume] [--device cpu|cuda] --out DIR [--data DIR]
-[--val-data DIR] [--init CKPT] [--network NAME] [--batch B] [--accum-steps K] [--workers W] [--threads T] [--steps N] [--time-budget-min M]` — trains a click network (see inference/training/)."""
+[--val-data DIR] [--init CKPT] [--network NAME] [--batch B] [--accum-steps K] [--workers W] [--threads T] [--steps N] [--paste-prob P] [--time-budget-min M]` — trains a click network (see inference/training/)."""
 from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 
 from inference.networks.mobilenet import EFFICIENTNET_REGISTRY_NAME, REGISTRY_NAME
 from inference.training.configs import CONFIGS, get_config
@@ -30,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, help="override the torch threads of the training process")
     parser.add_argument("--steps", type=int, help="override the number of steps")
     parser.add_argument("--lr", type=float, help="override the base learning rate (peak of the schedule)")
+    parser.add_argument("--paste-prob", type=float, help="override the share of crops with a pasted second object")
     parser.add_argument("--time-budget-min", type=float, help="override the wall-time budget (minutes)")
     args = parser.parse_args(argv)
     overrides = {}
@@ -55,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         overrides["lr"] = args.lr
     if args.time_budget_min is not None:
         overrides["time_budget_min"] = args.time_budget_min or None
+    if args.paste_prob is not None:
+        overrides["paste"] = replace(get_config(args.config).paste, prob=args.paste_prob)
     cfg = get_config(args.config, **overrides)
     Trainer(cfg, args.out, device=args.device, resume=args.resume).run()
     return 0

@@ -12,17 +12,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from inference.training.composite import PasteConfig, paste_object
+from inference.training.sample import Sample
+
+__all__ = ["Sample", "IGNORE_VALUE", "list_pairs", "split_pairs", "load_sample", "resize_sample",
+           "AugmentConfig", "augment", "colour_jitter", "PairDataset"]
+
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 IGNORE_VALUE = 128
-
-
-@dataclass
-class Sample:
-    """image: uint8 (H, W, 3) RGB; gt: bool (H, W) object; ignore: bool (H, W) left out of loss/clicks."""
-
-    image: np.ndarray
-    gt: np.ndarray
-    ignore: np.ndarray
 
 
 def list_pairs(root: str | Path) -> list[tuple[Path, Path]]:
@@ -136,13 +133,16 @@ def colour_jitter(image: np.ndarray, cfg: AugmentConfig, rng: np.random.Generato
 
 
 class PairDataset:
-    """Indexable training set over (image, mask) path pairs; `get(i, rng)` → augmented Sample."""
+    """Indexable training set over (image, mask) path pairs; `get(i, rng)` → augmented Sample, with a
+    pasted second object (`inference.training.composite`) with probability `paste.prob`."""
 
-    def __init__(self, pairs: list[tuple[Path, Path]], cfg: AugmentConfig) -> None:
+    def __init__(self, pairs: list[tuple[Path, Path]], cfg: AugmentConfig,
+                 paste: PasteConfig | None = None) -> None:
         if not pairs:
             raise ValueError("empty dataset")
         self.pairs = pairs
         self.cfg = cfg
+        self.paste = paste
 
     def __len__(self) -> int:
         return len(self.pairs)
@@ -152,6 +152,10 @@ class PairDataset:
         for attempt in range(10):
             sample = augment(load_sample(*self.pairs[index]), self.cfg, rng)
             if sample.gt.any():
+                if self.paste is not None and self.paste.prob > 0 and rng.random() < self.paste.prob:
+                    donor = load_sample(*self.pairs[int(rng.integers(0, len(self.pairs)))])
+                    sample = paste_object(sample, donor, self.paste, rng)
                 return sample
             index = int(rng.integers(0, len(self.pairs)))
         return sample
+

@@ -49,7 +49,7 @@ class Trainer:
             train_pairs, val_pairs = pairs, list_pairs(cfg.val_data)
         else:
             train_pairs, val_pairs = split_pairs(pairs, cfg.n_val, cfg.split_seed)
-        self.dataset = PairDataset(train_pairs, cfg.augment)
+        self.dataset = PairDataset(train_pairs, cfg.augment, cfg.paste)
         self.val_pairs = val_pairs[:cfg.val_subset]
         self.net = build(cfg.network, **cfg.net_params)
         if cfg.init_from and not resume:

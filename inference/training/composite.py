@@ -1,0 +1,82 @@
+"""Copy-paste composites: scenes with a second object, so that a one-object-per-image training set (DUTS)
+also teaches the network to tell two objects apart and to respect a boundary between them.
+
+The object of a donor image is cut out along its mask, rescaled and pasted onto an augmented crop. The
+target is then either the pasted object (the base image's own object becomes a distractor) or the base
+object minus what the pasted one now hides (an occluder). Masks: bool (H, W); images uint8 (H, W, 3) RGB.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from inference.training.sample import Sample
+
+
+@dataclass(frozen=True)
+class PasteConfig:
+    """prob: chance that a training crop gets a pasted object; scale_range: the pasted object's bounding-box
+    long side as a fraction of the crop's short side; target_pasted_prob: chance that the pasted object, not
+    the occluded base object, is the target; min_object_fraction: a composite whose target covers less of
+    the crop than this is dropped (the plain crop is used); feather_px: Gaussian sigma of the blending edge
+    (the mask itself stays hard)."""
+
+    prob: float = 0.0
+    scale_range: tuple[float, float] = (0.3, 0.8)
+    target_pasted_prob: float = 0.5
+    min_object_fraction: float = 0.01
+    feather_px: float = 0.8
+
+
+def cut_object(donor: Sample, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray] | None:
+    """The donor's object cropped to its bounding box, randomly flipped left-right:
+    (image uint8 (h, w, 3), mask bool (h, w)); None when the donor mask is empty."""
+    ys, xs = np.nonzero(donor.gt)
+    if ys.size == 0:
+        return None
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    image, mask = donor.image[y0:y1, x0:x1], donor.gt[y0:y1, x0:x1]
+    if rng.random() < 0.5:
+        image, mask = image[:, ::-1], mask[:, ::-1]
+    return np.ascontiguousarray(image), np.ascontiguousarray(mask)
+
+
+def paste_object(base: Sample, donor: Sample, cfg: PasteConfig, rng: np.random.Generator) -> Sample:
+    """Paste `donor`'s object at a random scale and place into `base` (a fixed-size crop) and choose the
+    target as described in the module docstring. Returns `base` unchanged when the donor has no object or
+    the chosen target would be smaller than `cfg.min_object_fraction` of the crop."""
+    cut = cut_object(donor, rng)
+    if cut is None:
+        return base
+    obj_image, obj_mask = cut
+    crop_h, crop_w = base.gt.shape
+    oh, ow = obj_mask.shape
+    scale = rng.uniform(*cfg.scale_range) * min(crop_h, crop_w) / max(oh, ow)
+    scale = min(scale, crop_h / oh, crop_w / ow)
+    size = (max(1, int(round(ow * scale))), max(1, int(round(oh * scale))))
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    obj_image = cv2.resize(obj_image, size, interpolation=interp)
+    obj_mask = cv2.resize(obj_mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+    oh, ow = obj_mask.shape
+    top = int(rng.integers(0, crop_h - oh + 1))
+    left = int(rng.integers(0, crop_w - ow + 1))
+
+    pasted = np.zeros((crop_h, crop_w), dtype=bool)
+    pasted[top:top + oh, left:left + ow] = obj_mask
+    if rng.random() < cfg.target_pasted_prob:
+        gt, ignore = pasted, np.zeros_like(pasted)
+    else:
+        gt, ignore = base.gt & ~pasted, base.ignore & ~pasted
+    if gt.sum() < cfg.min_object_fraction * crop_h * crop_w:
+        return base
+
+    alpha = obj_mask.astype(np.float32)
+    if cfg.feather_px > 0:
+        alpha = cv2.GaussianBlur(alpha, (0, 0), cfg.feather_px) * alpha  # soften only inside the object
+    image = base.image.copy()
+    region = image[top:top + oh, left:left + ow].astype(np.float32)
+    blended = alpha[..., None] * obj_image.astype(np.float32) + (1.0 - alpha[..., None]) * region
+    image[top:top + oh, left:left + ow] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+    return Sample(image, gt, ignore)

@@ -1,0 +1,150 @@
+"""Copy-paste composites: what gets pasted where, which mask becomes the target, and when nothing is pasted."""
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from inference.training.composite import PasteConfig, cut_object, paste_object
+from inference.training.configs import get_config
+from inference.training.data import AugmentConfig, PairDataset, Sample
+
+RED, BLUE, GREY = (220, 30, 30), (20, 40, 230), (90, 90, 90)
+
+
+def _base(size: int = 96) -> Sample:
+    """A grey crop with a red square object (rows/cols 20..60) and an ignore band on the left edge."""
+    image = np.full((size, size, 3), GREY, np.uint8)
+    gt = np.zeros((size, size), bool)
+    gt[20:60, 20:60] = True
+    image[gt] = RED
+    ignore = np.zeros_like(gt)
+    ignore[:, :3] = True
+    return Sample(image, gt, ignore)
+
+
+def _donor() -> Sample:
+    """A blue disk of radius 30 on black, 100 × 120."""
+    gt = np.zeros((100, 120), np.uint8)
+    cv2.circle(gt, (60, 50), 30, 1, -1)
+    image = np.zeros((100, 120, 3), np.uint8)
+    image[gt > 0] = BLUE
+    return Sample(image, gt > 0, np.zeros((100, 120), bool))
+
+
+def _paste(target_pasted: bool, seed: int = 0, **kw) -> tuple[Sample, Sample]:
+    cfg = PasteConfig(prob=1.0, target_pasted_prob=1.0 if target_pasted else 0.0, feather_px=0.0, **kw)
+    base = _base()
+    return base, paste_object(base, _donor(), cfg, np.random.default_rng(seed))
+
+
+def test_cut_object_is_the_donor_bounding_box():
+    image, mask = cut_object(_donor(), np.random.default_rng(0))
+    assert mask.shape == (61, 61) and image.shape == (61, 61, 3)
+    assert mask[30, 30] and not mask[0, 0]
+    assert (image[mask] == BLUE).all()
+    assert cut_object(Sample(np.zeros((8, 8, 3), np.uint8), np.zeros((8, 8), bool), np.zeros((8, 8), bool)),
+                      np.random.default_rng(0)) is None
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_pasted_object_as_target(seed):
+    base, out = _paste(True, seed)
+    assert out.gt.sum() > 0.01 * out.gt.size
+    inner = cv2.erode(out.gt.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0   # away from the resized rim
+    assert inner.any() and (out.image[inner] == BLUE).all()   # the target is the pasted disk...
+    ys, xs = np.nonzero(out.gt)
+    box_area = (np.ptp(ys) + 1) * (np.ptp(xs) + 1)
+    assert out.gt.sum() == pytest.approx(np.pi / 4 * box_area, rel=0.1)   # ...and a disk, not the square
+    assert not out.ignore.any()
+    outside = ~out.gt
+    assert (out.image[outside] == base.image[outside]).all()   # nothing else changed
+    assert base.image[30, 30].tolist() == list(RED)            # the base sample was not modified in place
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_occluded_base_object_as_target(seed):
+    base, out = _paste(False, seed)
+    pasted = (out.image != base.image).any(axis=-1)
+    if out is base:          # the occluder hid almost all of the square: the plain crop is kept
+        assert (base.gt & ~pasted).sum() < 0.01 * base.gt.size or not pasted.any()
+        return
+    assert pasted.any()
+    assert (out.gt == (base.gt & ~pasted)).all()
+    assert (out.ignore == (base.ignore & ~pasted)).all()
+
+
+def test_pasted_object_fits_the_crop_and_respects_the_scale_range():
+    for seed in range(20):
+        _, out = _paste(True, seed, scale_range=(0.2, 0.4))
+        ys, xs = np.nonzero(out.gt)
+        long_side = max(np.ptp(ys), np.ptp(xs)) + 1
+        assert 0.2 * 96 - 2 <= long_side <= 0.4 * 96 + 2
+    _, big = _paste(True, 0, scale_range=(3.0, 3.0))   # asked larger than the crop: shrunk to fit
+    assert big.gt.shape == (96, 96) and big.gt.any()
+
+
+def test_too_small_target_or_empty_donor_keeps_the_plain_crop():
+    base = _base()
+    empty = Sample(np.zeros((50, 50, 3), np.uint8), np.zeros((50, 50), bool), np.zeros((50, 50), bool))
+    assert paste_object(base, empty, PasteConfig(prob=1.0), np.random.default_rng(0)) is base
+    tiny = PasteConfig(prob=1.0, target_pasted_prob=1.0, scale_range=(0.05, 0.05), min_object_fraction=0.05)
+    assert paste_object(base, _donor(), tiny, np.random.default_rng(0)) is base
+
+
+def test_feathered_edge_blends_only_inside_the_object():
+    base = _base()
+    cfg = PasteConfig(prob=1.0, target_pasted_prob=1.0, feather_px=1.5)
+    out = paste_object(base, _donor(), cfg, np.random.default_rng(1))
+    outside = ~out.gt
+    assert (out.image[outside] == base.image[outside]).all()
+    inner = cv2.erode(out.gt.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    assert (out.image[inner] == BLUE).all()
+    edge = out.gt & ~inner
+    assert not (out.image[edge] == BLUE).all(axis=-1).all()   # the rim mixes with what lies under it
+
+
+def test_dataset_pastes_at_the_configured_rate(tmp_path):
+    (tmp_path / "images").mkdir()
+    (tmp_path / "masks").mkdir()
+    for i in range(4):
+        donor = _donor()
+        cv2.imwrite(str(tmp_path / "images" / f"{i}.png"), donor.image)
+        cv2.imwrite(str(tmp_path / "masks" / f"{i}.png"), donor.gt.astype(np.uint8) * 255)
+    from inference.training.data import list_pairs
+    pairs = list_pairs(tmp_path)
+    augment = AugmentConfig(crop=(64, 64), colour_prob=0.0, scale_range=(1.0, 1.0), flip_prob=0.0)
+    plain = PairDataset(pairs, augment)
+    pasting = PairDataset(pairs, augment, PasteConfig(prob=1.0, target_pasted_prob=1.0))
+    rng_a, rng_b = np.random.default_rng(7), np.random.default_rng(7)
+    areas_plain = [plain.get(0, rng_a).gt.sum() for _ in range(12)]
+    areas_pasted = [pasting.get(0, rng_b).gt.sum() for _ in range(12)]
+    # every plain crop holds the whole disk at one scale; pasted targets are copies at 0.3–0.8 of the crop
+    assert len(set(areas_plain)) == 1
+    assert len(set(areas_pasted)) > 6
+    disk = np.pi / 4 * 64 ** 2
+    assert all(0.3 ** 2 * disk * 0.85 <= a <= 0.8 ** 2 * disk * 1.15 for a in areas_pasted)
+
+
+def test_paste_is_off_unless_a_config_asks_for_it():
+    assert get_config("finetune-cpu-paste").paste.prob == pytest.approx(0.4)
+    assert get_config("finetune-cpu").paste.prob == 0.0 and get_config("gpu").paste.prob == 0.0
+
+
+def test_cli_paste_prob_reaches_the_run_config(tmp_path):
+    from inference.train import main
+    root = tmp_path / "set"
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    for i in range(4):
+        donor = _donor()
+        cv2.imwrite(str(root / "images" / f"{i}.png"), donor.image)
+        cv2.imwrite(str(root / "masks" / f"{i}.png"), donor.gt.astype(np.uint8) * 255)
+    out = tmp_path / "run"
+    assert main(["--config", "tiny", "--data", str(root), "--out", str(out), "--steps", "1",
+                 "--paste-prob", "0.5"]) == 0
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["paste"]["prob"] == 0.5
+    assert saved["paste"]["scale_range"] == list(PasteConfig().scale_range)
