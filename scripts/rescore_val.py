@@ -1,0 +1,70 @@
+"""Score checkpoints on validation folders with the trainer's quick protocol, per image, for paired comparisons.
+
+    PYTHONPATH=. python scripts/rescore_val.py --model inference/weights/clicklabel_default.pth \
+        --model runs/cpu-paste/val_step500.pth --data data/duts_val_orig --data data/duts_val_paste \
+        --out runs/cpu-paste/rescore.json [--threads 2]
+
+Protocol (`inference.training.validation`): NoBRS, no flip, no zoom-in, images at long side `--long-side`,
+≤ 20 automatic clicks. Prints NoC@85 / NoC@90 / IoU@1 per (model, folder) and, for every model after the
+first, the paired NoC@90 difference against the first (mean ± standard error over images). Writes all
+per-image values to `--out` (JSON). Only for held-out training images: never GrabCut or Berkeley.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from inference.networks.checkpoints import load_checkpoint  # noqa: E402
+from inference.training.data import list_pairs, load_sample, resize_sample  # noqa: E402
+from inference.training.validation import click_ious, noc  # noqa: E402
+
+
+def score(net: torch.nn.Module, folder: str, long_side: int) -> dict[str, list[float]]:
+    """Per-image NoC@85, NoC@90 and IoU@1 lists over the folder's pairs (images without object skipped)."""
+    result: dict[str, list[float]] = {"id": [], "noc85": [], "noc90": [], "iou1": []}
+    for image_path, mask_path in list_pairs(folder):
+        sample = load_sample(image_path, mask_path)
+        sample = resize_sample(sample, long_side / max(sample.gt.shape))
+        if not sample.gt.any():
+            continue
+        ious = click_ious(net, sample)
+        result["id"].append(image_path.stem)
+        result["noc85"].append(noc(ious, 0.85))
+        result["noc90"].append(noc(ious, 0.90))
+        result["iou1"].append(ious[0])
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", action="append", required=True, help="checkpoint; the first is the reference")
+    parser.add_argument("--data", action="append", required=True, help="images/ + masks/ folder")
+    parser.add_argument("--long-side", type=int, default=320)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    scores: dict[str, dict[str, dict[str, list[float]]]] = {}
+    for model in args.model:
+        net = load_checkpoint(model).eval()
+        scores[model] = {folder: score(net, folder, args.long_side) for folder in args.data}
+        for folder, s in scores[model].items():
+            line = (f"{model} | {folder} | n {len(s['noc90'])} | NoC@85 {np.mean(s['noc85']):.2f} | "
+                    f"NoC@90 {np.mean(s['noc90']):.2f} | IoU@1 {np.mean(s['iou1']):.3f}")
+            reference = scores[args.model[0]][folder]
+            if model != args.model[0] and reference["id"] == s["id"]:
+                diff = np.asarray(s["noc90"]) - np.asarray(reference["noc90"])
+                line += f" | paired ΔNoC@90 {diff.mean():+.2f} ± {diff.std(ddof=1) / np.sqrt(diff.size):.2f}"
+            print(line, flush=True)
+        Path(args.out).write_text(json.dumps(scores))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
