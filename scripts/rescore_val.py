@@ -7,7 +7,7 @@
 Protocol (`inference.training.validation`): NoBRS, no flip, no zoom-in, images at long side `--long-side`,
 ≤ 20 automatic clicks. Prints NoC@85 / NoC@90 / IoU@1 per (model, folder) and, for every model after the
 first, the paired NoC@90 difference against the first (mean ± standard error over images). Writes all
-per-image values to `--out` (JSON). Only for held-out training images: never GrabCut or Berkeley.
+per-image values to `--out` (JSON: a list, one entry per model). Only for held-out training images: never GrabCut or Berkeley.
 """
 from __future__ import annotations
 
@@ -50,19 +50,20 @@ def main() -> int:
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    scores: dict[str, dict[str, dict[str, list[float]]]] = {}
+    results: list[dict] = []   # one {"model", "scores": {folder: per-image lists}} per --model, in order
     for model in args.model:
         net = load_checkpoint(model).eval()
-        scores[model] = {folder: score(net, folder, args.long_side) for folder in args.data}
-        for folder, s in scores[model].items():
+        scores = {folder: score(net, folder, args.long_side) for folder in args.data}
+        results.append({"model": model, "scores": scores})
+        for folder, s in scores.items():
             line = (f"{model} | {folder} | n {len(s['noc90'])} | NoC@85 {np.mean(s['noc85']):.2f} | "
                     f"NoC@90 {np.mean(s['noc90']):.2f} | IoU@1 {np.mean(s['iou1']):.3f}")
-            reference = scores[args.model[0]][folder]
-            if model != args.model[0] and reference["id"] == s["id"]:
+            reference = results[0]["scores"][folder]
+            if len(results) > 1 and reference["id"] == s["id"]:
                 diff = np.asarray(s["noc90"]) - np.asarray(reference["noc90"])
                 line += f" | paired ΔNoC@90 {diff.mean():+.2f} ± {diff.std(ddof=1) / np.sqrt(diff.size):.2f}"
             print(line, flush=True)
-        Path(args.out).write_text(json.dumps(scores))
+        Path(args.out).write_text(json.dumps(results))
     return 0
 
 
