@@ -144,11 +144,13 @@ def test_channels_last_changes_memory_order_not_the_arithmetic(tiny_dataset, tmp
     assert convs and all(w.is_contiguous(memory_format=torch.channels_last) and not w.is_contiguous()
                          for w in convs)
     assert all(m.weight.is_contiguous() for m in nchw.net.modules() if isinstance(m, torch.nn.Conv2d))
-    # same seed, same batches and clicks: the losses agree up to float rounding, also after the updates
-    # (Adam's step normalises the gradients, so the parameters themselves part by up to ~lr at near-zero
-    # gradients and are not compared)
+    # same seed, same batches and clicks: the first losses (same weights) agree up to float rounding; after
+    # the updates they stay close but part further (Adam's step normalises the gradients, so parameters with
+    # near-zero gradients move by up to ~lr in either run, rounding decides the sign; on an Intel Xeon host
+    # the fourth losses differed by 1e-3 relative), so later steps get a looser bound
     losses = [(nhwc.train_step(), nchw.train_step()) for _ in range(4)]
-    assert all(a == pytest.approx(b, rel=1e-3) for a, b in losses)
+    assert losses[0][0] == pytest.approx(losses[0][1], rel=1e-5)
+    assert all(a == pytest.approx(b, rel=1e-2) for a, b in losses[1:])
     assert len({round(a, 4) for a, _ in losses}) > 1   # the batches (and weights) did change between steps
 
 
