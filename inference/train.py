@@ -57,9 +57,9 @@ def main(argv: list[str] | None = None) -> int:
         overrides["lr"] = args.lr
     if args.time_budget_min is not None:
         overrides["time_budget_min"] = args.time_budget_min or None
-    if args.paste_prob is not None:
-        overrides["paste"] = replace(get_config(args.config).paste, prob=args.paste_prob)
     cfg = get_config(args.config, **overrides)
+    if args.paste_prob is not None:
+        cfg = replace(cfg, paste=replace(cfg.paste, prob=args.paste_prob))
     Trainer(cfg, args.out, device=args.device, resume=args.resume).run()
     return 0
 

@@ -21,24 +21,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from inference.networks.checkpoints import load_checkpoint  # noqa: E402
-from inference.training.data import list_pairs, load_sample, resize_sample  # noqa: E402
-from inference.training.validation import click_ious, noc  # noqa: E402
-
-
-def score(net: torch.nn.Module, folder: str, long_side: int) -> dict[str, list[float]]:
-    """Per-image NoC@85, NoC@90 and IoU@1 lists over the folder's pairs (images without object skipped)."""
-    result: dict[str, list[float]] = {"id": [], "noc85": [], "noc90": [], "iou1": []}
-    for image_path, mask_path in list_pairs(folder):
-        sample = load_sample(image_path, mask_path)
-        sample = resize_sample(sample, long_side / max(sample.gt.shape))
-        if not sample.gt.any():
-            continue
-        ious = click_ious(net, sample)
-        result["id"].append(image_path.stem)
-        result["noc85"].append(noc(ious, 0.85))
-        result["noc90"].append(noc(ious, 0.90))
-        result["iou1"].append(ious[0])
-    return result
+from inference.training.data import list_pairs  # noqa: E402
+from inference.training.validation import score_pairs  # noqa: E402
 
 
 def main() -> int:
@@ -53,7 +37,7 @@ def main() -> int:
     results: list[dict] = []   # one {"model", "scores": {folder: per-image lists}} per --model, in order
     for model in args.model:
         net = load_checkpoint(model).eval()
-        scores = {folder: score(net, folder, args.long_side) for folder in args.data}
+        scores = {folder: score_pairs(net, list_pairs(folder), args.long_side) for folder in args.data}
         results.append({"model": model, "scores": scores})
         for folder, s in scores.items():
             line = (f"{model} | {folder} | n {len(s['noc90'])} | NoC@85 {np.mean(s['noc85']):.2f} | "

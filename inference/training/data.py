@@ -158,4 +158,3 @@ class PairDataset:
                 return sample
             index = int(rng.integers(0, len(self.pairs)))
         return sample
-

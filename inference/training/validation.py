@@ -69,22 +69,32 @@ def noc(ious: list[float], threshold: float, max_clicks: int = 20) -> int:
     return max_clicks
 
 
-def evaluate_noc(net: ClickNetwork, pairs: list[tuple[Path, Path]], long_side: int = 320, max_clicks: int = 20,
-                 device: str | torch.device = "cpu") -> dict[str, float]:
-    """Mean NoC@85 / NoC@90 and mean IoU@1 over `pairs`, images resized so their long side is `long_side`."""
+def score_pairs(net: ClickNetwork, pairs: list[tuple[Path, Path]], long_side: int = 320, max_clicks: int = 20,
+                device: str | torch.device = "cpu") -> dict[str, list]:
+    """Per-image scores over `pairs`, images resized so their long side is `long_side`; pairs whose mask has
+    no object are skipped. Returns {"id": image stems, "noc85", "noc90": click counts, "iou1": IoU after
+    the first click}, lists in the order of `pairs`."""
     was_training = net.training
-    noc85, noc90, iou1 = [], [], []
+    scores: dict[str, list] = {"id": [], "noc85": [], "noc90": [], "iou1": []}
     for image_path, mask_path in pairs:
         sample = load_sample(image_path, mask_path)
         sample = resize_sample(sample, long_side / max(sample.gt.shape))
         if not sample.gt.any():
             continue
         ious = click_ious(net, sample, max_clicks=max_clicks, stop_iou=0.90, device=device)
-        noc85.append(noc(ious, 0.85, max_clicks))
-        noc90.append(noc(ious, 0.90, max_clicks))
-        iou1.append(ious[0])
+        scores["id"].append(Path(image_path).stem)
+        scores["noc85"].append(noc(ious, 0.85, max_clicks))
+        scores["noc90"].append(noc(ious, 0.90, max_clicks))
+        scores["iou1"].append(ious[0])
     net.train(was_training)
-    if not noc90:
+    return scores
+
+
+def evaluate_noc(net: ClickNetwork, pairs: list[tuple[Path, Path]], long_side: int = 320, max_clicks: int = 20,
+                 device: str | torch.device = "cpu") -> dict[str, float]:
+    """Mean NoC@85 / NoC@90 and mean IoU@1 over `pairs` (`score_pairs`); ValueError if no pair has an object."""
+    scores = score_pairs(net, pairs, long_side, max_clicks, device)
+    if not scores["noc90"]:
         raise ValueError("no validation sample with an object")
-    return {"noc85": float(np.mean(noc85)), "noc90": float(np.mean(noc90)), "iou1": float(np.mean(iou1)),
-            "n": len(noc90)}
+    return {"noc85": float(np.mean(scores["noc85"])), "noc90": float(np.mean(scores["noc90"])),
+            "iou1": float(np.mean(scores["iou1"])), "n": len(scores["noc90"])}
