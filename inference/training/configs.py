@@ -171,3 +171,11 @@ def finetune_cpu_paste() -> TrainConfig:
     occluded original, half and half) — DUTS has one salient object per image, GrabCut/Berkeley-style
     scenes have neighbours and occluders."""
     return replace(finetune_cpu_accum(), name="finetune-cpu-paste", paste=PasteConfig(prob=0.4))
+
+
+@config("gpu-paste")
+def gpu_paste() -> TrainConfig:
+    """`gpu-continue` (pass `--init`) with copy-paste composites on half of the crops, a 6.5-minute budget and
+    validation every 1.5 minutes (more checkpoints to choose from on the CPU afterwards)."""
+    return replace(gpu_continue(), name="gpu-paste", paste=PasteConfig(prob=0.5), time_budget_min=6.5,
+                   val_every_min=1.5)

@@ -133,6 +133,14 @@ def test_paste_is_off_unless_a_config_asks_for_it():
     assert get_config("finetune-cpu").paste.prob == 0.0 and get_config("gpu").paste.prob == 0.0
 
 
+def test_gpu_paste_is_the_gpu_continue_recipe_with_composites():
+    cont, paste = get_config("gpu-continue"), get_config("gpu-paste")
+    assert paste.paste.prob == pytest.approx(0.5) and cont.paste.prob == 0.0
+    assert (paste.lr, paste.batch, paste.augment, paste.sampler, paste.amp) == (
+        cont.lr, cont.batch, cont.augment, cont.sampler, cont.amp)
+    assert paste.val_every_min < cont.val_every_min
+
+
 def test_cli_paste_prob_reaches_the_run_config(tmp_path):
     from inference.train import main
     root = tmp_path / "set"
