@@ -226,7 +226,14 @@ class Trainer:
     def validate(self) -> dict[str, float]:
         """Validation NoC on the subset; saves `val_step{N}.pth` and logs the result."""
         t0 = time.time()
-        metrics = evaluate_noc(self.net, self.val_pairs, long_side=self.cfg.val_long_side, device=self.device)
+        # Validation images differ in size: with cuDNN's autotuner on, every new shape is benchmarked (the
+        # first validation of a GPU run took 90 s instead of 4 s), so it is off while validating.
+        autotune = torch.backends.cudnn.benchmark
+        torch.backends.cudnn.benchmark = False
+        try:
+            metrics = evaluate_noc(self.net, self.val_pairs, long_side=self.cfg.val_long_side, device=self.device)
+        finally:
+            torch.backends.cudnn.benchmark = autotune
         metrics["seconds"] = round(time.time() - t0, 1)
         path = self.out / f"val_step{self.step:06d}.pth"
         atomic_save(model_payload(self.net, self.cfg.network, self.cfg.net_params, self._meta(val=metrics)), path)
@@ -261,8 +268,10 @@ class Trainer:
                 cfg.val_every_min is not None and self.elapsed - last_val_time >= 60.0 * cfg.val_every_min)
             if due:
                 self.validate()
-                last_validated, last_val_time = self.step, self.elapsed
+                last_validated = self.step
             self.elapsed += time.time() - t0   # wall time of the run, validation and checkpoints included
+            if due:   # the next interval starts after this validation, not before it
+                last_val_time = self.elapsed
         bar.close()
         self.save_last()
         if last_validated != self.step:

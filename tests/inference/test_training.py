@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -193,6 +194,52 @@ def test_run_logs_validates_and_exports(tiny_dataset, tmp_path):
     with torch.no_grad():
         logits = net(torch.rand(1, 4, 32, 32), torch.tensor([[[10.0, 10.0, 0.0], [-1, -1, -1]]]))["instances"]
     assert logits.shape == (1, 1, 32, 32) and torch.isfinite(logits).all()
+
+
+class _TickingClock:
+    """Stand-in for the trainer's `time` module: every `time()` call advances one second."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def time(self) -> float:
+        self.now += 1.0
+        return self.now
+
+    @staticmethod
+    def perf_counter() -> float:
+        return time.perf_counter()
+
+
+def test_timed_validation_interval_starts_after_the_validation(tiny_dataset, tmp_path, monkeypatch):
+    import inference.training.trainer as trainer_module
+    monkeypatch.setattr(trainer_module, "time", _TickingClock())
+    # a step counts 1 s, a step that validates 3 s; validate once 2.5 s of run time have passed since the last
+    cfg = _cfg(tiny_dataset, steps=10, val_every=10**9, val_every_min=2.5 / 60, time_budget_min=None)
+    Trainer(cfg, tmp_path / "run").run()
+    steps = [r["step"] for r in validation_records(tmp_path / "run")]
+    assert len(steps) >= 3 and steps[-1] == 10   # the last one: the end of the run always validates
+    periodic = steps[:-1]
+    assert all(b - a >= 3 for a, b in zip(periodic, periodic[1:])), steps   # never right after the previous one
+
+
+def test_validation_runs_without_the_cudnn_autotuner(tiny_dataset, tmp_path, monkeypatch):
+    import inference.training.trainer as trainer_module
+    seen = []
+
+    def fake_evaluate(*args, **kwargs):
+        seen.append(torch.backends.cudnn.benchmark)
+        return {"noc85": 1.0, "noc90": 1.0, "iou1": 1.0, "n": 1}
+
+    monkeypatch.setattr(trainer_module, "evaluate_noc", fake_evaluate)
+    trainer = Trainer(_cfg(tiny_dataset), tmp_path / "run")
+    before = torch.backends.cudnn.benchmark
+    torch.backends.cudnn.benchmark = True
+    try:
+        trainer.validate()
+        assert seen == [False] and torch.backends.cudnn.benchmark is True
+    finally:
+        torch.backends.cudnn.benchmark = before
 
 
 def test_best_record_prefers_lower_noc():
