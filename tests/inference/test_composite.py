@@ -139,6 +139,9 @@ def test_gpu_paste_is_the_gpu_continue_recipe_with_composites():
     assert (paste.lr, paste.batch, paste.augment, paste.sampler, paste.amp) == (
         cont.lr, cont.batch, cont.augment, cont.sampler, cont.amp)
     assert paste.val_every_min < cont.val_every_min
+    frozen = get_config("gpu-paste-frozen")
+    assert frozen.freeze_bn and not paste.freeze_bn and frozen.lr < paste.lr
+    assert (frozen.paste, frozen.batch, frozen.sampler) == (paste.paste, paste.batch, paste.sampler)
 
 
 def test_cli_paste_prob_reaches_the_run_config(tmp_path):
