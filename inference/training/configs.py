@@ -14,7 +14,9 @@ DUTS = "/work/shared/datasets/DUTS-TR-6000"
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything one training run needs. `time_budget_min` (optional) ends the run early and drives the
-    LR schedule by max(step / steps, elapsed / budget) so that a CPU run always finishes its decay.
+    LR schedule by max(step / steps, elapsed / budget) so that a CPU run always finishes its decay; the first
+    step of each `run()` (loader start-up, cuDNN autotuning: over a minute on a fresh GPU machine) is left out
+    of `elapsed` and logged as `startup_s`.
     `val_data` (optional): a separate images/ + masks/ folder to validate on; then all of `data` trains and
     `n_val` is ignored. `workers` > 0 draws batches in that many processes (not bit-exact on resume);
     `amp` runs forward/backward under bfloat16 autocast on CUDA (loss in float32); `channels_last` keeps

@@ -249,6 +249,7 @@ class Trainer:
         losses: list[float] = []
         last_validated = -1
         last_val_time = self.elapsed
+        started = False
         while self.progress() < 1.0:
             t0 = time.time()
             losses.append(self.train_step())
@@ -269,7 +270,11 @@ class Trainer:
             if due:
                 self.validate()
                 last_validated = self.step
-            self.elapsed += time.time() - t0   # wall time of the run, validation and checkpoints included
+            if started:
+                self.elapsed += time.time() - t0   # wall time of the run, validation and checkpoints included
+            else:   # loader processes starting, cuDNN autotuning: logged, kept out of the budget's schedule
+                started = True
+                self._log({"step": self.step, "startup_s": round(time.time() - t0, 1)})
             if due:   # the next interval starts after this validation, not before it
                 last_val_time = self.elapsed
         bar.close()

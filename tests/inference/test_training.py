@@ -218,6 +218,8 @@ def test_timed_validation_interval_starts_after_the_validation(tiny_dataset, tmp
     cfg = _cfg(tiny_dataset, steps=10, val_every=10**9, val_every_min=2.5 / 60, time_budget_min=None)
     Trainer(cfg, tmp_path / "run").run()
     steps = [r["step"] for r in validation_records(tmp_path / "run")]
+    lines = [json.loads(l) for l in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert [l for l in lines if "startup_s" in l] == [{"step": 1, "startup_s": 1.0}]   # first step: not in the budget
     assert len(steps) >= 3 and steps[-1] == 10   # the last one: the end of the run always validates
     periodic = steps[:-1]
     assert all(b - a >= 3 for a, b in zip(periodic, periodic[1:])), steps   # never right after the previous one
