@@ -24,8 +24,7 @@ def link_pairs(pairs: list[tuple[Path, Path]], out: Path) -> None:
     for image_path, mask_path in pairs:
         for sub, target in (("images", image_path), ("masks", mask_path)):
             link = out / sub / target.name
-            if link.is_symlink() or link.exists():
-                link.unlink()
+            link.unlink(missing_ok=True)
             link.symlink_to(target.resolve())
 
 

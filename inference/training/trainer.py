@@ -249,7 +249,7 @@ class Trainer:
         losses: list[float] = []
         last_validated = -1
         last_val_time = self.elapsed
-        started = False
+        first_step = self.step + 1
         while self.progress() < 1.0:
             t0 = time.time()
             losses.append(self.train_step())
@@ -270,11 +270,11 @@ class Trainer:
             if due:
                 self.validate()
                 last_validated = self.step
-            if started:
-                self.elapsed += time.time() - t0   # wall time of the run, validation and checkpoints included
-            else:   # loader processes starting, cuDNN autotuning: logged, kept out of the budget's schedule
-                started = True
-                self._log({"step": self.step, "startup_s": round(time.time() - t0, 1)})
+            step_s = time.time() - t0   # validation and checkpoints included
+            if self.step == first_step:   # loader processes starting, cuDNN autotuning: kept out of the schedule
+                self._log({"step": self.step, "startup_s": round(step_s, 1)})
+            else:
+                self.elapsed += step_s
             if due:   # the next interval starts after this validation, not before it
                 last_val_time = self.elapsed
         bar.close()
