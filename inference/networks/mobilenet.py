@@ -36,6 +36,14 @@ BACKBONES: dict[str, tuple[type[nn.Module], int, int, int]] = {
                            efficientnet_lite.LOW_LEVEL_CHANNELS, efficientnet_lite.HIGH_LEVEL_CHANNELS),
 }
 INSERTION_POINTS = ("after_c4", "after_aspp", "after_deeplab")
+ASPP_RATES_AT_STRIDE_16 = (6, 12, 18)
+
+
+def default_aspp_rates(output_stride: int) -> tuple[int, int, int]:
+    """DeepLabV3's ASPP rates for a backbone output stride: (6, 12, 18) at 16, doubled at 8, halved at 32."""
+    if output_stride not in (8, 16, 32):
+        raise ValueError(f"output_stride must be 8, 16 or 32, got {output_stride}")
+    return tuple(max(1, r * 16 // output_stride) for r in ASPP_RATES_AT_STRIDE_16)  # type: ignore[return-value]
 
 
 class MobileNetV2DeepLabClickNet(ClickNetwork):
@@ -43,6 +51,9 @@ class MobileNetV2DeepLabClickNet(ClickNetwork):
 
     Args:
         output_stride: backbone output stride, 16 or 8.
+        aspp_rates: dilation rates of the ASPP's three atrous branches; None → DeepLabV3's (6, 12, 18) at
+            output stride 16, scaled by 16 / output_stride (12, 24, 36 at 8), so that a model trained at
+            one stride keeps the same receptive fields in image pixels when run at another.
         backbone: a key of `BACKBONES` ("mobilenetv2" or "efficientnet_lite0").
         aspp_ch: ASPP output channels. skip_ch: low-level projection channels. head_ch: decoder width.
         with_prev_mask: whether a 4th input channel carries the previous probability (ITER-M).
@@ -57,7 +68,7 @@ class MobileNetV2DeepLabClickNet(ClickNetwork):
 
     def __init__(self, output_stride: int = 16, aspp_ch: int = 128, skip_ch: int = 32, head_ch: int = 128,
                  with_prev_mask: bool = True, norm_radius: float = 5.0, aspp_dropout: float = 0.1,
-                 backbone: str = "mobilenetv2") -> None:
+                 backbone: str = "mobilenetv2", aspp_rates: tuple[int, int, int] | None = None) -> None:
         super().__init__()
         if backbone not in BACKBONES:
             raise ValueError(f"unknown backbone {backbone!r}; expected one of {sorted(BACKBONES)}")
@@ -67,7 +78,8 @@ class MobileNetV2DeepLabClickNet(ClickNetwork):
         self.coord_channels = 3 if self.with_prev_mask else 2
         self.backbone = backbone_cls(output_stride=output_stride)
         self.maps_transform = Conv1S(self.coord_channels, stem_ch)
-        self.aspp = ASPP(high_ch, aspp_ch, dropout=aspp_dropout)
+        self.aspp = ASPP(high_ch, aspp_ch, rates=default_aspp_rates(output_stride) if aspp_rates is None
+                         else tuple(aspp_rates), dropout=aspp_dropout)
         self.skip = SkipProjection(low_ch, skip_ch)
         self.decoder = nn.Sequential(SepConvBNReLU(aspp_ch + skip_ch, head_ch), SepConvBNReLU(head_ch, head_ch))
         self.head = InstanceHead(head_ch, head_ch // 2)

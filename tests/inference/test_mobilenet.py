@@ -4,7 +4,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from inference.networks.mobilenet import INSERTION_POINTS, REGISTRY_NAME, MobileNetV2DeepLabClickNet
+from inference.networks.mobilenet import (
+    INSERTION_POINTS, REGISTRY_NAME, MobileNetV2DeepLabClickNet, default_aspp_rates,
+)
 from inference.networks.mobilenet_parts import click_disks
 from inference.networks.mobilenet_v2 import MobileNetV2Backbone, imagenet_weights_path, load_imagenet_weights
 from inference.networks.registry import build
@@ -60,6 +62,44 @@ def test_shapes_and_output_stride(output_stride):
     assert c4.shape == (1, 320, 64 // output_stride, 96 // output_stride)
     assert low.shape == (1, 24, 16, 24)
     assert raw.shape == (1, 1, 16, 24)
+
+
+def _aspp_dilations(net: MobileNetV2DeepLabClickNet) -> list[int]:
+    return [m.dilation[0] for m in net.aspp.modules() if isinstance(m, torch.nn.Conv2d) and m.dilation[0] > 1]
+
+
+def test_aspp_rates_follow_the_output_stride():
+    assert default_aspp_rates(16) == (6, 12, 18)
+    assert default_aspp_rates(8) == (12, 24, 36)
+    assert default_aspp_rates(32) == (3, 6, 9)
+    assert _aspp_dilations(_net(output_stride=16)) == [6, 12, 18]
+    assert _aspp_dilations(_net(output_stride=8)) == [12, 24, 36]
+    assert _aspp_dilations(_net(output_stride=8, aspp_rates=(2, 3, 4))) == [2, 3, 4]
+    with pytest.raises(ValueError, match="output_stride"):
+        default_aspp_rates(4)
+
+
+def test_weights_trained_at_stride_16_run_at_stride_8():
+    """The shipped weights (trained at stride 16) load strictly into the stride-8 network (only strides
+    and dilations change) and still segment a clicked disk; the stride-8 map is a different computation."""
+    from inference.model_zoo import resolve
+    from inference.networks.checkpoints import load_checkpoint
+
+    checkpoint = torch.load(resolve("default"), map_location="cpu", weights_only=False)
+    at_stride_8 = {**checkpoint, "config": {**checkpoint["config"], "params": {"output_stride": 8}}}
+    net16, net8 = load_checkpoint(checkpoint).float(), load_checkpoint(at_stride_8).float()
+    assert net8.backbone.output_stride == 8 and _aspp_dilations(net8) == [12, 24, 36]
+    yy, xx = torch.meshgrid(torch.linspace(-1, 1, 96), torch.linspace(-1, 1, 128), indexing="ij")
+    disk = ((xx ** 2 + yy ** 2) < 0.3).float()
+    image = torch.stack([disk * 0.9 + 0.05, disk * 0.3 + 0.3, 1 - disk * 0.8, torch.zeros_like(disk)]).unsqueeze(0)
+    centre_click = torch.tensor([[[48.0, 64.0, 0.0], [-1, -1, -1]]])   # rows (y, x, index)
+    with torch.no_grad():
+        logits = [net(image, centre_click)["instances"] for net in (net16, net8)]
+    for out in logits:
+        mask = out[0, 0] > 0
+        iou = (mask & (disk > 0)).sum() / (mask | (disk > 0)).sum()
+        assert out.shape == (1, 1, 96, 128) and iou > 0.9
+    assert not torch.allclose(logits[0], logits[1], atol=1e-3)
 
 
 def test_insertion_point_round_trip_and_channels():
