@@ -1,9 +1,10 @@
-"""Copy-paste composites: scenes with a second object, so that a one-object-per-image training set (DUTS)
-also teaches the network to tell two objects apart and to respect a boundary between them.
+"""Copy-paste composites: scenes with more objects, so that a one-object-per-image training set (DUTS)
+also teaches the network to tell objects apart and to respect a boundary between them.
 
-The object of a donor image is cut out along its mask, rescaled and pasted onto an augmented crop. The
-target is then either the pasted object (the base image's own object becomes a distractor) or the base
-object minus what the pasted one now hides (an occluder). Masks: bool (H, W); images uint8 (H, W, 3) RGB.
+The objects of one or more donor images are cut out along their masks, rescaled and pasted onto an
+augmented crop, one after another (a later object hides an earlier one). The target is then either one of
+the pasted objects, minus what later ones hide (the base image's own object becomes a distractor), or the
+base object minus everything pasted over it. Masks: bool (H, W); images uint8 (H, W, 3) RGB.
 """
 from __future__ import annotations
 
@@ -21,13 +22,19 @@ class PasteConfig:
     long side as a fraction of the crop's short side; target_pasted_prob: chance that the pasted object, not
     the occluded base object, is the target; min_object_fraction: a composite whose target covers less of
     the crop than this is dropped (the plain crop is used); feather_px: Gaussian sigma of the blending edge
-    (the mask itself stays hard)."""
+    (the mask itself stays hard); max_objects: a composite gets between 1 and this many pasted objects
+    (uniformly; `PairDataset` draws the donors)."""
 
     prob: float = 0.0
     scale_range: tuple[float, float] = (0.3, 0.8)
     target_pasted_prob: float = 0.5
     min_object_fraction: float = 0.01
     feather_px: float = 0.8
+    max_objects: int = 1
+
+    def __post_init__(self) -> None:
+        if self.max_objects < 1:
+            raise ValueError(f"max_objects must be at least 1, got {self.max_objects}")
 
 
 def cut_object(donor: Sample, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray] | None:
@@ -44,14 +51,50 @@ def cut_object(donor: Sample, rng: np.random.Generator) -> tuple[np.ndarray, np.
 
 
 def paste_object(base: Sample, donor: Sample, cfg: PasteConfig, rng: np.random.Generator) -> Sample:
-    """Paste `donor`'s object at a random scale and place into `base` (a fixed-size crop) and choose the
-    target as described in the module docstring. Returns `base` unchanged when the donor has no object or
-    the chosen target would be smaller than `cfg.min_object_fraction` of the crop."""
+    """`paste_objects` with one donor."""
+    return paste_objects(base, [donor], cfg, rng)
+
+
+def paste_objects(base: Sample, donors: list[Sample], cfg: PasteConfig, rng: np.random.Generator) -> Sample:
+    """Paste the donors' objects, in order, at random scales and places into `base` (a fixed-size crop) and
+    choose the target as described in the module docstring. Donors without an object are skipped. Returns
+    `base` unchanged when nothing was pasted or the chosen target would be smaller than
+    `cfg.min_object_fraction` of the crop."""
+    image = base.image
+    layers: list[np.ndarray] = []
+    for donor in donors:
+        placed = _place_object(image, donor, cfg, rng)
+        if placed is not None:
+            image, mask = placed
+            layers.append(mask)
+    if not layers:
+        return base
+    crop_h, crop_w = base.gt.shape
+    hidden_by_later = np.zeros((crop_h, crop_w), dtype=bool)
+    visible: list[np.ndarray] = []
+    for mask in reversed(layers):
+        visible.append(mask & ~hidden_by_later)
+        hidden_by_later |= mask
+    visible.reverse()
+    if rng.random() < cfg.target_pasted_prob:
+        gt = visible[int(rng.integers(0, len(visible))) if len(visible) > 1 else 0]  # one paste: old streams
+        ignore = np.zeros_like(gt)
+    else:
+        gt, ignore = base.gt & ~hidden_by_later, base.ignore & ~hidden_by_later
+    if gt.sum() < cfg.min_object_fraction * crop_h * crop_w:
+        return base
+    return Sample(image, gt, ignore)
+
+
+def _place_object(image: np.ndarray, donor: Sample, cfg: PasteConfig,
+                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray] | None:
+    """Blend `donor`'s object into a copy of `image` (H, W, 3) at a random scale and place:
+    (new image, the object's mask bool (H, W)); None when the donor has no object."""
     cut = cut_object(donor, rng)
     if cut is None:
-        return base
+        return None
     obj_image, obj_mask = cut
-    crop_h, crop_w = base.gt.shape
+    crop_h, crop_w = image.shape[:2]
     oh, ow = obj_mask.shape
     scale = rng.uniform(*cfg.scale_range) * min(crop_h, crop_w) / max(oh, ow)
     scale = min(scale, crop_h / oh, crop_w / ow)
@@ -65,18 +108,11 @@ def paste_object(base: Sample, donor: Sample, cfg: PasteConfig, rng: np.random.G
 
     pasted = np.zeros((crop_h, crop_w), dtype=bool)
     pasted[top:top + oh, left:left + ow] = obj_mask
-    if rng.random() < cfg.target_pasted_prob:
-        gt, ignore = pasted, np.zeros_like(pasted)
-    else:
-        gt, ignore = base.gt & ~pasted, base.ignore & ~pasted
-    if gt.sum() < cfg.min_object_fraction * crop_h * crop_w:
-        return base
-
     alpha = obj_mask.astype(np.float32)
     if cfg.feather_px > 0:
         alpha = cv2.GaussianBlur(alpha, (0, 0), cfg.feather_px) * alpha  # soften only inside the object
-    image = base.image.copy()
-    region = image[top:top + oh, left:left + ow].astype(np.float32)
+    out = image.copy()
+    region = out[top:top + oh, left:left + ow].astype(np.float32)
     blended = alpha[..., None] * obj_image.astype(np.float32) + (1.0 - alpha[..., None]) * region
-    image[top:top + oh, left:left + ow] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
-    return Sample(image, gt, ignore)
+    out[top:top + oh, left:left + ow] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+    return out, pasted

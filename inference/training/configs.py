@@ -190,3 +190,12 @@ def gpu_paste_frozen() -> TrainConfig:
     of a 15-minute session can hold)."""
     return replace(gpu_paste(), name="gpu-paste-frozen", freeze_bn=True, lr=1e-4, warmup_steps=10,
                    time_budget_min=3.3, val_every_min=0.75)
+
+
+@config("finetune-cpu-multipaste")
+def finetune_cpu_multipaste() -> TrainConfig:
+    """`finetune-cpu-paste` with busier composites: half of the crops get 1 to 3 pasted objects (later ones
+    hide earlier ones; the target is any one of them or the base object), peak lr 5e-5, a 50-minute budget,
+    validation every 16 minutes. Meant for the sharp DUTS originals (`--data`)."""
+    return replace(finetune_cpu_paste(), name="finetune-cpu-multipaste", paste=PasteConfig(prob=0.5, max_objects=3),
+                   lr=5e-5, time_budget_min=50.0, val_every_min=16.0)

@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from inference.training.composite import PasteConfig, paste_object
+from inference.training.composite import PasteConfig, paste_objects
 from inference.training.sample import Sample
 
 __all__ = ["Sample", "IGNORE_VALUE", "list_pairs", "split_pairs", "load_sample", "resize_sample",
@@ -133,8 +133,8 @@ def colour_jitter(image: np.ndarray, cfg: AugmentConfig, rng: np.random.Generato
 
 
 class PairDataset:
-    """Indexable training set over (image, mask) path pairs; `get(i, rng)` → augmented Sample, with a
-    pasted second object (`inference.training.composite`) with probability `paste.prob`."""
+    """Indexable training set over (image, mask) path pairs; `get(i, rng)` → augmented Sample, with 1 to
+    `paste.max_objects` pasted objects (`inference.training.composite`) with probability `paste.prob`."""
 
     def __init__(self, pairs: list[tuple[Path, Path]], cfg: AugmentConfig,
                  paste: PasteConfig | None = None) -> None:
@@ -153,8 +153,9 @@ class PairDataset:
             sample = augment(load_sample(*self.pairs[index]), self.cfg, rng)
             if sample.gt.any():
                 if self.paste is not None and self.paste.prob > 0 and rng.random() < self.paste.prob:
-                    donor = load_sample(*self.pairs[int(rng.integers(0, len(self.pairs)))])
-                    sample = paste_object(sample, donor, self.paste, rng)
+                    count = int(rng.integers(1, self.paste.max_objects + 1)) if self.paste.max_objects > 1 else 1
+                    donors = [load_sample(*self.pairs[int(rng.integers(0, len(self.pairs)))]) for _ in range(count)]
+                    sample = paste_objects(sample, donors, self.paste, rng)
                 return sample
             index = int(rng.integers(0, len(self.pairs)))
         return sample

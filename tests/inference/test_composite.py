@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import cv2
 import numpy as np
 import pytest
 
-from inference.training.composite import PasteConfig, cut_object, paste_object
+from inference.training.composite import PasteConfig, cut_object, paste_object, paste_objects
 from inference.training.configs import get_config
 from inference.training.data import AugmentConfig, PairDataset, Sample
 
@@ -126,6 +127,83 @@ def test_dataset_pastes_at_the_configured_rate(tmp_path):
     assert len(set(areas_pasted)) > 6
     disk = np.pi / 4 * 64 ** 2
     assert all(0.3 ** 2 * disk * 0.85 <= a <= 0.8 ** 2 * disk * 1.15 for a in areas_pasted)
+
+
+def _solid_donor(colour: tuple[int, int, int]) -> Sample:
+    """A solid square object of `colour` filling a 40 × 40 donor."""
+    image = np.zeros((40, 40, 3), np.uint8)
+    image[:] = colour
+    return Sample(image, np.ones((40, 40), bool), np.zeros((40, 40), bool))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_several_pasted_objects_later_ones_hide_earlier_ones(seed):
+    green = (30, 200, 40)
+    donors = [_solid_donor(BLUE), _solid_donor(green)]
+    base = _base()
+    plain = PasteConfig(prob=1.0, feather_px=0.0, min_object_fraction=0.0, max_objects=2)
+    as_base = paste_objects(base, donors, replace(plain, target_pasted_prob=0.0),
+                            np.random.default_rng(seed))
+    as_pasted = paste_objects(base, donors, replace(plain, target_pasted_prob=1.0),
+                              np.random.default_rng(seed))
+    # the same seed places both objects identically in both calls (the target is chosen afterwards)
+    assert np.array_equal(as_base.image, as_pasted.image)
+    blue = (as_base.image == BLUE).all(axis=-1)
+    greenish = (as_base.image == green).all(axis=-1)
+    assert greenish.any()
+    # base target: the red square minus both objects; its ignore band loses the covered pixels too
+    assert np.array_equal(as_base.gt, base.gt & ~blue & ~greenish)
+    assert not (as_base.ignore & (blue | greenish)).any()
+    # pasted target: exactly the visible part of one object (the green one is on top, never hidden)
+    assert np.array_equal(as_pasted.gt, blue) or np.array_equal(as_pasted.gt, greenish)
+    assert not as_pasted.ignore.any()
+
+
+def test_pasted_targets_cover_every_object_and_donors_without_object_are_skipped():
+    donors = [_solid_donor(BLUE), Sample(np.zeros((8, 8, 3), np.uint8), np.zeros((8, 8), bool),
+                                         np.zeros((8, 8), bool)), _solid_donor((30, 200, 40))]
+    cfg = PasteConfig(prob=1.0, feather_px=0.0, min_object_fraction=0.0, target_pasted_prob=1.0, max_objects=3)
+    colours = set()
+    for seed in range(40):
+        out = paste_objects(_base(), donors, cfg, np.random.default_rng(seed))
+        colours.add(tuple(int(c) for c in out.image[out.gt][0]))
+    assert colours == {BLUE, (30, 200, 40)}
+    base = _base()
+    assert paste_objects(base, donors[1:2], cfg, np.random.default_rng(0)) is base   # nothing to paste
+
+
+def test_max_objects_must_be_positive():
+    with pytest.raises(ValueError, match="max_objects"):
+        PasteConfig(max_objects=0)
+
+
+def test_dataset_draws_one_to_max_objects_donors(tmp_path, monkeypatch):
+    (tmp_path / "images").mkdir()
+    (tmp_path / "masks").mkdir()
+    for i in range(4):
+        donor = _donor()
+        cv2.imwrite(str(tmp_path / "images" / f"{i}.png"), donor.image)
+        cv2.imwrite(str(tmp_path / "masks" / f"{i}.png"), donor.gt.astype(np.uint8) * 255)
+    from inference.training import data
+    pairs = data.list_pairs(tmp_path)
+    augment = AugmentConfig(crop=(64, 64), colour_prob=0.0, scale_range=(1.0, 1.0), flip_prob=0.0)
+    donor_counts = []
+    real_paste = data.paste_objects
+    monkeypatch.setattr(data, "paste_objects",
+                        lambda base, donors, cfg, rng: donor_counts.append(len(donors)) or real_paste(base, donors, cfg, rng))
+    dataset = PairDataset(pairs, augment, PasteConfig(prob=1.0, max_objects=3))
+    rng = np.random.default_rng(3)
+    for _ in range(30):
+        assert dataset.get(0, rng).gt.any()
+    assert set(donor_counts) == {1, 2, 3}
+
+
+def test_multipaste_config_is_the_paste_recipe_with_busier_composites():
+    paste, multi = get_config("finetune-cpu-paste"), get_config("finetune-cpu-multipaste")
+    assert multi.paste.max_objects == 3 and paste.paste.max_objects == 1
+    assert multi.paste.prob == pytest.approx(0.5) and multi.lr == pytest.approx(5e-5)
+    assert (multi.freeze_bn, multi.accum_steps, multi.batch, multi.augment, multi.sampler) == (
+        paste.freeze_bn, paste.accum_steps, paste.batch, paste.augment, paste.sampler)
 
 
 def test_paste_is_off_unless_a_config_asks_for_it():
