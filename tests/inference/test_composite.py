@@ -35,6 +35,17 @@ def _donor() -> Sample:
     return Sample(image, gt > 0, np.zeros((100, 120), bool))
 
 
+def _write_disk_set(root, n: int = 4) -> None:
+    """`n` copies of the blue-disk donor as an images/ + masks/ folder under `root`."""
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    for i in range(n):
+        donor = _donor()
+        mask = donor.gt.astype(np.uint8) * 255
+        cv2.imwrite(str(root / "images" / f"{i}.png"), donor.image)
+        cv2.imwrite(str(root / "masks" / f"{i}.png"), mask)
+
+
 def _paste(target_pasted: bool, seed: int = 0, **kw) -> tuple[Sample, Sample]:
     cfg = PasteConfig(prob=1.0, target_pasted_prob=1.0 if target_pasted else 0.0, feather_px=0.0, **kw)
     base = _base()
@@ -108,12 +119,7 @@ def test_feathered_edge_blends_only_inside_the_object():
 
 
 def test_dataset_pastes_at_the_configured_rate(tmp_path):
-    (tmp_path / "images").mkdir()
-    (tmp_path / "masks").mkdir()
-    for i in range(4):
-        donor = _donor()
-        cv2.imwrite(str(tmp_path / "images" / f"{i}.png"), donor.image)
-        cv2.imwrite(str(tmp_path / "masks" / f"{i}.png"), donor.gt.astype(np.uint8) * 255)
+    _write_disk_set(tmp_path)
     from inference.training.data import list_pairs
     pairs = list_pairs(tmp_path)
     augment = AugmentConfig(crop=(64, 64), colour_prob=0.0, scale_range=(1.0, 1.0), flip_prob=0.0)
@@ -178,12 +184,7 @@ def test_max_objects_must_be_positive():
 
 
 def test_dataset_draws_one_to_max_objects_donors(tmp_path, monkeypatch):
-    (tmp_path / "images").mkdir()
-    (tmp_path / "masks").mkdir()
-    for i in range(4):
-        donor = _donor()
-        cv2.imwrite(str(tmp_path / "images" / f"{i}.png"), donor.image)
-        cv2.imwrite(str(tmp_path / "masks" / f"{i}.png"), donor.gt.astype(np.uint8) * 255)
+    _write_disk_set(tmp_path)
     from inference.training import data
     pairs = data.list_pairs(tmp_path)
     augment = AugmentConfig(crop=(64, 64), colour_prob=0.0, scale_range=(1.0, 1.0), flip_prob=0.0)
@@ -225,28 +226,13 @@ def test_gpu_paste_is_the_gpu_continue_recipe_with_composites():
 def test_cli_paste_prob_reaches_the_run_config(tmp_path):
     from inference.train import main
     root = tmp_path / "set"
-    (root / "images").mkdir(parents=True)
-    (root / "masks").mkdir()
-    for i in range(4):
-        donor = _donor()
-        cv2.imwrite(str(root / "images" / f"{i}.png"), donor.image)
-        cv2.imwrite(str(root / "masks" / f"{i}.png"), donor.gt.astype(np.uint8) * 255)
+    _write_disk_set(root)
     out = tmp_path / "run"
     assert main(["--config", "tiny", "--data", str(root), "--out", str(out), "--steps", "1",
                  "--paste-prob", "0.5"]) == 0
     saved = json.loads((out / "config.json").read_text())
     assert saved["paste"]["prob"] == 0.5
     assert saved["paste"]["scale_range"] == list(PasteConfig().scale_range)
-
-
-def _write_disk_set(root, n: int = 4) -> None:
-    (root / "images").mkdir(parents=True)
-    (root / "masks").mkdir()
-    for i in range(n):
-        donor = _donor()
-        mask = donor.gt.astype(np.uint8) * 255
-        cv2.imwrite(str(root / "images" / f"{i}.png"), donor.image)
-        cv2.imwrite(str(root / "masks" / f"{i}.png"), mask)
 
 
 def test_composite_validation_set_and_rescoring_scripts(tmp_path):
