@@ -18,12 +18,12 @@ from inference.training.sample import Sample
 
 @dataclass(frozen=True)
 class PasteConfig:
-    """prob: chance that a training crop gets a pasted object; scale_range: the pasted object's bounding-box
-    long side as a fraction of the crop's short side; target_pasted_prob: chance that the pasted object, not
-    the occluded base object, is the target; min_object_fraction: a composite whose target covers less of
-    the crop than this is dropped (the plain crop is used); feather_px: Gaussian sigma of the blending edge
-    (the mask itself stays hard); max_objects: a composite gets between 1 and this many pasted objects
-    (uniformly; `PairDataset` draws the donors)."""
+    """prob: chance that a training crop gets pasted objects; scale_range: a pasted object's bounding-box
+    long side as a fraction of the crop's short side; target_pasted_prob: chance that a pasted object (one
+    of them, uniformly), not the occluded base object, is the target; min_object_fraction: a composite whose
+    target covers less of the crop than this is dropped (the plain crop is used); feather_px: Gaussian sigma
+    of the blending edge (the mask itself stays hard); max_objects: a composite gets between 1 and this many
+    pasted objects (uniformly; `PairDataset` draws the donors)."""
 
     prob: float = 0.0
     scale_range: tuple[float, float] = (0.3, 0.8)
@@ -77,7 +77,8 @@ def paste_objects(base: Sample, donors: list[Sample], cfg: PasteConfig, rng: np.
         hidden_by_later |= mask
     visible.reverse()
     if rng.random() < cfg.target_pasted_prob:
-        gt = visible[int(rng.integers(0, len(visible))) if len(visible) > 1 else 0]  # one paste: old streams
+        # no draw for a single object: runs made before `max_objects` existed keep their random stream
+        gt = visible[int(rng.integers(0, len(visible))) if len(visible) > 1 else 0]
         ignore = np.zeros_like(gt)
     else:
         gt, ignore = base.gt & ~hidden_by_later, base.ignore & ~hidden_by_later

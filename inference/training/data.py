@@ -153,6 +153,7 @@ class PairDataset:
             sample = augment(load_sample(*self.pairs[index]), self.cfg, rng)
             if sample.gt.any():
                 if self.paste is not None and self.paste.prob > 0 and rng.random() < self.paste.prob:
+                    # no draw when max_objects is 1: earlier runs keep their random stream
                     count = int(rng.integers(1, self.paste.max_objects + 1)) if self.paste.max_objects > 1 else 1
                     donors = [load_sample(*self.pairs[int(rng.integers(0, len(self.pairs)))]) for _ in range(count)]
                     sample = paste_objects(sample, donors, self.paste, rng)
