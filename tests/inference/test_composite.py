@@ -188,10 +188,14 @@ def test_dataset_draws_one_to_max_objects_donors(tmp_path, monkeypatch):
     from inference.training import data
     pairs = data.list_pairs(tmp_path)
     augment = AugmentConfig(crop=(64, 64), colour_prob=0.0, scale_range=(1.0, 1.0), flip_prob=0.0)
-    donor_counts = []
+    donor_counts: list[int] = []
     real_paste = data.paste_objects
-    monkeypatch.setattr(data, "paste_objects",
-                        lambda base, donors, cfg, rng: donor_counts.append(len(donors)) or real_paste(base, donors, cfg, rng))
+
+    def counting_paste(base, donors, cfg, rng):
+        donor_counts.append(len(donors))
+        return real_paste(base, donors, cfg, rng)
+
+    monkeypatch.setattr(data, "paste_objects", counting_paste)
     dataset = PairDataset(pairs, augment, PasteConfig(prob=1.0, max_objects=3))
     rng = np.random.default_rng(3)
     for _ in range(30):
