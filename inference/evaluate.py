@@ -2,7 +2,7 @@
 
     python -m inference.evaluate --dataset DIR --model NAME_OR_PATH --mode MODE [--mode MODE ...]
         [--max-clicks 20] [--limit N] [--workers K] [--zoom-in on|off] [--zoom-target PX]
-        [--zoom-expansion RATIO] --out OUTDIR
+        [--zoom-expansion RATIO] [--refine-radius R [--refine-eps EPS]] --out OUTDIR
 
 Writes OUTDIR/summary.json, samples.jsonl, miou.png and summary.md.
 """
@@ -60,6 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override the ZoomIn target size (longest side of the zoomed crop, pixels)")
     p.add_argument("--zoom-expansion", type=_positive_float, default=None, metavar="RATIO",
                    help="override the ZoomIn expansion ratio around the object's box")
+    p.add_argument("--refine-radius", type=_positive_int, default=None, metavar="R",
+                   help="guided-filter the maps with the image, window radius R pixels (default: off)")
+    p.add_argument("--refine-eps", type=_positive_float, default=None, metavar="EPS",
+                   help="guided-filter regulariser, guide in [0, 1] units (default 1e-3; needs --refine-radius)")
     p.add_argument("--early-stop", action="store_true",
                    help="stop each sample at IoU ≥ 0.90 like the reference (faster; mIoU@k beyond the "
                         "stop is then null). Default: run all clicks; NoC is the same either way")
@@ -81,6 +85,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                       if value is not None)
     if overrides and not args.zoom_in:
         parser.error("--zoom-target / --zoom-expansion need --zoom-in on")
+    if args.refine_eps is not None and args.refine_radius is None:
+        parser.error("--refine-eps needs --refine-radius")
+    refine = None if args.refine_radius is None else (
+        args.refine_radius, 1e-3 if args.refine_eps is None else args.refine_eps)
 
     from inference.evaluation import run_evaluation
     from inference.evaluation.report import summary_markdown
@@ -88,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         summaries = run_evaluation(args.dataset, modes, args.model, out_dir=args.out,
                                    max_clicks=args.max_clicks, limit=args.limit, workers=args.workers,
                                    zoom_in=args.zoom_in, zoom_overrides=overrides, early_stop=args.early_stop,
-                                   device=args.device,
+                                   device=args.device, refine=refine,
                                    progress=not args.no_progress, dataset_kind=args.dataset_kind)
     except DatasetError as exc:
         print(f"error: {exc}", file=sys.stderr)

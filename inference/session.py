@@ -16,6 +16,7 @@ import torch
 from inference.clicks import Click
 from inference.device import select_device, torch_threads
 from inference.predictors import MODEL_FREE_MODES, PredictorConfig, ZoomInParams, build_predictor
+from inference.refine import GuidedFilterParams
 
 __all__ = ["SegmentationSession", "SessionState", "zoom_params"]
 
@@ -62,13 +63,15 @@ class SegmentationSession:
         device: None → the model's device (CUDA when present else CPU for a bare network).
         num_threads: torch CPU threads used while this session computes (None: unchanged).
         max_size: LimitLongestSide for large images (None: off).
-        config: a full `PredictorConfig` (overrides zoom_in/with_flip/prob_thresh/max_size).
+        refine: guided-filter settings for the returned maps (`inference.refine`; None: off).
+        config: a full `PredictorConfig` (overrides zoom_in/with_flip/prob_thresh/max_size/refine).
         max_history: undo depth kept.
     """
 
     def __init__(self, model: Any, image: np.ndarray, mode: str = "f-brs-b", zoom_in: Any = True,
                  with_flip: bool = True, prob_thresh: float = 0.49, *, device: str | torch.device | None = None,
                  num_threads: int | None = None, max_size: int | None = None,
+                 refine: GuidedFilterParams | None = None,
                  config: PredictorConfig | None = None, max_history: int = 100) -> None:
         net = _network_of(model)
         if net is None and mode not in MODEL_FREE_MODES:
@@ -82,7 +85,8 @@ class SegmentationSession:
         self.num_threads = num_threads
         self.max_history = max_history
         self.config = config or PredictorConfig(prob_thresh=prob_thresh, with_flip=with_flip,
-                                                zoom_in=zoom_params(zoom_in), max_size=max_size)
+                                                zoom_in=zoom_params(zoom_in), max_size=max_size,
+                                                refine=refine)
         self.predictor = build_predictor(mode, net, self.device, self.config)
         with torch_threads(num_threads):
             self.predictor.set_input_image(image)

@@ -174,6 +174,7 @@ class EvalConfig:
     early_stop: bool = False
     device: str | None = None
     limit: int | None = None
+    refine: tuple[int, float] | None = None
 
     def __post_init__(self) -> None:
         unknown = [m for m in self.modes if m not in MODES]
@@ -191,6 +192,15 @@ class EvalConfig:
         if self.zoom_overrides and not self.zoom_in:
             raise ValueError("zoom_overrides need zoom_in=True")
         self.zoom_params()   # unknown override fields fail here, not in a worker
+        self.refine_params()  # and bad guided-filter settings
+
+    def refine_params(self) -> Any:
+        """The guided-filter refinement every session gets (`inference.refine.GuidedFilterParams`) or None."""
+        if self.refine is None:
+            return None
+        from inference.refine import GuidedFilterParams
+        radius, eps = self.refine
+        return GuidedFilterParams(radius=radius, eps=eps)
 
     def zoom_params(self) -> ZoomInParams | None:
         """The ZoomIn every session gets: None (off) or the reference evaluation's (target 400, expansion
@@ -233,10 +243,11 @@ class Evaluator:
         model = None if mode in MODEL_FREE_MODES else self.model()
         cfg = self.config
         zoom = cfg.zoom_params()
+        refine = cfg.refine_params() if mode not in MODEL_FREE_MODES else None
 
         def make(image: np.ndarray) -> SessionLike:
             return SegmentationSession(model, image, mode=mode, zoom_in=zoom,
-                                       with_flip=cfg.with_flip, prob_thresh=cfg.prob_thresh)
+                                       with_flip=cfg.with_flip, prob_thresh=cfg.prob_thresh, refine=refine)
 
         return make
 
@@ -324,6 +335,7 @@ def run_evaluation(config: EvalConfig, workers: int = 1, progress: bool = True,
     zoom = config.zoom_params()
     extra = {"zoom_in": zoom is not None, "zoom_params": dataclasses.asdict(zoom) if zoom else None,
              "with_flip": config.with_flip, "prob_thresh": config.prob_thresh,
+             "refine": dataclasses.asdict(config.refine_params()) if config.refine is not None else None,
              "early_stop": config.early_stop, "workers": workers, "wall_seconds_run": wall,
              "machine": machine_description(threads)}
     summaries = [

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from inference.brs import LBFGSParams
 from inference.clicks import Click, points_tensor
 from inference.networks.base import ClickNetwork
+from inference.refine import GuidedFilterParams, GuidedRefiner
 from inference.transforms import AddHorizontalFlip, LimitLongestSide, SigmoidForPred, Transform, ZoomIn
 
 __all__ = ["PredictorConfig", "ZoomInParams", "Predictor", "NoBRSPredictor", "image_to_tensor"]
@@ -44,6 +45,8 @@ class PredictorConfig:
     """Everything a predictor needs besides the network; defaults = `get_predictor` / `evaluate_model.py`.
 
     `net_clicks_limit="auto"` means the mode's reference default (NoBRS None, RGB/DistMap-BRS 5, f-BRS 8).
+    `refine`: guided-filter the returned map with the image (`inference.refine`); the network's next
+    previous-mask input and ZoomIn's ROI still use the unrefined map. None (the reference): off.
     """
 
     prob_thresh: float = 0.49
@@ -56,6 +59,7 @@ class PredictorConfig:
     reg_weight: float = 1e-3
     reg_bias_weight: float = 10.0
     min_iou_diff: float = 0.01
+    refine: GuidedFilterParams | None = None
 
     def clicks_limit(self, mode_default: int | None) -> int | None:
         """The effective net_clicks_limit."""
@@ -92,6 +96,7 @@ class Predictor:
         if config.with_flip:
             self.transforms.append(AddHorizontalFlip())
         self.original_image: torch.Tensor | None = None
+        self.refiner: GuidedRefiner | None = None
         self.prev_prediction: torch.Tensor | None = None
         self.index_offset = 0
         self.n_objective_evals = 0
@@ -101,6 +106,7 @@ class Predictor:
     def set_input_image(self, image: np.ndarray) -> None:
         """Start a new object on uint8 (H, W, 3) RGB `image`; resets transforms and state."""
         self.original_image = image_to_tensor(image, self.device)
+        self.refiner = GuidedRefiner(image, self.config.refine) if self.config.refine is not None else None
         for t in self.transforms:
             t.reset()
         self.prev_prediction = torch.zeros_like(self.original_image[:, :1])
@@ -148,7 +154,8 @@ class Predictor:
             raise ValueError("at least one click is needed")
         self.n_objective_evals, self.objective_values = 0, []
         with torch.no_grad():
-            return self._predict(list(clicks), prev_mask)
+            probs = self._predict(list(clicks), prev_mask)
+        return self.refiner.refine(probs) if self.refiner is not None else probs
 
     def _predict(self, clicks: list[Click], prev_mask: torch.Tensor | None) -> np.ndarray:
         image = self.original_image
