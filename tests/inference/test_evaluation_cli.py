@@ -96,6 +96,12 @@ def test_command_line_errors(tmp_path):
     res = run("--dataset", str(tmp_path / "nope"), "--mode", "grabcut", "--zoom-expansion", "0",
               "--out", str(tmp_path / "o"))
     assert res.returncode == 2 and "number > 0" in res.stderr
+    res = run("--dataset", str(tmp_path / "nope"), "--mode", "grabcut", "--refine-eps", "0.01",
+              "--out", str(tmp_path / "o"))
+    assert res.returncode == 2 and "--refine-eps needs --refine-radius" in res.stderr
+    res = run("--dataset", str(tmp_path / "nope"), "--mode", "grabcut", "--refine-radius", "0",
+              "--out", str(tmp_path / "o"))
+    assert res.returncode == 2 and "integer ≥ 1" in res.stderr
     res = run("--dataset", str(tmp_path / "nope"), "--mode", "grabcut", "--out", str(tmp_path / "o"))
     assert res.returncode == 2 and "not found" in res.stderr
 
