@@ -1,18 +1,20 @@
 """Per-click timing of the predictor modes on one model, same image and same clicks for every mode.
 
     python -m inference.bench --model PATH_OR_NAME --modes nobrs,rgb-brs,f-brs-b --size 480 --clicks 10 \
-        [--flip on|off] [--optimise auto|on|off] --json OUT.json
+        [--flip on|off] [--optimise auto|on|off] [--refine-radius R --refine-eps EPS] --json OUT.json
 
 The image is synthetic (closed-form texture + an elliptic object with a thin tail, longest side `--size`),
 or `--image PATH` resized to longest side `--size`; the click sequence is made once by the automatic clicker
 against NoBRS predictions, or given with `--click-list JSON` (`[[x, y, positive], ...]` in the pixels of
 `--image`, scaled with it), and then replayed in every mode. Reported per mode: median / p90 / mean seconds per click, peak memory (CUDA: max allocated;
 CPU: peak resident set size of the process sampled while the mode runs) and `ratio_to_rgb_brs` = mean seconds
-per click of the mode / mean seconds per click of `rgb-brs` in the same run.
+per click of the mode / mean seconds per click of `rgb-brs` in the same run, and the seconds the session took
+to set up (per image: the image tensor, and the guide statistics when `--refine-radius` is on).
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import threading
@@ -25,6 +27,7 @@ import torch
 
 from inference.clicks import Click
 from inference.device import torch_threads
+from inference.refine import GuidedFilterParams
 
 __all__ = ["synthetic_scene", "make_clicks", "bench_mode", "run_bench", "main"]
 
@@ -109,15 +112,19 @@ class _PeakMemory:
 
 
 def bench_mode(model: Any, image: np.ndarray, clicks: list[Click], mode: str, threads: int | None = None,
-               zoom_in: bool = True, with_flip: bool = True) -> dict[str, Any]:
+               zoom_in: bool = True, with_flip: bool = True, refine: Any = None) -> dict[str, Any]:
     """Time every click of `clicks` in `mode` (fresh session; `with_flip`: flip-averaged predictions as the
-    reference evaluation, two network passes per prediction); returns per-click seconds and stats."""
+    reference evaluation, two network passes per prediction; `refine`: `inference.refine.GuidedFilterParams`
+    or None); returns per-click seconds, the session's set-up seconds and stats."""
     from inference.session import SegmentationSession
     device = getattr(model, "device", torch.device("cpu")) if model is not None else torch.device("cpu")
     seconds, evals = [], []
     with _PeakMemory(torch.device(device)) as memory:
+        start = time.perf_counter()
         session = SegmentationSession(None if mode == "grabcut" else model, image, mode=mode, zoom_in=zoom_in,
-                                      with_flip=with_flip, num_threads=threads)
+                                      with_flip=with_flip, num_threads=threads,
+                                      refine=None if mode == "grabcut" else refine)
+        setup_s = time.perf_counter() - start
         for click in clicks:
             start = time.perf_counter()
             session.add_click(click)
@@ -127,7 +134,7 @@ def bench_mode(model: Any, image: np.ndarray, clicks: list[Click], mode: str, th
             evals.append(session.last_stats["n_objective_evals"])
     return {"mode": mode, "seconds_per_click": seconds, "n_objective_evals": evals,
             "median_s": float(np.median(seconds)), "p90_s": float(np.percentile(seconds, 90)),
-            "mean_s": float(np.mean(seconds)), "peak_mb": round(memory.peak, 1)}
+            "mean_s": float(np.mean(seconds)), "setup_s": setup_s, "peak_mb": round(memory.peak, 1)}
 
 
 def load_scene(path: str, size: int, click_list: list | None) -> tuple[np.ndarray, list[Click] | None]:
@@ -151,9 +158,9 @@ def load_scene(path: str, size: int, click_list: list | None) -> tuple[np.ndarra
 def run_bench(model_name: str, modes: list[str], size: int, n_clicks: int, threads: int | None = None,
               device: str | None = None, zoom_in: bool = True, log: Callable[[str], None] = print,
               image_path: str | None = None, click_list: list | None = None, with_flip: bool = True,
-              optimise: bool | None = None) -> dict[str, Any]:
-    """Load the model (`optimise`: see `model_zoo.load_model`), make the scene and clicks, time every mode;
-    returns the JSON report."""
+              optimise: bool | None = None, refine: Any = None) -> dict[str, Any]:
+    """Load the model (`optimise`: see `model_zoo.load_model`), make the scene and clicks, time every mode
+    (`refine`: `inference.refine.GuidedFilterParams` or None); returns the JSON report."""
     from inference.model_zoo import load_model
     from inference.predictors import MODES
     unknown = [m for m in modes if m not in MODES]
@@ -174,27 +181,28 @@ def run_bench(model_name: str, modes: list[str], size: int, n_clicks: int, threa
     clicks = clicks[:n_clicks]
     log(f"model {model_name} on {model.device}, image {image.shape[1]}x{image.shape[0]}, {n_clicks} clicks, "
         f"torch threads {threads or torch.get_num_threads()}, flip {'on' if with_flip else 'off'}, "
-        f"BN {'fused' if bn_fused else 'not fused'}")
+        f"BN {'fused' if bn_fused else 'not fused'}, refine {refine}")
     results = []
     for mode in modes:
-        results.append(bench_mode(model, image, clicks, mode, threads, zoom_in, with_flip))
+        results.append(bench_mode(model, image, clicks, mode, threads, zoom_in, with_flip, refine))
         log(f"  {mode}: mean {results[-1]['mean_s']:.3f} s/click")
     reference = next((r["mean_s"] for r in results if r["mode"] == "rgb-brs"), None)
     for r in results:
         r["ratio_to_rgb_brs"] = None if not reference else round(r["mean_s"] / reference, 4)
     return {"model": str(model_name), "size": size, "image": image_path or "synthetic", "device": str(model.device), "clicks": n_clicks,
             "threads": threads or torch.get_num_threads(), "zoom_in": zoom_in, "with_flip": with_flip,
-            "bn_fused": bn_fused,
+            "bn_fused": bn_fused, "refine": None if refine is None else dataclasses.asdict(refine),
             "click_list": [[c.x, c.y, c.positive] for c in clicks], "modes": results}
 
 
 def format_table(report: dict[str, Any]) -> str:
     """Markdown table of a report."""
-    lines = ["| mode | median s/click | p90 s/click | mean s/click | peak MB | × RGB-BRS | evals/click |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| mode | median s/click | p90 s/click | mean s/click | set-up s | peak MB | × RGB-BRS | evals/click |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in report["modes"]:
         ratio = "–" if r["ratio_to_rgb_brs"] is None else f"{r['ratio_to_rgb_brs']:.3f}"
         lines.append(f"| {r['mode']} | {r['median_s']:.3f} | {r['p90_s']:.3f} | {r['mean_s']:.3f} | "
+                     f"{r['setup_s']:.3f} | "
                      f"{r['peak_mb']:.0f} | {ratio} | {np.mean(r['n_objective_evals']):.1f} |")
     return "\n".join(lines)
 
@@ -214,17 +222,22 @@ def main(argv: list[str] | None = None) -> int:
                         help="fold BatchNorm, channels-last weights on CPU (auto: the network class's default)")
     parser.add_argument("--image", default=None, help="image file instead of the synthetic scene")
     parser.add_argument("--click-list", default=None, help="JSON [[x, y, positive], ...] in --image pixels")
+    parser.add_argument("--refine-radius", type=int, default=None, metavar="R",
+                        help="guided-filter refinement of every map, window radius R pixels (default: off)")
+    parser.add_argument("--refine-eps", type=float, default=1e-3, metavar="EPS",
+                        help="guided-filter regulariser (guide in [0, 1] units; with --refine-radius)")
     parser.add_argument("--json", dest="json_out", default=None, help="write the report here")
     args = parser.parse_args(argv)
     if args.clicks < 1:
         parser.error("--clicks must be >= 1")
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     try:
+        refine = None if args.refine_radius is None else GuidedFilterParams(args.refine_radius, args.refine_eps)
         click_list = json.loads(args.click_list) if args.click_list else None
         report = run_bench(args.model, modes, args.size, args.clicks, args.threads, args.device,
                            args.zoom_in == "on", log=lambda s: print(s, file=sys.stderr),
                            image_path=args.image, click_list=click_list, with_flip=args.flip == "on",
-                           optimise={"auto": None, "on": True, "off": False}[args.optimise])
+                           optimise={"auto": None, "on": True, "off": False}[args.optimise], refine=refine)
     except (ValueError, FileNotFoundError, json.JSONDecodeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

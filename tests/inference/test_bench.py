@@ -57,3 +57,14 @@ def test_bench_flip_and_bn_fusion_switches(tmp_path):
     assert report["with_flip"] is False and report["bn_fused"] is False
     auto = bench.run_bench("default", ["nobrs"], 64, 1, threads=1, zoom_in=False, log=lambda s: None)
     assert auto["with_flip"] is True and auto["bn_fused"] is True   # our network fuses by default
+
+
+def test_bench_refinement_switch(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert bench.main(["--model", "default", "--modes", "nobrs", "--size", "64", "--clicks", "2", "--threads", "1",
+                       "--zoom-in", "off", "--refine-radius", "2", "--refine-eps", "0.01", "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["refine"] == {"radius": 2, "eps": 0.01}
+    assert report["modes"][0]["setup_s"] > 0
+    assert bench.main(["--model", "default", "--modes", "nobrs", "--size", "64", "--refine-radius", "0"]) == 2
+    assert "radius" in capsys.readouterr().err
