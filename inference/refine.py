@@ -6,10 +6,15 @@ image's colour, q = aᵀI + b, regularised by `eps`, and averages the fits; wher
 changes with it. Everything that depends only on the image (window means, colour covariances and their regularised
 inverses) is computed once per image in `GuidedRefiner`; each click then costs eight box filters.
 
+Images whose longest side exceeds `GuidedFilterParams.max_side` use the fast guided filter (He & Sun 2015): the
+coefficients a, b are fitted on a copy subsampled by s = ⌈longest side / max_side⌉ with radius r / s, upsampled
+bilinearly and applied to the full-resolution guide. Up to `max_side` the filter is exact.
+
 All arrays are (H, W[, C]) in image pixel order (row = y, column = x); the guide is RGB scaled to [0, 1].
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -20,22 +25,31 @@ __all__ = ["GuidedFilterParams", "GuidedRefiner"]
 
 @dataclass(frozen=True)
 class GuidedFilterParams:
-    """Guided filter settings: window radius in image pixels and the regulariser (guide in [0, 1] units)."""
+    """Guided filter settings: window radius in image pixels, the regulariser (guide in [0, 1] units), and the
+    longest side above which the coefficients are fitted on a subsampled copy."""
 
     radius: int = 4
     eps: float = 1e-3
+    max_side: int = 1024
 
     def __post_init__(self) -> None:
-        if not isinstance(self.radius, int) or isinstance(self.radius, bool) or self.radius < 1:
-            raise ValueError(f"radius must be an integer ≥ 1, got {self.radius!r}")
+        for name in ("radius", "max_side"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be an integer ≥ 1, got {value!r}")
         if not np.isfinite(self.eps) or self.eps <= 0:
             raise ValueError(f"eps must be a positive number, got {self.eps!r}")
 
 
 def _box(array: np.ndarray, radius: int) -> np.ndarray:
-    """Mean over the (2r+1)² window, windows clipped at the border (normalised by the pixels inside)."""
+    """Mean over the (2r+1)² window, windows mirrored at the border."""
     return cv2.boxFilter(array, ddepth=-1, ksize=(2 * radius + 1, 2 * radius + 1), normalize=True,
                          borderType=cv2.BORDER_REFLECT)
+
+
+def _channels(image: np.ndarray) -> list[np.ndarray]:
+    """uint8 (H, W, 3) → three contiguous float32 (H, W) planes in [0, 1]."""
+    return [np.ascontiguousarray(image[..., c], dtype=np.float32) * np.float32(1 / 255) for c in range(3)]
 
 
 class GuidedRefiner:
@@ -43,7 +57,7 @@ class GuidedRefiner:
 
     Args:
         image: uint8 (H, W, 3) RGB, the guide.
-        params: radius and eps.
+        params: radius, eps and the longest side filtered exactly.
     """
 
     def __init__(self, image: np.ndarray, params: GuidedFilterParams) -> None:
@@ -52,9 +66,15 @@ class GuidedRefiner:
                              f"{getattr(image, 'dtype', type(image))} {getattr(image, 'shape', '')}")
         self.params = params
         self.shape = image.shape[:2]
-        r = params.radius
-        guide = image.astype(np.float32) / 255.0
-        self._guide = [np.ascontiguousarray(guide[..., c]) for c in range(3)]
+        self.subsample = max(1, math.ceil(max(self.shape) / params.max_side))
+        self.radius = max(1, round(params.radius / self.subsample))
+        self._image = image if self.subsample > 1 else None
+        if self.subsample > 1:
+            small = (max(1, round(self.shape[1] / self.subsample)), max(1, round(self.shape[0] / self.subsample)))
+            image = cv2.resize(image, small, interpolation=cv2.INTER_AREA)
+        self._small_shape = image.shape[:2]
+        r = self.radius
+        self._guide = _channels(image)
         self._mean = [_box(g, r) for g in self._guide]
         # Regularised covariance Σ + εU per pixel (symmetric 3×3), inverted in closed form (adjugate / det).
         cov = {}
@@ -72,15 +92,30 @@ class GuidedRefiner:
             for j in range(i):
                 self._inv[i, j] = self._inv[j, i]
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes held for the guide's statistics (12 float32 planes at the fitting resolution)."""
+        return 12 * 4 * self._small_shape[0] * self._small_shape[1]
+
     def refine(self, probs: np.ndarray) -> np.ndarray:
         """Refined float32 (H, W) map in [0, 1] for float (H, W) `probs` in [0, 1] of the guide's size."""
         probs = np.asarray(probs, dtype=np.float32)
         if probs.shape != self.shape:
             raise ValueError(f"map shape {probs.shape} != guide shape {self.shape}")
-        r = self.params.radius
+        if self.subsample > 1:
+            size = (self._small_shape[1], self._small_shape[0])
+            probs = cv2.resize(probs, size, interpolation=cv2.INTER_AREA)
+        r = self.radius
         mean_p = _box(probs, r)
         cov_ip = [_box(g * probs, r) - m * mean_p for g, m in zip(self._guide, self._mean)]
         coef = [sum(self._inv[i, j] * cov_ip[j] for j in range(3)) for i in range(3)]
         offset = mean_p - sum(k * m for k, m in zip(coef, self._mean))
-        refined = sum(_box(k, r) * g for k, g in zip(coef, self._guide)) + _box(offset, r)
+        coef, offset = [_box(k, r) for k in coef], _box(offset, r)
+        guide = self._guide
+        if self.subsample > 1:
+            size = (self.shape[1], self.shape[0])
+            coef = [cv2.resize(k, size, interpolation=cv2.INTER_LINEAR) for k in coef]
+            offset = cv2.resize(offset, size, interpolation=cv2.INTER_LINEAR)
+            guide = _channels(self._image)
+        refined = sum(k * g for k, g in zip(coef, guide)) + offset
         return np.clip(refined, 0.0, 1.0, out=refined).astype(np.float32, copy=False)

@@ -89,6 +89,8 @@ def test_bad_settings_and_inputs_are_rejected():
         GuidedFilterParams(radius=2.5)
     with pytest.raises(ValueError, match="eps"):
         GuidedFilterParams(eps=0)
+    with pytest.raises(ValueError, match="max_side"):
+        GuidedFilterParams(max_side=0)
     with pytest.raises(ValueError, match="eps"):
         GuidedFilterParams(eps=float("nan"))
     with pytest.raises(ValueError, match="uint8"):
@@ -121,3 +123,27 @@ def test_evaluation_config_builds_the_refinement():
     assert EvalConfig(dataset_dir="unused", modes=("nobrs",), model="default").refine_params() is None
     with pytest.raises(ValueError, match="radius"):
         EvalConfig(dataset_dir="unused", modes=("nobrs",), model="default", refine=(0, 1e-2))
+
+
+def test_large_images_are_fitted_on_a_subsampled_copy():
+    """Above max_side the fast guided filter is used: close to the exact filter, at a fraction of the memory."""
+    rng = np.random.default_rng(3)
+    truth = np.zeros((90, 120), bool)
+    truth[20:70, 30:95] = True
+    image = np.where(truth[..., None], (210, 80, 50), (40, 100, 170)).astype(np.float64)
+    image = np.clip(image + rng.normal(0, 5, image.shape), 0, 255).astype(np.uint8)
+    probs = cv2_blur(truth.astype(np.float32), 9)
+    exact = GuidedRefiner(image, GuidedFilterParams(4, 1e-3, max_side=120))
+    fast = GuidedRefiner(image, GuidedFilterParams(4, 1e-3, max_side=60))
+    assert exact.subsample == 1 and fast.subsample == 2 and fast.radius == 2
+    assert fast.nbytes * 4 == exact.nbytes
+    refined_exact, refined_fast = exact.refine(probs), fast.refine(probs)
+    assert refined_fast.shape == probs.shape
+    assert np.count_nonzero((refined_fast > 0.49) != (refined_exact > 0.49)) < 0.01 * probs.size
+    assert np.count_nonzero((refined_fast > 0.49) != truth) < np.count_nonzero((probs > 0.49) != truth)
+
+
+def cv2_blur(array: np.ndarray, size: int) -> np.ndarray:
+    """Box blur: a map whose edges are smooth where the image's are sharp."""
+    import cv2
+    return cv2.blur(array, (size, size))
