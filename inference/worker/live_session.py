@@ -112,6 +112,8 @@ class LiveSession:
     @property
     def nbytes(self) -> int:
         """Rough memory estimate: the engine's image copy (3 B/px), its current map, undo snapshots (one map
-        per step up to MAX_UNDO_STEPS + 2) and our own map, 4 B/px each, plus ~4 maps of cached tensors."""
+        per step up to MAX_UNDO_STEPS + 2) and our own map, 4 B/px each, plus ~4 maps of cached tensors, plus the
+        guided-filter statistics when the engine refines its maps."""
         maps = 2 + min(len(self.applied), MAX_UNDO_STEPS + 2) + 4
-        return self.height * self.width * (3 + 4 * maps)
+        refiner = getattr(getattr(self.engine, "predictor", None), "refiner", None)
+        return self.height * self.width * (3 + 4 * maps) + (refiner.nbytes if refiner is not None else 0)

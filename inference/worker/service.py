@@ -18,18 +18,38 @@ from inference.worker.payload import encode_roi_png
 from inference.worker.requests import ClickRequest, ImageRef, RequestError
 
 ENGINE_HISTORY = MAX_UNDO_STEPS + 2   # undo snapshots kept by the engine (each holds an (H, W) map)
+DEFAULT_REFINE = "off"   # guided-filter refinement of the maps (docs/model_card.md, "Guided-filter refinement")
 
 SessionFactory = Callable[[Any, np.ndarray, str], Any]
 ClickFactory = Callable[[float, float, bool], Any]
 
 
+def refine_setting(value: str) -> Any:
+    """`inference.refine.GuidedFilterParams` from a $CLICKLABEL_WORKER_REFINE value: "off", or "RADIUS,EPS"
+    (e.g. "4,1e-3"). Raises ValueError with the expected form for anything else."""
+    from inference.refine import GuidedFilterParams
+
+    text = value.strip().lower()
+    if text in {"off", "none", "0", ""}:
+        return None
+    try:
+        radius, eps = text.split(",")
+        return GuidedFilterParams(radius=int(radius), eps=float(eps))
+    except ValueError as exc:
+        raise ValueError(f"CLICKLABEL_WORKER_REFINE must be 'off' or 'RADIUS,EPS' such as '4,1e-3'; got {value!r} "
+                         f"({exc})") from None
+
+
 def engine_session_factory(model: Any, image: np.ndarray, mode: str) -> Any:
     """A new `inference.session.SegmentationSession` on uint8 (H, W, 3) RGB `image` (evaluation ZoomIn,
-    flip, longest side limited to $CLICKLABEL_WORKER_MAX_SIZE, default 800, like the reference demos)."""
+    flip, longest side limited to $CLICKLABEL_WORKER_MAX_SIZE, default 800, like the reference demos;
+    guided-filter refinement per $CLICKLABEL_WORKER_REFINE, default `DEFAULT_REFINE`, never for GrabCut)."""
     from inference.session import SegmentationSession
 
     max_size = int(os.environ.get("CLICKLABEL_WORKER_MAX_SIZE", "800")) or None
-    return SegmentationSession(model, image, mode=mode, max_size=max_size, max_history=ENGINE_HISTORY)
+    refine = None if model is None else refine_setting(os.environ.get("CLICKLABEL_WORKER_REFINE", DEFAULT_REFINE))
+    return SegmentationSession(model, image, mode=mode, max_size=max_size, max_history=ENGINE_HISTORY,
+                               refine=refine)
 
 
 def engine_click(x: float, y: float, positive: bool) -> Any:

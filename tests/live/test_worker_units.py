@@ -266,3 +266,34 @@ def test_previous_mask_seeds_the_session_and_a_bad_one_is_a_typed_error(tmp_path
         engine.click(ClickRequest.from_task(payload(path, [], prev_mask={"annotation_id": 6,
                                                                          "rle": {"size": [1, 1], "counts": "0"}})))
     assert err.value.code == "bad_prev_mask"
+
+
+# --- guided-filter refinement setting ---------------------------------------------------------------
+def test_refine_setting_parses_off_and_radius_eps():
+    from inference.refine import GuidedFilterParams
+    from inference.worker.service import refine_setting
+
+    assert refine_setting("off") is None and refine_setting(" OFF ") is None
+    assert refine_setting("4,1e-3") == GuidedFilterParams(4, 1e-3)
+    for bad in ("4", "a,b", "0,1e-3", "4,-1", "4,1e-3,2"):
+        with pytest.raises(ValueError, match="CLICKLABEL_WORKER_REFINE"):
+            refine_setting(bad)
+
+
+def test_engine_sessions_refine_per_environment_and_count_the_bytes(monkeypatch):
+    from inference.model_zoo import load_model
+
+    model = load_model("default")
+    picture = np.zeros((40, 60, 3), np.uint8)
+    picture[10:30, 15:45] = (200, 80, 40)
+    monkeypatch.setenv("CLICKLABEL_WORKER_REFINE", "off")
+    plain = engine_session_factory(model, picture, "nobrs")
+    monkeypatch.setenv("CLICKLABEL_WORKER_REFINE", "2,1e-3")
+    refined = engine_session_factory(model, picture, "nobrs")
+    assert plain.predictor.refiner is None and refined.predictor.refiner.params.radius == 2
+    assert engine_session_factory(None, picture, "grabcut").config.refine is None   # GrabCut is never refined
+    sizes = [LiveSession(s, engine_click, picture.shape[:2]).nbytes for s in (plain, refined)]
+    assert sizes[1] - sizes[0] == refined.predictor.refiner.nbytes > 0
+    monkeypatch.setenv("CLICKLABEL_WORKER_REFINE", "radius 4")
+    with pytest.raises(ValueError, match="RADIUS,EPS"):
+        engine_session_factory(model, picture, "nobrs")
