@@ -18,7 +18,7 @@ from inference.worker.payload import encode_roi_png
 from inference.worker.requests import ClickRequest, ImageRef, RequestError
 
 ENGINE_HISTORY = MAX_UNDO_STEPS + 2   # undo snapshots kept by the engine (each holds an (H, W) map)
-DEFAULT_REFINE = "off"   # guided-filter refinement of the maps (docs/model_card.md, "Guided-filter refinement")
+DEFAULT_REFINE = "4,1e-3"   # guided-filter refinement of the maps (docs/model_card.md, "Guided-filter refinement")
 
 SessionFactory = Callable[[Any, np.ndarray, str], Any]
 ClickFactory = Callable[[float, float, bool], Any]
