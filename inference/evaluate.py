@@ -2,7 +2,8 @@
 
     python -m inference.evaluate --dataset DIR --model NAME_OR_PATH --mode MODE [--mode MODE ...]
         [--max-clicks 20] [--limit N] [--workers K] [--zoom-in on|off] [--zoom-target PX]
-        [--zoom-expansion RATIO] [--refine-radius R [--refine-eps EPS]] --out OUTDIR
+        [--zoom-expansion RATIO] [--refine-radius R [--refine-eps EPS]] [--net-clicks-limit auto|none|N]
+        --out OUTDIR
 
 Writes OUTDIR/summary.json, samples.jsonl, miou.png and summary.md.
 """
@@ -39,6 +40,16 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _clicks_limit(value: str) -> int | None | str:
+    lowered = value.lower()
+    if lowered in {"auto", "none"}:
+        return "auto" if lowered == "auto" else None
+    try:
+        return _positive_int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected auto, none or an integer ≥ 1, got {value!r}") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command's argument parser."""
     p = argparse.ArgumentParser(prog="python -m inference.evaluate",
@@ -64,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="guided-filter the maps with the image, window radius R pixels (default: off)")
     p.add_argument("--refine-eps", type=_positive_float, default=None, metavar="EPS",
                    help="guided-filter regulariser, guide in [0, 1] units (default 1e-3; needs --refine-radius)")
+    p.add_argument("--net-clicks-limit", type=_clicks_limit, default="auto", metavar="auto|none|N",
+                   help="clicks given to the network (auto: the mode's reference default, f-BRS 8, "
+                        "RGB/DistMap-BRS 5, NoBRS all; none: all)")
     p.add_argument("--early-stop", action="store_true",
                    help="stop each sample at IoU ≥ 0.90 like the reference (faster; mIoU@k beyond the "
                         "stop is then null). Default: run all clicks; NoC is the same either way")
@@ -96,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         summaries = run_evaluation(args.dataset, modes, args.model, out_dir=args.out,
                                    max_clicks=args.max_clicks, limit=args.limit, workers=args.workers,
                                    zoom_in=args.zoom_in, zoom_overrides=overrides, early_stop=args.early_stop,
-                                   device=args.device, refine=refine,
+                                   device=args.device, refine=refine, net_clicks_limit=args.net_clicks_limit,
                                    progress=not args.no_progress, dataset_kind=args.dataset_kind)
     except DatasetError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -64,6 +64,8 @@ class SegmentationSession:
         num_threads: torch CPU threads used while this session computes (None: unchanged).
         max_size: LimitLongestSide for large images (None: off).
         refine: guided-filter settings for the returned maps (`inference.refine`; None: off).
+        net_clicks_limit: clicks given to the network: "auto" (the mode's reference default: NoBRS all,
+            RGB/DistMap-BRS 5, f-BRS 8), None (all) or a number; later clicks act through BRS only.
         config: a full `PredictorConfig` (overrides zoom_in/with_flip/prob_thresh/max_size/refine).
         max_history: undo depth kept.
     """
@@ -71,7 +73,7 @@ class SegmentationSession:
     def __init__(self, model: Any, image: np.ndarray, mode: str = "f-brs-b", zoom_in: Any = True,
                  with_flip: bool = True, prob_thresh: float = 0.49, *, device: str | torch.device | None = None,
                  num_threads: int | None = None, max_size: int | None = None,
-                 refine: GuidedFilterParams | None = None,
+                 refine: GuidedFilterParams | None = None, net_clicks_limit: int | None | str = "auto",
                  config: PredictorConfig | None = None, max_history: int = 100) -> None:
         net = _network_of(model)
         if net is None and mode not in MODEL_FREE_MODES:
@@ -86,7 +88,7 @@ class SegmentationSession:
         self.max_history = max_history
         self.config = config or PredictorConfig(prob_thresh=prob_thresh, with_flip=with_flip,
                                                 zoom_in=zoom_params(zoom_in), max_size=max_size,
-                                                refine=refine)
+                                                refine=refine, net_clicks_limit=net_clicks_limit)
         self.predictor = build_predictor(mode, net, self.device, self.config)
         with torch_threads(num_threads):
             self.predictor.set_input_image(image)

@@ -113,7 +113,7 @@ def summary_markdown(summaries: Sequence[dict[str, Any]]) -> str:
     lines += [
         "",
         f"Data set `{first['dataset']}`, max {first.get('max_clicks')} clicks, threshold "
-        f"{first.get('prob_thresh')}, zoom-in {_zoom_text(first)}, "
+        f"{first.get('prob_thresh')}, zoom-in {_zoom_text(first)}, {_refine_text(first)}, "
         f"{'stopped at IoU ≥ 0.90' if first.get('early_stop') else 'all clicks run (mIoU measured)'}; "
         "SPC = seconds / clicks up to reaching IoU 0.90 (as the reference). "
         f"Machine: {first.get('machine')}; workers: {first.get('workers')}.",
@@ -128,6 +128,14 @@ def _zoom_text(summary: dict[str, Any]) -> str:
         return "off"
     params = summary.get("zoom_params") or {"target_size": 400, "expansion_ratio": 1.4}
     return f"on (ZoomIn target {params['target_size']}, expansion {params['expansion_ratio']})"
+
+
+def _refine_text(summary: dict[str, Any]) -> str:
+    """'no refinement', or the guided filter's radius and eps from a summary."""
+    refine = summary.get("refine")
+    if not refine:
+        return "no refinement"
+    return f"guided-filter refinement (radius {refine['radius']}, eps {refine['eps']:g})"
 
 
 def results_table(summaries: Iterable[dict[str, Any]]) -> str:

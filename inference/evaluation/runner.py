@@ -175,6 +175,7 @@ class EvalConfig:
     device: str | None = None
     limit: int | None = None
     refine: tuple[int, float] | None = None
+    net_clicks_limit: int | None | str = "auto"
 
     def __post_init__(self) -> None:
         unknown = [m for m in self.modes if m not in MODES]
@@ -193,6 +194,9 @@ class EvalConfig:
             raise ValueError("zoom_overrides need zoom_in=True")
         self.zoom_params()   # unknown override fields fail here, not in a worker
         self.refine_params()  # and bad guided-filter settings
+        if not (self.net_clicks_limit in ("auto", None) or (isinstance(self.net_clicks_limit, int)
+                                                          and self.net_clicks_limit >= 1)):
+            raise ValueError(f"net_clicks_limit must be 'auto', None or an integer ≥ 1, got {self.net_clicks_limit!r}")
 
     def refine_params(self) -> Any:
         """The guided-filter refinement every session gets (`inference.refine.GuidedFilterParams`) or None."""
@@ -247,7 +251,8 @@ class Evaluator:
 
         def make(image: np.ndarray) -> SessionLike:
             return SegmentationSession(model, image, mode=mode, zoom_in=zoom,
-                                       with_flip=cfg.with_flip, prob_thresh=cfg.prob_thresh, refine=refine)
+                                       with_flip=cfg.with_flip, prob_thresh=cfg.prob_thresh, refine=refine,
+                                       net_clicks_limit=cfg.net_clicks_limit)
 
         return make
 
@@ -336,6 +341,7 @@ def run_evaluation(config: EvalConfig, workers: int = 1, progress: bool = True,
     extra = {"zoom_in": zoom is not None, "zoom_params": dataclasses.asdict(zoom) if zoom else None,
              "with_flip": config.with_flip, "prob_thresh": config.prob_thresh,
              "refine": dataclasses.asdict(config.refine_params()) if config.refine is not None else None,
+             "net_clicks_limit": config.net_clicks_limit,
              "early_stop": config.early_stop, "workers": workers, "wall_seconds_run": wall,
              "machine": machine_description(threads)}
     summaries = [

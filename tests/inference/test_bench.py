@@ -64,7 +64,7 @@ def test_bench_refinement_switch(tmp_path, capsys):
     assert bench.main(["--model", "default", "--modes", "nobrs", "--size", "64", "--clicks", "2", "--threads", "1",
                        "--zoom-in", "off", "--refine-radius", "2", "--refine-eps", "0.01", "--json", str(out)]) == 0
     report = json.loads(out.read_text())
-    assert report["refine"] == {"radius": 2, "eps": 0.01}
+    assert report["refine"] == {"radius": 2, "eps": 0.01, "max_side": 1024}
     assert report["modes"][0]["setup_s"] > 0
     assert bench.main(["--model", "default", "--modes", "nobrs", "--size", "64", "--refine-radius", "0"]) == 2
     assert "radius" in capsys.readouterr().err

@@ -128,3 +128,23 @@ def test_workers_with_a_real_model(tmp_path, shared_fixtures):
     assert [r[:2] for r in runs[0]] == [r[:2] for r in runs[1]]
     for (_, _, ious1), (_, _, ious2) in zip(*runs):
         assert ious1 == pytest.approx(ious2, abs=1e-4)
+
+
+def test_refinement_is_applied_and_reported(tmp_path):
+    """`--refine-radius/--refine-eps` reach every session: the IoUs change and the outputs say so."""
+    from inference.evaluate import main
+
+    dataset = make_dataset(tmp_path / "ds", n=2)
+    runs = {}
+    for name, extra in (("plain", []), ("refined", ["--refine-radius", "2", "--refine-eps", "1e-3"])):
+        out = tmp_path / name
+        assert main(["--dataset", str(dataset), "--model", "default", "--mode", "nobrs", "--max-clicks", "3",
+                     "--no-progress", "--out", str(out), *extra]) == 0
+        runs[name] = out
+    summaries = json.loads((runs["refined"] / "summary.json").read_text())
+    assert summaries[0]["refine"] == {"radius": 2, "eps": 0.001, "max_side": 1024}
+    assert "guided-filter refinement (radius 2, eps 0.001)" in (runs["refined"] / "summary.md").read_text()
+    assert "no refinement" in (runs["plain"] / "summary.md").read_text()
+    plain = [s["ious"] for s in read_samples(runs["plain"])]
+    refined = [s["ious"] for s in read_samples(runs["refined"])]
+    assert plain != refined
