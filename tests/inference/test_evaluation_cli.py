@@ -102,6 +102,9 @@ def test_command_line_errors(tmp_path):
     res = run("--dataset", str(tmp_path / "nope"), "--mode", "grabcut", "--refine-radius", "0",
               "--out", str(tmp_path / "o"))
     assert res.returncode == 2 and "integer ≥ 1" in res.stderr
+    res = run("--dataset", str(tmp_path / "nope"), "--mode", "grabcut", "--net-clicks-limit", "some",
+              "--out", str(tmp_path / "o"))
+    assert res.returncode == 2 and "auto, none or an integer" in res.stderr
     res = run("--dataset", str(tmp_path / "nope"), "--mode", "grabcut", "--out", str(tmp_path / "o"))
     assert res.returncode == 2 and "not found" in res.stderr
 

@@ -117,3 +117,15 @@ def test_num_threads_is_scoped(ritm_net, toy_image):
     session = SegmentationSession(toy_net, toy_image, mode="nobrs", num_threads=1)
     session.add_click(CLICKS[0])
     assert torch.get_num_threads() == before
+
+
+def test_net_clicks_limit_decides_which_clicks_the_network_sees(ritm_net, toy_image):
+    """f-BRS gives the network its first 8 clicks by default; `net_clicks_limit=None` gives it all of them."""
+    clicks = [Click(22 + 2 * i, 16 + i, True) for i in range(9)] + [Click(5, 5, False)]
+    limited = SegmentationSession(ritm_net, toy_image, mode="f-brs-b", zoom_in=False)
+    unlimited = SegmentationSession(ritm_net, toy_image, mode="f-brs-b", zoom_in=False, net_clicks_limit=None)
+    assert limited.predictor.net_clicks_limit == 8 and unlimited.predictor.net_clicks_limit is None
+    points_limited = limited.predictor.points([clicks])
+    points_all = unlimited.predictor.points([clicks])
+    assert (points_limited[0, :, 0] >= 0).sum() == 8      # the negative tenth click is withheld
+    assert (points_all[0, :, 0] >= 0).sum() == 10
