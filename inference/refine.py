@@ -68,7 +68,8 @@ class GuidedRefiner:
         self.shape = image.shape[:2]
         self.subsample = max(1, math.ceil(max(self.shape) / params.max_side))
         self.radius = max(1, round(params.radius / self.subsample))
-        self._image = image if self.subsample > 1 else None
+        # Full-resolution guide for the subsampled path, as uint8 planes (3 B/px, like the image itself).
+        self._planes = cv2.split(image) if self.subsample > 1 else None
         if self.subsample > 1:
             small = (max(1, round(self.shape[1] / self.subsample)), max(1, round(self.shape[0] / self.subsample)))
             image = cv2.resize(image, small, interpolation=cv2.INTER_AREA)
@@ -94,8 +95,10 @@ class GuidedRefiner:
 
     @property
     def nbytes(self) -> int:
-        """Bytes held for the guide's statistics (12 float32 planes at the fitting resolution)."""
-        return 12 * 4 * self._small_shape[0] * self._small_shape[1]
+        """Bytes held for the guide's statistics (12 float32 planes at the fitting resolution), plus the uint8
+        full-resolution planes when the coefficients are fitted on a subsampled copy."""
+        full = 3 * self.shape[0] * self.shape[1] if self._planes is not None else 0
+        return 12 * 4 * self._small_shape[0] * self._small_shape[1] + full
 
     def refine(self, probs: np.ndarray) -> np.ndarray:
         """Refined float32 (H, W) map in [0, 1] for float (H, W) `probs` in [0, 1] of the guide's size."""
@@ -111,11 +114,12 @@ class GuidedRefiner:
         coef = [sum(self._inv[i, j] * cov_ip[j] for j in range(3)) for i in range(3)]
         offset = mean_p - sum(k * m for k, m in zip(coef, self._mean))
         coef, offset = [_box(k, r) for k in coef], _box(offset, r)
-        guide = self._guide
-        if self.subsample > 1:
+        if self._planes is None:
+            refined = sum(k * g for k, g in zip(coef, self._guide)) + offset
+        else:   # upsample a, b and apply them to the uint8 planes without float copies of the image
             size = (self.shape[1], self.shape[0])
-            coef = [cv2.resize(k, size, interpolation=cv2.INTER_LINEAR) for k in coef]
-            offset = cv2.resize(offset, size, interpolation=cv2.INTER_LINEAR)
-            guide = _channels(self._image)
-        refined = sum(k * g for k, g in zip(coef, guide)) + offset
+            refined = cv2.resize(offset, size, interpolation=cv2.INTER_LINEAR)
+            for k, plane in zip(coef, self._planes):
+                refined += cv2.multiply(cv2.resize(k, size, interpolation=cv2.INTER_LINEAR), plane,
+                                        dtype=cv2.CV_32F, scale=1 / 255)
         return np.clip(refined, 0.0, 1.0, out=refined).astype(np.float32, copy=False)
