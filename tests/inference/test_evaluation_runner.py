@@ -144,3 +144,12 @@ def test_zoom_settings_resolve_to_what_the_sessions_get():
     assert (tuned.zoom_params().target_size, tuned.zoom_params().expansion_ratio) == (480, 1.8)
     assert tuned.zoom_params().skip_clicks == ZoomInParams().skip_clicks
     assert EvalConfig(dataset_dir=".", modes=("nobrs",), model="x", zoom_in=False).zoom_params() is None
+
+
+def test_evaluation_config_checks_the_clicks_limit():
+    for limit in ("auto", None, 8):
+        assert EvalConfig(dataset_dir="unused", modes=("f-brs-b",), model="default",
+                          net_clicks_limit=limit).net_clicks_limit == limit
+    for bad in (0, "all", 2.5):
+        with pytest.raises(ValueError, match="net_clicks_limit"):
+            EvalConfig(dataset_dir="unused", modes=("f-brs-b",), model="default", net_clicks_limit=bad)

@@ -148,11 +148,3 @@ def cv2_blur(array: np.ndarray, size: int) -> np.ndarray:
     import cv2
     return cv2.blur(array, (size, size))
 
-
-def test_evaluation_config_checks_the_clicks_limit():
-    for limit in ("auto", None, 8):
-        assert EvalConfig(dataset_dir="unused", modes=("f-brs-b",), model="default",
-                          net_clicks_limit=limit).net_clicks_limit == limit
-    for bad in (0, "all", 2.5):
-        with pytest.raises(ValueError, match="net_clicks_limit"):
-            EvalConfig(dataset_dir="unused", modes=("f-brs-b",), model="default", net_clicks_limit=bad)
