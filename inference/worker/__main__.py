@@ -11,6 +11,7 @@ from celery.utils.imports import symbol_by_name
 
 from inference.worker import keys, runtime
 from inference.worker.heartbeat import Heartbeat
+from inference.worker.service import DEFAULT_REFINE, ENV_REFINE, refine_setting
 
 log = logging.getLogger("inference.worker")
 
@@ -21,6 +22,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--loglevel", default="info")
     parser.add_argument("--queue", default=None, help="override the queue name (default clicks.<host>.<pid>)")
     args = parser.parse_args(argv)
+    try:   # a bad engine setting stops the worker here, not at every click
+        refine_setting(os.environ.get(ENV_REFINE, DEFAULT_REFINE))
+    except ValueError as exc:
+        parser.exit(2, f"error: {exc}\n")
 
     queue = args.queue or keys.worker_queue(socket.gethostname(), os.getpid())
     os.environ[runtime.ENV_QUEUE] = queue          # inherited by the pool child

@@ -18,6 +18,7 @@ from inference.worker.payload import encode_roi_png
 from inference.worker.requests import ClickRequest, ImageRef, RequestError
 
 ENGINE_HISTORY = MAX_UNDO_STEPS + 2   # undo snapshots kept by the engine (each holds an (H, W) map)
+ENV_REFINE = "CLICKLABEL_WORKER_REFINE"
 DEFAULT_REFINE = "4,1e-3"   # guided-filter refinement of the maps (docs/model_card.md, "Guided-filter refinement")
 
 SessionFactory = Callable[[Any, np.ndarray, str], Any]
@@ -47,7 +48,7 @@ def engine_session_factory(model: Any, image: np.ndarray, mode: str) -> Any:
     from inference.session import SegmentationSession
 
     max_size = int(os.environ.get("CLICKLABEL_WORKER_MAX_SIZE", "800")) or None
-    refine = None if model is None else refine_setting(os.environ.get("CLICKLABEL_WORKER_REFINE", DEFAULT_REFINE))
+    refine = None if model is None else refine_setting(os.environ.get(ENV_REFINE, DEFAULT_REFINE))
     return SegmentationSession(model, image, mode=mode, max_size=max_size, max_history=ENGINE_HISTORY,
                                refine=refine)
 

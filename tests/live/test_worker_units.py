@@ -1,8 +1,11 @@
 """Worker-side building blocks without Celery: LRU cache, ROI PNG payload, click-list sync on the real
-engine (GrabCut, no weights), request parsing and the model holder's fallbacks."""
+engine (GrabCut, no weights), request parsing, the model holder's fallbacks and the refinement setting."""
 from __future__ import annotations
 
 import base64
+import os
+import subprocess
+import sys
 
 import cv2
 import numpy as np
@@ -14,6 +17,8 @@ from inference.worker.model_holder import ModelHolder, parse_extra_models
 from inference.worker.payload import FLOOR_Q, MAX_PNG_SIDE, MIN_CLIENT_THRESHOLD, decode_roi_png, encode_roi_png
 from inference.worker.requests import ClickRequest, RequestError
 from inference.worker.service import LiveEngine, engine_click, engine_session_factory
+
+from tests.conftest import REPO_ROOT
 
 from .conftest import synthetic_png
 
@@ -297,3 +302,10 @@ def test_engine_sessions_refine_per_environment_and_count_the_bytes(monkeypatch)
     monkeypatch.setenv("CLICKLABEL_WORKER_REFINE", "radius 4")
     with pytest.raises(ValueError, match="RADIUS,EPS"):
         engine_session_factory(model, picture, "nobrs")
+
+
+def test_worker_refuses_to_start_with_a_bad_refine_setting():
+    env = {**os.environ, "CLICKLABEL_WORKER_REFINE": "sharp"}
+    res = subprocess.run([sys.executable, "-m", "inference.worker"], cwd=REPO_ROOT, env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert res.returncode == 2 and "CLICKLABEL_WORKER_REFINE must be 'off' or 'RADIUS,EPS'" in res.stderr
