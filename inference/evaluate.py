@@ -3,7 +3,7 @@
     python -m inference.evaluate --dataset DIR --model NAME_OR_PATH --mode MODE [--mode MODE ...]
         [--max-clicks 20] [--limit N] [--workers K] [--zoom-in on|off] [--zoom-target PX]
         [--zoom-expansion RATIO] [--refine-radius R [--refine-eps EPS]] [--net-clicks-limit auto|none|N]
-        --out OUTDIR
+        [--brs-reg-weight W] --out OUTDIR
 
 Writes OUTDIR/summary.json, samples.jsonl, miou.png and summary.md.
 """
@@ -30,6 +30,13 @@ def _positive_float(value: str) -> float:
     number = float(value)
     if not number > 0:
         raise argparse.ArgumentTypeError(f"expected a number > 0, got {value}")
+    return number
+
+
+def _non_negative_float(value: str) -> float:
+    number = float(value)
+    if not number >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number ≥ 0, got {value}")
     return number
 
 
@@ -78,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--net-clicks-limit", type=_clicks_limit, default="auto", metavar="auto|none|N",
                    help="clicks given to the network (auto: the mode's reference default, f-BRS 8, "
                         "RGB/DistMap-BRS 5, NoBRS all; none: all)")
+    p.add_argument("--brs-reg-weight", type=_non_negative_float, default=1e-3, metavar="W",
+                   help="BRS regulariser weight (reference 1e-3: f-BRS W·(Σs² + 10·Σb²), RGB/DistMap-BRS W·Σx²)")
     p.add_argument("--early-stop", action="store_true",
                    help="stop each sample at IoU ≥ 0.90 like the reference (faster; mIoU@k beyond the "
                         "stop is then null). Default: run all clicks; NoC is the same either way")
@@ -111,6 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                    max_clicks=args.max_clicks, limit=args.limit, workers=args.workers,
                                    zoom_in=args.zoom_in, zoom_overrides=overrides, early_stop=args.early_stop,
                                    device=args.device, refine=refine, net_clicks_limit=args.net_clicks_limit,
+                                   brs_reg_weight=args.brs_reg_weight,
                                    progress=not args.no_progress, dataset_kind=args.dataset_kind)
     except DatasetError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -20,12 +20,14 @@ def run_evaluation(dataset: str, modes: list[str] | tuple[str, ...], model: str 
                    device: str | None = None, progress: bool = True,
                    dataset_kind: str | None = None,
                    refine: tuple[int, float] | None = None,
-                   net_clicks_limit: int | None | str = "auto") -> list[dict[str, Any]]:
+                   net_clicks_limit: int | None | str = "auto",
+                   brs_reg_weight: float = 1e-3) -> list[dict[str, Any]]:
     """Evaluate ``modes`` of ``model`` on the data set folder ``dataset``; returns the per-mode
     summaries (the content of summary.json) and, when ``out_dir`` is given, writes all outputs there."""
     from .pipeline import evaluate_to_folder
     config = EvalConfig(dataset_dir=str(dataset), modes=tuple(modes), model=model, max_clicks=max_clicks,
                         zoom_in=zoom_in, zoom_overrides=tuple(zoom_overrides), early_stop=early_stop,
                         device=device, limit=limit,
-                        dataset_kind=dataset_kind, refine=refine, net_clicks_limit=net_clicks_limit)
+                        dataset_kind=dataset_kind, refine=refine, net_clicks_limit=net_clicks_limit,
+                        brs_reg_weight=brs_reg_weight)
     return evaluate_to_folder(config, out_dir, workers=workers, progress=progress)

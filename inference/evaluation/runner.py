@@ -176,6 +176,7 @@ class EvalConfig:
     limit: int | None = None
     refine: tuple[int, float] | None = None
     net_clicks_limit: int | None | str = "auto"
+    brs_reg_weight: float = 1e-3
 
     def __post_init__(self) -> None:
         unknown = [m for m in self.modes if m not in MODES]
@@ -197,6 +198,15 @@ class EvalConfig:
         if not (self.net_clicks_limit in ("auto", None) or (isinstance(self.net_clicks_limit, int)
                                                           and self.net_clicks_limit >= 1)):
             raise ValueError(f"net_clicks_limit must be 'auto', None or an integer ≥ 1, got {self.net_clicks_limit!r}")
+        if not self.brs_reg_weight >= 0:
+            raise ValueError(f"brs_reg_weight must be ≥ 0, got {self.brs_reg_weight!r}")
+
+    def predictor_config(self) -> Any:
+        """The `PredictorConfig` every session gets (reference defaults plus this evaluation's settings)."""
+        from inference.predictors.base import PredictorConfig
+        return PredictorConfig(prob_thresh=self.prob_thresh, with_flip=self.with_flip, zoom_in=self.zoom_params(),
+                               net_clicks_limit=self.net_clicks_limit, reg_weight=self.brs_reg_weight,
+                               refine=self.refine_params())
 
     def refine_params(self) -> Any:
         """The guided-filter refinement every session gets (`inference.refine.GuidedFilterParams`) or None."""
@@ -246,13 +256,12 @@ class Evaluator:
         from inference.session import SegmentationSession
         model = None if mode in MODEL_FREE_MODES else self.model()
         cfg = self.config
-        zoom = cfg.zoom_params()
-        refine = cfg.refine_params() if mode not in MODEL_FREE_MODES else None
+        config = cfg.predictor_config()
+        if mode in MODEL_FREE_MODES:
+            config = dataclasses.replace(config, refine=None)
 
         def make(image: np.ndarray) -> SessionLike:
-            return SegmentationSession(model, image, mode=mode, zoom_in=zoom,
-                                       with_flip=cfg.with_flip, prob_thresh=cfg.prob_thresh, refine=refine,
-                                       net_clicks_limit=cfg.net_clicks_limit)
+            return SegmentationSession(model, image, mode=mode, config=config)
 
         return make
 
@@ -341,7 +350,7 @@ def run_evaluation(config: EvalConfig, workers: int = 1, progress: bool = True,
     extra = {"zoom_in": zoom is not None, "zoom_params": dataclasses.asdict(zoom) if zoom else None,
              "with_flip": config.with_flip, "prob_thresh": config.prob_thresh,
              "refine": dataclasses.asdict(config.refine_params()) if config.refine is not None else None,
-             "net_clicks_limit": config.net_clicks_limit,
+             "net_clicks_limit": config.net_clicks_limit, "brs_reg_weight": config.brs_reg_weight,
              "early_stop": config.early_stop, "workers": workers, "wall_seconds_run": wall,
              "machine": machine_description(threads)}
     summaries = [
