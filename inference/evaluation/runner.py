@@ -31,7 +31,8 @@ from .metrics import (MIOU_CLICKS, TARGET_IOU, clicks_to_target, iou, miou_at, m
                       noc_summary)
 
 if TYPE_CHECKING:
-    from inference.predictors.base import ZoomInParams
+    from inference.predictors.base import PredictorConfig, ZoomInParams
+    from inference.refine import GuidedFilterParams
 
 __all__ = ["MODES", "EvalConfig", "SampleResult", "evaluate_sample", "summarize_mode", "run_evaluation",
            "Evaluator"]
@@ -201,15 +202,16 @@ class EvalConfig:
         if not self.brs_reg_weight >= 0:
             raise ValueError(f"brs_reg_weight must be ≥ 0, got {self.brs_reg_weight!r}")
 
-    def predictor_config(self) -> Any:
-        """The `PredictorConfig` every session gets (reference defaults plus this evaluation's settings)."""
+    def predictor_config(self) -> PredictorConfig:
+        """The `PredictorConfig` every session of a network mode gets (the reference defaults plus this
+        evaluation's settings; GrabCut ignores it)."""
         from inference.predictors.base import PredictorConfig
         return PredictorConfig(prob_thresh=self.prob_thresh, with_flip=self.with_flip, zoom_in=self.zoom_params(),
                                net_clicks_limit=self.net_clicks_limit, reg_weight=self.brs_reg_weight,
                                refine=self.refine_params())
 
-    def refine_params(self) -> Any:
-        """The guided-filter refinement every session gets (`inference.refine.GuidedFilterParams`) or None."""
+    def refine_params(self) -> GuidedFilterParams | None:
+        """The guided-filter refinement every network session gets, or None (off)."""
         if self.refine is None:
             return None
         from inference.refine import GuidedFilterParams
@@ -257,8 +259,6 @@ class Evaluator:
         model = None if mode in MODEL_FREE_MODES else self.model()
         cfg = self.config
         config = cfg.predictor_config()
-        if mode in MODEL_FREE_MODES:
-            config = dataclasses.replace(config, refine=None)
 
         def make(image: np.ndarray) -> SessionLike:
             return SegmentationSession(model, image, mode=mode, config=config)
