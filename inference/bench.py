@@ -112,7 +112,8 @@ class _PeakMemory:
 
 
 def bench_mode(model: Any, image: np.ndarray, clicks: list[Click], mode: str, threads: int | None = None,
-               zoom_in: bool = True, with_flip: bool = True, refine: Any = None) -> dict[str, Any]:
+               zoom_in: bool = True, with_flip: bool = True,
+               refine: GuidedFilterParams | None = None) -> dict[str, Any]:
     """Time every click of `clicks` in `mode` (fresh session; `with_flip`: flip-averaged predictions as the
     reference evaluation, two network passes per prediction; `refine`: `inference.refine.GuidedFilterParams`
     or None); returns per-click seconds, the session's set-up seconds and stats."""
@@ -158,7 +159,7 @@ def load_scene(path: str, size: int, click_list: list | None) -> tuple[np.ndarra
 def run_bench(model_name: str, modes: list[str], size: int, n_clicks: int, threads: int | None = None,
               device: str | None = None, zoom_in: bool = True, log: Callable[[str], None] = print,
               image_path: str | None = None, click_list: list | None = None, with_flip: bool = True,
-              optimise: bool | None = None, refine: Any = None) -> dict[str, Any]:
+              optimise: bool | None = None, refine: GuidedFilterParams | None = None) -> dict[str, Any]:
     """Load the model (`optimise`: see `model_zoo.load_model`), make the scene and clicks, time every mode
     (`refine`: `inference.refine.GuidedFilterParams` or None); returns the JSON report."""
     from inference.model_zoo import load_model
@@ -224,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--click-list", default=None, help="JSON [[x, y, positive], ...] in --image pixels")
     parser.add_argument("--refine-radius", type=int, default=None, metavar="R",
                         help="guided-filter refinement of every map, window radius R pixels (default: off)")
-    parser.add_argument("--refine-eps", type=float, default=1e-3, metavar="EPS",
+    parser.add_argument("--refine-eps", type=float, default=GuidedFilterParams.eps, metavar="EPS",
                         help="guided-filter regulariser (guide in [0, 1] units; with --refine-radius)")
     parser.add_argument("--json", dest="json_out", default=None, help="write the report here")
     args = parser.parse_args(argv)

@@ -110,8 +110,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--zoom-target / --zoom-expansion need --zoom-in on")
     if args.refine_eps is not None and args.refine_radius is None:
         parser.error("--refine-eps needs --refine-radius")
+    from inference.refine import GuidedFilterParams
     refine = None if args.refine_radius is None else (
-        args.refine_radius, 1e-3 if args.refine_eps is None else args.refine_eps)
+        args.refine_radius, GuidedFilterParams.eps if args.refine_eps is None else args.refine_eps)
 
     from inference.evaluation import run_evaluation
     from inference.evaluation.report import summary_markdown

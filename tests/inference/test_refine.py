@@ -1,6 +1,7 @@
 """Guided-filter refinement (`inference.refine`) and its use by the predictor, the session and the evaluation."""
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -132,7 +133,7 @@ def test_large_images_are_fitted_on_a_subsampled_copy():
     truth[20:70, 30:95] = True
     image = np.where(truth[..., None], (210, 80, 50), (40, 100, 170)).astype(np.float64)
     image = np.clip(image + rng.normal(0, 5, image.shape), 0, 255).astype(np.uint8)
-    probs = cv2_blur(truth.astype(np.float32), 9)
+    probs = cv2.blur(truth.astype(np.float32), (9, 9))   # edges smooth where the image's are sharp
     exact = GuidedRefiner(image, GuidedFilterParams(4, 1e-3, max_side=120))
     fast = GuidedRefiner(image, GuidedFilterParams(4, 1e-3, max_side=60))
     assert exact.subsample == 1 and fast.subsample == 2 and fast.radius == 2
@@ -141,10 +142,4 @@ def test_large_images_are_fitted_on_a_subsampled_copy():
     assert refined_fast.shape == probs.shape
     assert np.count_nonzero((refined_fast > 0.49) != (refined_exact > 0.49)) < 0.01 * probs.size
     assert np.count_nonzero((refined_fast > 0.49) != truth) < np.count_nonzero((probs > 0.49) != truth)
-
-
-def cv2_blur(array: np.ndarray, size: int) -> np.ndarray:
-    """Box blur: a map whose edges are smooth where the image's are sharp."""
-    import cv2
-    return cv2.blur(array, (size, size))
 
