@@ -3,7 +3,7 @@
     python -m inference.evaluate --dataset DIR --model NAME_OR_PATH --mode MODE [--mode MODE ...]
         [--max-clicks 20] [--limit N] [--workers K] [--zoom-in on|off] [--zoom-target PX]
         [--zoom-expansion RATIO] [--refine-radius R [--refine-eps EPS]] [--net-clicks-limit auto|none|N]
-        [--brs-reg-weight W] --out OUTDIR
+        [--brs-reg-weight W] [--brs-min-iou-diff D] [--brs-maxfun N] --out OUTDIR
 
 Writes OUTDIR/summary.json, samples.jsonl, miou.png and summary.md.
 """
@@ -37,6 +37,13 @@ def _non_negative_float(value: str) -> float:
     number = float(value)
     if not number >= 0:
         raise argparse.ArgumentTypeError(f"expected a number ≥ 0, got {value}")
+    return number
+
+
+def _unit_fraction(value: str) -> float:
+    number = float(value)
+    if not 0 <= number < 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {value}")
     return number
 
 
@@ -87,6 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "RGB/DistMap-BRS 5, NoBRS all; none: all)")
     p.add_argument("--brs-reg-weight", type=_non_negative_float, default=1e-3, metavar="W",
                    help="BRS regulariser weight (reference 1e-3: f-BRS W·(Σs² + 10·Σb²), RGB/DistMap-BRS W·Σx²)")
+    p.add_argument("--brs-min-iou-diff", type=_unit_fraction, default=0.01, metavar="D",
+                   help="BRS early exit: stop the optimisation once the mask's IoU with the previous "
+                        "evaluation's exceeds 1 − D (reference evaluation 0.01, reference demos 1e-3)")
+    p.add_argument("--brs-maxfun", type=_positive_int, default=20, metavar="N",
+                   help="BRS L-BFGS-B objective evaluations per click at most (reference 20; maxiter 2·N)")
     p.add_argument("--early-stop", action="store_true",
                    help="stop each sample at IoU ≥ 0.90 like the reference (faster; mIoU@k beyond the "
                         "stop is then null). Default: run all clicks; NoC is the same either way")
@@ -121,7 +133,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                    max_clicks=args.max_clicks, limit=args.limit, workers=args.workers,
                                    zoom_in=args.zoom_in, zoom_overrides=overrides, early_stop=args.early_stop,
                                    device=args.device, refine=refine, net_clicks_limit=args.net_clicks_limit,
-                                   brs_reg_weight=args.brs_reg_weight,
+                                   brs_reg_weight=args.brs_reg_weight, brs_min_iou_diff=args.brs_min_iou_diff,
+                                   brs_maxfun=args.brs_maxfun,
                                    progress=not args.no_progress, dataset_kind=args.dataset_kind)
     except DatasetError as exc:
         print(f"error: {exc}", file=sys.stderr)

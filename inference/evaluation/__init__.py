@@ -21,7 +21,8 @@ def run_evaluation(dataset: str, modes: list[str] | tuple[str, ...], model: str 
                    dataset_kind: str | None = None,
                    refine: tuple[int, float] | None = None,
                    net_clicks_limit: int | None | str = "auto",
-                   brs_reg_weight: float = 1e-3) -> list[dict[str, Any]]:
+                   brs_reg_weight: float = 1e-3, brs_min_iou_diff: float = 0.01,
+                   brs_maxfun: int = 20) -> list[dict[str, Any]]:
     """Evaluate ``modes`` of ``model`` on the data set folder ``dataset``; returns the per-mode
     summaries (the content of summary.json) and, when ``out_dir`` is given, writes all outputs there."""
     from .pipeline import evaluate_to_folder
@@ -29,5 +30,6 @@ def run_evaluation(dataset: str, modes: list[str] | tuple[str, ...], model: str 
                         zoom_in=zoom_in, zoom_overrides=tuple(zoom_overrides), early_stop=early_stop,
                         device=device, limit=limit,
                         dataset_kind=dataset_kind, refine=refine, net_clicks_limit=net_clicks_limit,
-                        brs_reg_weight=brs_reg_weight)
+                        brs_reg_weight=brs_reg_weight, brs_min_iou_diff=brs_min_iou_diff,
+                        brs_maxfun=brs_maxfun)
     return evaluate_to_folder(config, out_dir, workers=workers, progress=progress)

@@ -178,6 +178,8 @@ class EvalConfig:
     refine: tuple[int, float] | None = None
     net_clicks_limit: int | None | str = "auto"
     brs_reg_weight: float = 1e-3
+    brs_min_iou_diff: float = 0.01
+    brs_maxfun: int = 20
 
     def __post_init__(self) -> None:
         unknown = [m for m in self.modes if m not in MODES]
@@ -201,13 +203,19 @@ class EvalConfig:
             raise ValueError(f"net_clicks_limit must be 'auto', None or an integer ≥ 1, got {self.net_clicks_limit!r}")
         if not self.brs_reg_weight >= 0:
             raise ValueError(f"brs_reg_weight must be ≥ 0, got {self.brs_reg_weight!r}")
+        if not 0 <= self.brs_min_iou_diff < 1:
+            raise ValueError(f"brs_min_iou_diff must be in [0, 1), got {self.brs_min_iou_diff!r}")
+        if not (isinstance(self.brs_maxfun, int) and self.brs_maxfun >= 1):
+            raise ValueError(f"brs_maxfun must be an integer ≥ 1, got {self.brs_maxfun!r}")
 
     def predictor_config(self) -> PredictorConfig:
         """The `PredictorConfig` every session of a network mode gets (the reference defaults plus this
         evaluation's settings; GrabCut ignores it)."""
+        from inference.brs import LBFGSParams
         from inference.predictors.base import PredictorConfig
         return PredictorConfig(prob_thresh=self.prob_thresh, with_flip=self.with_flip, zoom_in=self.zoom_params(),
                                net_clicks_limit=self.net_clicks_limit, reg_weight=self.brs_reg_weight,
+                               min_iou_diff=self.brs_min_iou_diff, lbfgs=LBFGSParams(maxfun=self.brs_maxfun),
                                refine=self.refine_params())
 
     def refine_params(self) -> GuidedFilterParams | None:
@@ -351,6 +359,7 @@ def run_evaluation(config: EvalConfig, workers: int = 1, progress: bool = True,
              "with_flip": config.with_flip, "prob_thresh": config.prob_thresh,
              "refine": dataclasses.asdict(config.refine_params()) if config.refine is not None else None,
              "net_clicks_limit": config.net_clicks_limit, "brs_reg_weight": config.brs_reg_weight,
+             "brs_min_iou_diff": config.brs_min_iou_diff, "brs_maxfun": config.brs_maxfun,
              "early_stop": config.early_stop, "workers": workers, "wall_seconds_run": wall,
              "machine": machine_description(threads)}
     summaries = [
