@@ -1,7 +1,8 @@
 """Per-click timing of the predictor modes on one model, same image and same clicks for every mode.
 
     python -m inference.bench --model PATH_OR_NAME --modes nobrs,rgb-brs,f-brs-b --size 480 --clicks 10 \
-        [--flip on|off] [--optimise auto|on|off] [--refine-radius R --refine-eps EPS] --json OUT.json
+        [--flip on|off] [--optimise auto|on|off] [--refine-radius R --refine-eps EPS] \
+        [--brs-min-iou-diff D] [--brs-maxfun N] --json OUT.json
 
 The image is synthetic (closed-form texture + an elliptic object with a thin tail, longest side `--size`),
 or `--image PATH` resized to longest side `--size`; the click sequence is made once by the automatic clicker
@@ -113,18 +114,24 @@ class _PeakMemory:
 
 def bench_mode(model: Any, image: np.ndarray, clicks: list[Click], mode: str, threads: int | None = None,
                zoom_in: bool = True, with_flip: bool = True,
-               refine: GuidedFilterParams | None = None) -> dict[str, Any]:
+               refine: GuidedFilterParams | None = None, min_iou_diff: float = 0.01,
+               maxfun: int = 20) -> dict[str, Any]:
     """Time every click of `clicks` in `mode` (fresh session; `with_flip`: flip-averaged predictions as the
     reference evaluation, two network passes per prediction; `refine`: `inference.refine.GuidedFilterParams`
-    or None); returns per-click seconds, the session's set-up seconds and stats."""
-    from inference.session import SegmentationSession
+    or None; `min_iou_diff`, `maxfun`: the BRS modes' early exit and L-BFGS budget, reference 0.01 and 20);
+    returns per-click seconds, the session's set-up seconds and stats."""
+    from inference.brs import LBFGSParams
+    from inference.predictors.base import PredictorConfig
+    from inference.session import SegmentationSession, zoom_params
     device = getattr(model, "device", torch.device("cpu")) if model is not None else torch.device("cpu")
     seconds, evals = [], []
     with _PeakMemory(torch.device(device)) as memory:
         start = time.perf_counter()
-        session = SegmentationSession(None if mode == "grabcut" else model, image, mode=mode, zoom_in=zoom_in,
-                                      with_flip=with_flip, num_threads=threads,
-                                      refine=None if mode == "grabcut" else refine)
+        config = PredictorConfig(with_flip=with_flip, zoom_in=zoom_params(zoom_in),
+                                 refine=None if mode == "grabcut" else refine, min_iou_diff=min_iou_diff,
+                                 lbfgs=LBFGSParams(maxfun=maxfun))
+        session = SegmentationSession(None if mode == "grabcut" else model, image, mode=mode,
+                                      num_threads=threads, config=config)
         setup_s = time.perf_counter() - start
         for click in clicks:
             start = time.perf_counter()
@@ -159,9 +166,15 @@ def load_scene(path: str, size: int, click_list: list | None) -> tuple[np.ndarra
 def run_bench(model_name: str, modes: list[str], size: int, n_clicks: int, threads: int | None = None,
               device: str | None = None, zoom_in: bool = True, log: Callable[[str], None] = print,
               image_path: str | None = None, click_list: list | None = None, with_flip: bool = True,
-              optimise: bool | None = None, refine: GuidedFilterParams | None = None) -> dict[str, Any]:
+              optimise: bool | None = None, refine: GuidedFilterParams | None = None,
+              min_iou_diff: float = 0.01, maxfun: int = 20) -> dict[str, Any]:
     """Load the model (`optimise`: see `model_zoo.load_model`), make the scene and clicks, time every mode
-    (`refine`: `inference.refine.GuidedFilterParams` or None); returns the JSON report."""
+    (`refine`: `inference.refine.GuidedFilterParams` or None; `min_iou_diff`, `maxfun`: see `bench_mode`);
+    returns the JSON report."""
+    if not 0 <= min_iou_diff < 1:
+        raise ValueError(f"--brs-min-iou-diff must be in [0, 1), got {min_iou_diff}")
+    if maxfun < 1:
+        raise ValueError(f"--brs-maxfun must be >= 1, got {maxfun}")
     from inference.model_zoo import load_model
     from inference.predictors import MODES
     unknown = [m for m in modes if m not in MODES]
@@ -182,10 +195,11 @@ def run_bench(model_name: str, modes: list[str], size: int, n_clicks: int, threa
     clicks = clicks[:n_clicks]
     log(f"model {model_name} on {model.device}, image {image.shape[1]}x{image.shape[0]}, {n_clicks} clicks, "
         f"torch threads {threads or torch.get_num_threads()}, flip {'on' if with_flip else 'off'}, "
-        f"BN {'fused' if bn_fused else 'not fused'}, refine {refine}")
+        f"BN {'fused' if bn_fused else 'not fused'}, refine {refine}, BRS min_iou_diff {min_iou_diff} maxfun {maxfun}")
     results = []
     for mode in modes:
-        results.append(bench_mode(model, image, clicks, mode, threads, zoom_in, with_flip, refine))
+        results.append(bench_mode(model, image, clicks, mode, threads, zoom_in, with_flip, refine,
+                                  min_iou_diff, maxfun))
         log(f"  {mode}: mean {results[-1]['mean_s']:.3f} s/click")
     reference = next((r["mean_s"] for r in results if r["mode"] == "rgb-brs"), None)
     for r in results:
@@ -193,6 +207,7 @@ def run_bench(model_name: str, modes: list[str], size: int, n_clicks: int, threa
     return {"model": str(model_name), "size": size, "image": image_path or "synthetic", "device": str(model.device), "clicks": n_clicks,
             "threads": threads or torch.get_num_threads(), "zoom_in": zoom_in, "with_flip": with_flip,
             "bn_fused": bn_fused, "refine": None if refine is None else dataclasses.asdict(refine),
+            "brs_min_iou_diff": min_iou_diff, "brs_maxfun": maxfun,
             "click_list": [[c.x, c.y, c.positive] for c in clicks], "modes": results}
 
 
@@ -227,6 +242,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="guided-filter refinement of every map, window radius R pixels (default: off)")
     parser.add_argument("--refine-eps", type=float, default=GuidedFilterParams.eps, metavar="EPS",
                         help="guided-filter regulariser (guide in [0, 1] units; with --refine-radius)")
+    parser.add_argument("--brs-min-iou-diff", type=float, default=0.01, metavar="D",
+                        help="BRS early exit once the mask's IoU change is below D (reference evaluation 0.01)")
+    parser.add_argument("--brs-maxfun", type=int, default=20, metavar="N",
+                        help="BRS L-BFGS-B objective evaluations per click at most (reference 20)")
     parser.add_argument("--json", dest="json_out", default=None, help="write the report here")
     args = parser.parse_args(argv)
     if args.clicks < 1:
@@ -238,7 +257,8 @@ def main(argv: list[str] | None = None) -> int:
         report = run_bench(args.model, modes, args.size, args.clicks, args.threads, args.device,
                            args.zoom_in == "on", log=lambda s: print(s, file=sys.stderr),
                            image_path=args.image, click_list=click_list, with_flip=args.flip == "on",
-                           optimise={"auto": None, "on": True, "off": False}[args.optimise], refine=refine)
+                           optimise={"auto": None, "on": True, "off": False}[args.optimise], refine=refine,
+                           min_iou_diff=args.brs_min_iou_diff, maxfun=args.brs_maxfun)
     except (ValueError, FileNotFoundError, json.JSONDecodeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

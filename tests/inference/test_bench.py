@@ -68,3 +68,17 @@ def test_bench_refinement_switch(tmp_path, capsys):
     assert report["modes"][0]["setup_s"] > 0
     assert bench.main(["--model", "default", "--modes", "nobrs", "--size", "64", "--refine-radius", "0"]) == 2
     assert "radius" in capsys.readouterr().err
+
+
+def test_bench_brs_budget_caps_the_objective_evaluations(tmp_path, capsys):
+    """--brs-maxfun bounds f-BRS-B's L-BFGS evaluations per click and is reported; bad budgets are refused."""
+    out = tmp_path / "bench.json"
+    assert bench.main(["--model", "default", "--modes", "f-brs-b", "--size", "96", "--clicks", "4", "--threads", "1",
+                       "--zoom-in", "off", "--brs-min-iou-diff", "0", "--brs-maxfun", "2", "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["brs_min_iou_diff"] == 0 and report["brs_maxfun"] == 2
+    evals = report["modes"][0]["n_objective_evals"]
+    assert max(evals) <= 3   # scipy may overshoot maxfun by one evaluation
+    for flag, value in (("--brs-maxfun", "0"), ("--brs-min-iou-diff", "1")):
+        assert bench.main(["--model", "default", "--modes", "f-brs-b", "--size", "64", flag, value]) == 2
+        assert flag in capsys.readouterr().err

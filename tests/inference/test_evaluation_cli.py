@@ -92,6 +92,8 @@ def test_command_line_errors(tmp_path):
         (["--dataset", missing, "--mode", "grabcut", "--refine-radius", "0"], "integer ≥ 1"),
         (["--dataset", missing, "--mode", "grabcut", "--net-clicks-limit", "some"], "auto, none or an integer"),
         (["--dataset", missing, "--mode", "grabcut", "--brs-reg-weight", "-1"], "number ≥ 0"),
+        (["--dataset", missing, "--mode", "grabcut", "--brs-min-iou-diff", "1"], "number in [0, 1)"),
+        (["--dataset", missing, "--mode", "grabcut", "--brs-maxfun", "0"], "integer ≥ 1"),
         (["--dataset", missing, "--mode", "grabcut"], "not found"),
     ]
     for args, message in cases:

@@ -159,10 +159,19 @@ def test_evaluation_config_builds_the_sessions_predictor_config():
     from inference.refine import GuidedFilterParams
 
     config = EvalConfig(dataset_dir="unused", modes=("f-brs-b", "grabcut"), model="default", refine=(4, 1e-3),
-                        net_clicks_limit=None, brs_reg_weight=1e-2, zoom_overrides=(("target_size", 480),))
+                        net_clicks_limit=None, brs_reg_weight=1e-2, brs_min_iou_diff=1e-3, brs_maxfun=40,
+                        zoom_overrides=(("target_size", 480),))
     predictor = config.predictor_config()
     assert predictor.reg_weight == 1e-2 and predictor.net_clicks_limit is None
+    assert predictor.min_iou_diff == 1e-3 and predictor.lbfgs.as_kwargs()["maxfun"] == 40
+    assert predictor.lbfgs.as_kwargs()["maxiter"] == 80
     assert predictor.refine == GuidedFilterParams(4, 1e-3) and predictor.zoom_in.target_size == 480
     assert predictor.prob_thresh == 0.49 and predictor.with_flip
     with pytest.raises(ValueError, match="brs_reg_weight"):
         EvalConfig(dataset_dir="unused", modes=("f-brs-b",), model="default", brs_reg_weight=-1.0)
+    for bad in (-0.1, 1.0):
+        with pytest.raises(ValueError, match="brs_min_iou_diff"):
+            EvalConfig(dataset_dir="unused", modes=("f-brs-b",), model="default", brs_min_iou_diff=bad)
+    for bad in (0, 2.5):
+        with pytest.raises(ValueError, match="brs_maxfun"):
+            EvalConfig(dataset_dir="unused", modes=("f-brs-b",), model="default", brs_maxfun=bad)
