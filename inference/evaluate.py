@@ -3,7 +3,8 @@
     python -m inference.evaluate --dataset DIR --model NAME_OR_PATH --mode MODE [--mode MODE ...]
         [--max-clicks 20] [--limit N] [--workers K] [--zoom-in on|off] [--zoom-target PX]
         [--zoom-expansion RATIO] [--refine-radius R [--refine-eps EPS]] [--net-clicks-limit auto|none|N]
-        [--brs-reg-weight W] [--brs-min-iou-diff D] [--brs-maxfun N] --out OUTDIR
+        [--brs-reg-weight W] [--brs-min-iou-diff D] [--brs-maxfun N]
+        [--brs-warm-start on|off] --out OUTDIR
 
 Writes OUTDIR/summary.json, samples.jsonl, miou.png and summary.md.
 """
@@ -99,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "evaluation's exceeds 1 − D (reference evaluation 0.01, reference demos 1e-3)")
     p.add_argument("--brs-maxfun", type=_positive_int, default=20, metavar="N",
                    help="BRS L-BFGS-B objective evaluations per click at most (reference 20; maxiter 2·N)")
+    p.add_argument("--brs-warm-start", type=_on_off, default=True, metavar="on|off",
+                   help="start each click's BRS optimisation from the previous click's solution (on, the "
+                        "reference) or from the identity (off)")
     p.add_argument("--early-stop", action="store_true",
                    help="stop each sample at IoU ≥ 0.90 like the reference (faster; mIoU@k beyond the "
                         "stop is then null). Default: run all clicks; NoC is the same either way")
@@ -134,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                    zoom_in=args.zoom_in, zoom_overrides=overrides, early_stop=args.early_stop,
                                    device=args.device, refine=refine, net_clicks_limit=args.net_clicks_limit,
                                    brs_reg_weight=args.brs_reg_weight, brs_min_iou_diff=args.brs_min_iou_diff,
-                                   brs_maxfun=args.brs_maxfun,
+                                   brs_maxfun=args.brs_maxfun, brs_warm_start=args.brs_warm_start,
                                    progress=not args.no_progress, dataset_kind=args.dataset_kind)
     except DatasetError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -180,6 +180,7 @@ class EvalConfig:
     brs_reg_weight: float = 1e-3
     brs_min_iou_diff: float = 0.01
     brs_maxfun: int = 20
+    brs_warm_start: bool = True
 
     def __post_init__(self) -> None:
         unknown = [m for m in self.modes if m not in MODES]
@@ -216,6 +217,7 @@ class EvalConfig:
         return PredictorConfig(prob_thresh=self.prob_thresh, with_flip=self.with_flip, zoom_in=self.zoom_params(),
                                net_clicks_limit=self.net_clicks_limit, reg_weight=self.brs_reg_weight,
                                min_iou_diff=self.brs_min_iou_diff, lbfgs=LBFGSParams(maxfun=self.brs_maxfun),
+                               brs_warm_start=self.brs_warm_start,
                                refine=self.refine_params())
 
     def refine_params(self) -> GuidedFilterParams | None:
@@ -360,6 +362,7 @@ def run_evaluation(config: EvalConfig, workers: int = 1, progress: bool = True,
              "refine": dataclasses.asdict(config.refine_params()) if config.refine is not None else None,
              "net_clicks_limit": config.net_clicks_limit, "brs_reg_weight": config.brs_reg_weight,
              "brs_min_iou_diff": config.brs_min_iou_diff, "brs_maxfun": config.brs_maxfun,
+             "brs_warm_start": config.brs_warm_start,
              "early_stop": config.early_stop, "workers": workers, "wall_seconds_run": wall,
              "machine": machine_description(threads)}
     summaries = [

@@ -45,6 +45,8 @@ class PredictorConfig:
     """Everything a predictor needs besides the network; defaults = `get_predictor` / `evaluate_model.py`.
 
     `net_clicks_limit="auto"` means the mode's reference default (NoBRS None, RGB/DistMap-BRS 5, f-BRS 8).
+    `brs_warm_start`: each click's BRS optimisation starts from the previous click's solution (True, the
+    reference) or from the identity (False: zero scale/bias or input bias at every click).
     `refine`: guided-filter the returned map with the image (`inference.refine`); the network's next
     previous-mask input and ZoomIn's ROI still use the unrefined map. None (the reference): off.
     """
@@ -59,6 +61,7 @@ class PredictorConfig:
     reg_weight: float = 1e-3
     reg_bias_weight: float = 10.0
     min_iou_diff: float = 0.01
+    brs_warm_start: bool = True
     refine: GuidedFilterParams | None = None
 
     def clicks_limit(self, mode_default: int | None) -> int | None:

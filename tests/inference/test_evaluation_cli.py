@@ -94,6 +94,7 @@ def test_command_line_errors(tmp_path):
         (["--dataset", missing, "--mode", "grabcut", "--brs-reg-weight", "-1"], "number ≥ 0"),
         (["--dataset", missing, "--mode", "grabcut", "--brs-min-iou-diff", "1"], "number in [0, 1)"),
         (["--dataset", missing, "--mode", "grabcut", "--brs-maxfun", "0"], "integer ≥ 1"),
+        (["--dataset", missing, "--mode", "grabcut", "--brs-warm-start", "cold"], "on or off"),
         (["--dataset", missing, "--mode", "grabcut"], "not found"),
     ]
     for args, message in cases:

@@ -129,3 +129,35 @@ def test_net_clicks_limit_decides_which_clicks_the_network_sees(ritm_net, toy_im
     points_all = unlimited.predictor.points([clicks])
     assert (points_limited[0, :, 0] >= 0).sum() == 8      # the negative tenth click is withheld
     assert (points_all[0, :, 0] >= 0).sum() == 10
+
+
+@pytest.mark.parametrize("mode", ["f-brs-b", "rgb-brs"])
+def test_brs_warm_start_decides_where_each_click_starts(mode, ritm_net, toy_image, monkeypatch):
+    """The reference starts each click's L-BFGS-B from the previous click's solution; with
+    `brs_warm_start=False` every click starts from the identity (zeros)."""
+    import dataclasses
+
+    from inference.predictors import brs_base
+    from inference.predictors.base import PredictorConfig
+
+    starts: list[np.ndarray] = []
+    real_run_lbfgs = brs_base.run_lbfgs
+
+    def recording_run_lbfgs(objective, x0, params):
+        starts.append(np.array(x0, copy=True))
+        return real_run_lbfgs(objective, x0, params)
+
+    monkeypatch.setattr(brs_base, "run_lbfgs", recording_run_lbfgs)
+    for warm in (True, False):
+        starts.clear()
+        config = dataclasses.replace(PredictorConfig(zoom_in=None), brs_warm_start=warm)
+        session = SegmentationSession(ritm_net, toy_image, mode=mode, config=config)
+        solutions = []
+        for click in CLICKS:
+            session.add_click(click)
+            solutions.append(np.array(session.predictor.opt_data, copy=True).ravel())
+        assert len(starts) == len(CLICKS) - 1          # no optimisation at the first click
+        assert any(np.abs(s).max() > 0 for s in solutions[1:-1])   # the optimisation moved the variables
+        for start, previous in zip(starts, solutions[:-1]):
+            expected = previous if warm else np.zeros_like(previous)
+            np.testing.assert_array_equal(start.ravel().astype(np.float32), expected.astype(np.float32))
