@@ -2,7 +2,8 @@
 
     python -m inference.bench --model PATH_OR_NAME --modes nobrs,rgb-brs,f-brs-b --size 480 --clicks 10 \
         [--flip on|off] [--optimise auto|on|off] [--refine-radius R --refine-eps EPS] \
-        [--brs-min-iou-diff D] [--brs-maxfun N] --json OUT.json
+        [--brs-min-iou-diff D] [--brs-maxfun N] [--brs-warm-start on|off] [--net-clicks-limit auto|none|N] \
+        --json OUT.json
 
 The image is synthetic (closed-form texture + an elliptic object with a thin tail, longest side `--size`),
 or `--image PATH` resized to longest side `--size`; the click sequence is made once by the automatic clicker
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+from dataclasses import dataclass
 import json
 import sys
 import threading
@@ -26,11 +28,38 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from inference.brs import LBFGSParams
 from inference.clicks import Click
 from inference.device import torch_threads
+from inference.predictors.base import PredictorConfig
 from inference.refine import GuidedFilterParams
 
-__all__ = ["synthetic_scene", "make_clicks", "bench_mode", "run_bench", "main"]
+__all__ = ["BRSSettings", "synthetic_scene", "make_clicks", "bench_mode", "run_bench", "main"]
+
+
+@dataclass(frozen=True)
+class BRSSettings:
+    """The BRS modes' settings the bench can change; the defaults are the reference's (see
+    `inference.predictors.base.PredictorConfig`)."""
+
+    min_iou_diff: float = 0.01
+    maxfun: int = 20
+    warm_start: bool = True
+    net_clicks_limit: int | None | str = "auto"
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.min_iou_diff < 1:
+            raise ValueError(f"--brs-min-iou-diff must be in [0, 1), got {self.min_iou_diff}")
+        if self.maxfun < 1:
+            raise ValueError(f"--brs-maxfun must be >= 1, got {self.maxfun}")
+        if not (self.net_clicks_limit in ("auto", None) or (isinstance(self.net_clicks_limit, int)
+                                                          and self.net_clicks_limit >= 1)):
+            raise ValueError(f"--net-clicks-limit must be auto, none or an integer >= 1, got {self.net_clicks_limit!r}")
+
+    def applied_to(self, config: PredictorConfig) -> PredictorConfig:
+        """`config` with these settings."""
+        return dataclasses.replace(config, min_iou_diff=self.min_iou_diff, lbfgs=LBFGSParams(maxfun=self.maxfun),
+                                   brs_warm_start=self.warm_start, net_clicks_limit=self.net_clicks_limit)
 
 
 def synthetic_scene(size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -114,22 +143,17 @@ class _PeakMemory:
 
 def bench_mode(model: Any, image: np.ndarray, clicks: list[Click], mode: str, threads: int | None = None,
                zoom_in: bool = True, with_flip: bool = True,
-               refine: GuidedFilterParams | None = None, min_iou_diff: float = 0.01,
-               maxfun: int = 20) -> dict[str, Any]:
+               refine: GuidedFilterParams | None = None, brs: BRSSettings = BRSSettings()) -> dict[str, Any]:
     """Time every click of `clicks` in `mode` (fresh session; `with_flip`: flip-averaged predictions as the
     reference evaluation, two network passes per prediction; `refine`: `inference.refine.GuidedFilterParams`
-    or None; `min_iou_diff`, `maxfun`: the BRS modes' early exit and L-BFGS budget, reference 0.01 and 20);
-    returns per-click seconds, the session's set-up seconds and stats."""
-    from inference.brs import LBFGSParams
-    from inference.predictors.base import PredictorConfig
+    or None; `brs`: the BRS modes' settings); returns per-click seconds, the session's set-up seconds and stats."""
     from inference.session import SegmentationSession, zoom_params
     device = getattr(model, "device", torch.device("cpu")) if model is not None else torch.device("cpu")
     seconds, evals = [], []
     with _PeakMemory(torch.device(device)) as memory:
         start = time.perf_counter()
-        config = PredictorConfig(with_flip=with_flip, zoom_in=zoom_params(zoom_in),
-                                 refine=None if mode == "grabcut" else refine, min_iou_diff=min_iou_diff,
-                                 lbfgs=LBFGSParams(maxfun=maxfun))
+        config = brs.applied_to(PredictorConfig(with_flip=with_flip, zoom_in=zoom_params(zoom_in),
+                                                refine=None if mode == "grabcut" else refine))
         session = SegmentationSession(None if mode == "grabcut" else model, image, mode=mode,
                                       num_threads=threads, config=config)
         setup_s = time.perf_counter() - start
@@ -167,14 +191,10 @@ def run_bench(model_name: str, modes: list[str], size: int, n_clicks: int, threa
               device: str | None = None, zoom_in: bool = True, log: Callable[[str], None] = print,
               image_path: str | None = None, click_list: list | None = None, with_flip: bool = True,
               optimise: bool | None = None, refine: GuidedFilterParams | None = None,
-              min_iou_diff: float = 0.01, maxfun: int = 20) -> dict[str, Any]:
+              brs: BRSSettings = BRSSettings()) -> dict[str, Any]:
     """Load the model (`optimise`: see `model_zoo.load_model`), make the scene and clicks, time every mode
-    (`refine`: `inference.refine.GuidedFilterParams` or None; `min_iou_diff`, `maxfun`: see `bench_mode`);
-    returns the JSON report."""
-    if not 0 <= min_iou_diff < 1:
-        raise ValueError(f"--brs-min-iou-diff must be in [0, 1), got {min_iou_diff}")
-    if maxfun < 1:
-        raise ValueError(f"--brs-maxfun must be >= 1, got {maxfun}")
+    (`refine`: `inference.refine.GuidedFilterParams` or None; `brs`: the BRS modes' settings); returns the
+    JSON report."""
     from inference.model_zoo import load_model
     from inference.predictors import MODES
     unknown = [m for m in modes if m not in MODES]
@@ -195,11 +215,10 @@ def run_bench(model_name: str, modes: list[str], size: int, n_clicks: int, threa
     clicks = clicks[:n_clicks]
     log(f"model {model_name} on {model.device}, image {image.shape[1]}x{image.shape[0]}, {n_clicks} clicks, "
         f"torch threads {threads or torch.get_num_threads()}, flip {'on' if with_flip else 'off'}, "
-        f"BN {'fused' if bn_fused else 'not fused'}, refine {refine}, BRS min_iou_diff {min_iou_diff} maxfun {maxfun}")
+        f"BN {'fused' if bn_fused else 'not fused'}, refine {refine}, BRS {brs}")
     results = []
     for mode in modes:
-        results.append(bench_mode(model, image, clicks, mode, threads, zoom_in, with_flip, refine,
-                                  min_iou_diff, maxfun))
+        results.append(bench_mode(model, image, clicks, mode, threads, zoom_in, with_flip, refine, brs))
         log(f"  {mode}: mean {results[-1]['mean_s']:.3f} s/click")
     reference = next((r["mean_s"] for r in results if r["mode"] == "rgb-brs"), None)
     for r in results:
@@ -207,7 +226,7 @@ def run_bench(model_name: str, modes: list[str], size: int, n_clicks: int, threa
     return {"model": str(model_name), "size": size, "image": image_path or "synthetic", "device": str(model.device), "clicks": n_clicks,
             "threads": threads or torch.get_num_threads(), "zoom_in": zoom_in, "with_flip": with_flip,
             "bn_fused": bn_fused, "refine": None if refine is None else dataclasses.asdict(refine),
-            "brs_min_iou_diff": min_iou_diff, "brs_maxfun": maxfun,
+            "brs": dataclasses.asdict(brs),
             "click_list": [[c.x, c.y, c.positive] for c in clicks], "modes": results}
 
 
@@ -221,6 +240,15 @@ def format_table(report: dict[str, Any]) -> str:
                      f"{r['setup_s']:.3f} | "
                      f"{r['peak_mb']:.0f} | {ratio} | {np.mean(r['n_objective_evals']):.1f} |")
     return "\n".join(lines)
+
+
+def _clicks_limit(value: str) -> int | None | str:
+    lowered = value.lower()
+    if lowered in ("auto", "none"):
+        return "auto" if lowered == "auto" else None
+    if not lowered.isdigit():
+        raise ValueError(f"--net-clicks-limit must be auto, none or an integer >= 1, got {value!r}")
+    return int(lowered)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -246,6 +274,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="BRS early exit once the mask's IoU change is below D (reference evaluation 0.01)")
     parser.add_argument("--brs-maxfun", type=int, default=20, metavar="N",
                         help="BRS L-BFGS-B objective evaluations per click at most (reference 20)")
+    parser.add_argument("--brs-warm-start", choices=("on", "off"), default="on",
+                        help="start each click's BRS optimisation from the previous solution (on, the reference)")
+    parser.add_argument("--net-clicks-limit", default="auto", metavar="auto|none|N",
+                        help="clicks given to the network (auto: the mode's reference default)")
     parser.add_argument("--json", dest="json_out", default=None, help="write the report here")
     args = parser.parse_args(argv)
     if args.clicks < 1:
@@ -254,11 +286,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         refine = None if args.refine_radius is None else GuidedFilterParams(args.refine_radius, args.refine_eps)
         click_list = json.loads(args.click_list) if args.click_list else None
+        brs = BRSSettings(min_iou_diff=args.brs_min_iou_diff, maxfun=args.brs_maxfun,
+                          warm_start=args.brs_warm_start == "on",
+                          net_clicks_limit=_clicks_limit(args.net_clicks_limit))
         report = run_bench(args.model, modes, args.size, args.clicks, args.threads, args.device,
                            args.zoom_in == "on", log=lambda s: print(s, file=sys.stderr),
                            image_path=args.image, click_list=click_list, with_flip=args.flip == "on",
                            optimise={"auto": None, "on": True, "off": False}[args.optimise], refine=refine,
-                           min_iou_diff=args.brs_min_iou_diff, maxfun=args.brs_maxfun)
+                           brs=brs)
     except (ValueError, FileNotFoundError, json.JSONDecodeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

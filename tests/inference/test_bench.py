@@ -76,9 +76,28 @@ def test_bench_brs_budget_caps_the_objective_evaluations(tmp_path, capsys):
     assert bench.main(["--model", "default", "--modes", "f-brs-b", "--size", "96", "--clicks", "4", "--threads", "1",
                        "--zoom-in", "off", "--brs-min-iou-diff", "0", "--brs-maxfun", "2", "--json", str(out)]) == 0
     report = json.loads(out.read_text())
-    assert report["brs_min_iou_diff"] == 0 and report["brs_maxfun"] == 2
+    assert report["brs"] == {"min_iou_diff": 0, "maxfun": 2, "warm_start": True, "net_clicks_limit": "auto"}
     evals = report["modes"][0]["n_objective_evals"]
     assert max(evals) <= 3   # scipy may overshoot maxfun by one evaluation
-    for flag, value in (("--brs-maxfun", "0"), ("--brs-min-iou-diff", "1")):
+    for flag, value in (("--brs-maxfun", "0"), ("--brs-min-iou-diff", "1"), ("--net-clicks-limit", "some"),
+                        ("--net-clicks-limit", "0")):
         assert bench.main(["--model", "default", "--modes", "f-brs-b", "--size", "64", flag, value]) == 2
         assert flag in capsys.readouterr().err
+
+
+def test_bench_cold_start_and_clicks_limit_reach_the_session(monkeypatch):
+    """--brs-warm-start off / --net-clicks-limit none are what the timed sessions get."""
+    from inference import session as session_module
+
+    configs = []
+    real_init = session_module.SegmentationSession.__init__
+
+    def recording_init(self, *args, **kwargs):
+        configs.append(kwargs.get("config"))
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(session_module.SegmentationSession, "__init__", recording_init)
+    assert bench.main(["--model", "default", "--modes", "f-brs-b", "--size", "64", "--clicks", "2", "--threads", "1",
+                       "--zoom-in", "off", "--brs-warm-start", "off", "--net-clicks-limit", "none"]) == 0
+    timed = configs[-1]
+    assert timed.brs_warm_start is False and timed.net_clicks_limit is None and timed.zoom_in is None
