@@ -66,7 +66,10 @@ class SegmentationSession:
         refine: guided-filter settings for the returned maps (`inference.refine`; None: off).
         net_clicks_limit: clicks given to the network: "auto" (the mode's reference default: NoBRS all,
             RGB/DistMap-BRS 5, f-BRS 8), None (all) or a number; later clicks act through BRS only.
-        config: a full `PredictorConfig` (overrides zoom_in/with_flip/prob_thresh/max_size/refine).
+        brs_warm_start: BRS modes start each click's optimisation from the previous click's solution (True,
+            the reference) or from the identity (False).
+        config: a full `PredictorConfig` (overrides zoom_in/with_flip/prob_thresh/max_size/refine/
+            net_clicks_limit/brs_warm_start).
         max_history: undo depth kept.
     """
 
@@ -74,7 +77,7 @@ class SegmentationSession:
                  with_flip: bool = True, prob_thresh: float = 0.49, *, device: str | torch.device | None = None,
                  num_threads: int | None = None, max_size: int | None = None,
                  refine: GuidedFilterParams | None = None, net_clicks_limit: int | None | str = "auto",
-                 config: PredictorConfig | None = None, max_history: int = 100) -> None:
+                 brs_warm_start: bool = True, config: PredictorConfig | None = None, max_history: int = 100) -> None:
         net = _network_of(model)
         if net is None and mode not in MODEL_FREE_MODES:
             raise ValueError(f"mode {mode!r} needs a model")
@@ -88,7 +91,8 @@ class SegmentationSession:
         self.max_history = max_history
         self.config = config or PredictorConfig(prob_thresh=prob_thresh, with_flip=with_flip,
                                                 zoom_in=zoom_params(zoom_in), max_size=max_size,
-                                                refine=refine, net_clicks_limit=net_clicks_limit)
+                                                refine=refine, net_clicks_limit=net_clicks_limit,
+                                                brs_warm_start=brs_warm_start)
         self.predictor = build_predictor(mode, net, self.device, self.config)
         with torch_threads(num_threads):
             self.predictor.set_input_image(image)

@@ -20,6 +20,10 @@ from inference.worker.requests import ClickRequest, ImageRef, RequestError
 ENGINE_HISTORY = MAX_UNDO_STEPS + 2   # undo snapshots kept by the engine (each holds an (H, W) map)
 ENV_REFINE = "CLICKLABEL_WORKER_REFINE"
 DEFAULT_REFINE = "4,1e-3"   # guided-filter refinement of the maps (docs/model_card.md, "Guided-filter refinement")
+# Per-mode departures from the reference predictor settings, each adopted on validation (docs/model_card.md,
+# "f-BRS-B optimisation budget on validation"): f-BRS-B starts every click's optimisation from the identity and
+# gives the network every click (reference: warm start, first 8 clicks).
+LIVE_MODE_SETTINGS: dict[str, dict[str, Any]] = {"f-brs-b": {"brs_warm_start": False, "net_clicks_limit": None}}
 
 SessionFactory = Callable[[Any, np.ndarray, str], Any]
 ClickFactory = Callable[[float, float, bool], Any]
@@ -44,13 +48,14 @@ def refine_setting(value: str) -> Any:
 def engine_session_factory(model: Any, image: np.ndarray, mode: str) -> Any:
     """A new `inference.session.SegmentationSession` on uint8 (H, W, 3) RGB `image` (evaluation ZoomIn,
     flip, longest side limited to $CLICKLABEL_WORKER_MAX_SIZE, default 800, like the reference demos;
-    guided-filter refinement per $CLICKLABEL_WORKER_REFINE, default `DEFAULT_REFINE`, never for GrabCut)."""
+    guided-filter refinement per $CLICKLABEL_WORKER_REFINE, default `DEFAULT_REFINE`, never for GrabCut;
+    the mode's `LIVE_MODE_SETTINGS`)."""
     from inference.session import SegmentationSession
 
     max_size = int(os.environ.get("CLICKLABEL_WORKER_MAX_SIZE", "800")) or None
     refine = None if model is None else refine_setting(os.environ.get(ENV_REFINE, DEFAULT_REFINE))
     return SegmentationSession(model, image, mode=mode, max_size=max_size, max_history=ENGINE_HISTORY,
-                               refine=refine)
+                               refine=refine, **LIVE_MODE_SETTINGS.get(mode, {}))
 
 
 def engine_click(x: float, y: float, positive: bool) -> Any:

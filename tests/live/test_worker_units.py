@@ -304,6 +304,19 @@ def test_engine_sessions_refine_per_environment_and_count_the_bytes(monkeypatch)
         engine_session_factory(model, picture, "nobrs")
 
 
+def test_engine_f_brs_b_sessions_use_the_adopted_settings():
+    """Live f-BRS-B: cold start and every click to the network (model card); other modes keep the reference."""
+    from inference.model_zoo import load_model
+
+    model = load_model("default")
+    picture = np.zeros((40, 60, 3), np.uint8)
+    fbrs_b = engine_session_factory(model, picture, "f-brs-b")
+    assert fbrs_b.config.brs_warm_start is False and fbrs_b.predictor.net_clicks_limit is None
+    for mode in ("f-brs-a", "rgb-brs"):
+        other = engine_session_factory(model, picture, mode)
+        assert other.config.brs_warm_start is True and other.predictor.net_clicks_limit is not None
+
+
 def test_worker_refuses_to_start_with_a_bad_refine_setting():
     env = {**os.environ, "CLICKLABEL_WORKER_REFINE": "sharp"}
     res = subprocess.run([sys.executable, "-m", "inference.worker"], cwd=REPO_ROOT, env=env, capture_output=True,
