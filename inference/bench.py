@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-from dataclasses import dataclass
 import json
 import sys
 import threading
@@ -37,7 +36,7 @@ from inference.refine import GuidedFilterParams
 __all__ = ["BRSSettings", "synthetic_scene", "make_clicks", "bench_mode", "run_bench", "main"]
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class BRSSettings:
     """The BRS modes' settings the bench can change; the defaults are the reference's (see
     `inference.predictors.base.PredictorConfig`)."""
