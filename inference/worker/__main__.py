@@ -11,7 +11,7 @@ from celery.utils.imports import symbol_by_name
 
 from inference.worker import keys, runtime
 from inference.worker.heartbeat import Heartbeat
-from inference.worker.service import DEFAULT_REFINE, ENV_REFINE, refine_setting
+from inference.worker.service import DEFAULT_BRS, DEFAULT_REFINE, ENV_BRS, ENV_REFINE, mode_settings, refine_setting
 
 log = logging.getLogger("inference.worker")
 
@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:   # a bad engine setting stops the worker here, not at every click
         refine_setting(os.environ.get(ENV_REFINE, DEFAULT_REFINE))
+        mode_settings("f-brs-b", os.environ.get(ENV_BRS, DEFAULT_BRS))
     except ValueError as exc:
         parser.exit(2, f"error: {exc}\n")
 

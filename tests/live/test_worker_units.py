@@ -304,21 +304,33 @@ def test_engine_sessions_refine_per_environment_and_count_the_bytes(monkeypatch)
         engine_session_factory(model, picture, "nobrs")
 
 
-def test_engine_f_brs_b_sessions_use_the_adopted_settings():
-    """Live f-BRS-B: cold start and every click to the network (model card); other modes keep the reference."""
+def test_engine_f_brs_b_sessions_use_the_adopted_settings(monkeypatch):
+    """Live f-BRS-B: cold start and every click to the network (model card); other modes keep the reference;
+    CLICKLABEL_WORKER_BRS=reference restores the reference f-BRS-B, anything else is refused."""
     from inference.model_zoo import load_model
 
     model = load_model("default")
     picture = np.zeros((40, 60, 3), np.uint8)
+    monkeypatch.delenv("CLICKLABEL_WORKER_BRS", raising=False)
     fbrs_b = engine_session_factory(model, picture, "f-brs-b")
     assert fbrs_b.config.brs_warm_start is False and fbrs_b.predictor.net_clicks_limit is None
     for mode in ("f-brs-a", "rgb-brs"):
         other = engine_session_factory(model, picture, mode)
         assert other.config.brs_warm_start is True and other.predictor.net_clicks_limit is not None
+    monkeypatch.setenv("CLICKLABEL_WORKER_BRS", "reference")
+    reference = engine_session_factory(model, picture, "f-brs-b")
+    assert reference.config.brs_warm_start is True and reference.predictor.net_clicks_limit == 8
+    monkeypatch.setenv("CLICKLABEL_WORKER_BRS", "tuned")
+    with pytest.raises(ValueError, match="'adopted' or 'reference'"):
+        engine_session_factory(model, picture, "f-brs-b")
 
 
-def test_worker_refuses_to_start_with_a_bad_refine_setting():
-    env = {**os.environ, "CLICKLABEL_WORKER_REFINE": "sharp"}
+@pytest.mark.parametrize("name, value, message", [
+    ("CLICKLABEL_WORKER_REFINE", "sharp", "CLICKLABEL_WORKER_REFINE must be 'off' or 'RADIUS,EPS'"),
+    ("CLICKLABEL_WORKER_BRS", "tuned", "CLICKLABEL_WORKER_BRS must be 'adopted' or 'reference'"),
+])
+def test_worker_refuses_to_start_with_a_bad_engine_setting(name, value, message):
+    env = {**os.environ, name: value}
     res = subprocess.run([sys.executable, "-m", "inference.worker"], cwd=REPO_ROOT, env=env, capture_output=True,
                          text=True, timeout=120)
-    assert res.returncode == 2 and "CLICKLABEL_WORKER_REFINE must be 'off' or 'RADIUS,EPS'" in res.stderr
+    assert res.returncode == 2 and message in res.stderr
