@@ -2,7 +2,7 @@
 
     python -m inference.evaluate --dataset DIR --model NAME_OR_PATH --mode MODE [--mode MODE ...]
         [--max-clicks 20] [--limit N] [--workers K] [--zoom-in on|off] [--zoom-target PX]
-        [--zoom-expansion RATIO] [--refine-radius R [--refine-eps EPS]] [--net-clicks-limit auto|none|N]
+        [--zoom-expansion RATIO] [--refine-radius R [--refine-eps EPS] [--refine-feedback]] [--net-clicks-limit auto|none|N]
         [--brs-reg-weight W] [--brs-min-iou-diff D] [--brs-maxfun N]
         [--brs-warm-start on|off] --out OUTDIR
 
@@ -90,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="guided-filter the maps with the image, window radius R pixels (default: off)")
     p.add_argument("--refine-eps", type=_positive_float, default=None, metavar="EPS",
                    help="guided-filter regulariser, guide in [0, 1] units (default 1e-3; needs --refine-radius)")
+    p.add_argument("--refine-feedback", action="store_true",
+                   help="feed the refined map back as the network's previous-mask input (needs --refine-radius)")
     p.add_argument("--net-clicks-limit", type=_clicks_limit, default="auto", metavar="auto|none|N",
                    help="clicks given to the network (auto: the mode's reference default, f-BRS 8, "
                         "RGB/DistMap-BRS 5, NoBRS all; none: all)")
@@ -126,6 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--zoom-target / --zoom-expansion need --zoom-in on")
     if args.refine_eps is not None and args.refine_radius is None:
         parser.error("--refine-eps needs --refine-radius")
+    if args.refine_feedback and args.refine_radius is None:
+        parser.error("--refine-feedback needs --refine-radius")
     from inference.refine import GuidedFilterParams
     refine = None if args.refine_radius is None else (
         args.refine_radius, GuidedFilterParams.eps if args.refine_eps is None else args.refine_eps)
@@ -139,6 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                    device=args.device, refine=refine, net_clicks_limit=args.net_clicks_limit,
                                    brs_reg_weight=args.brs_reg_weight, brs_min_iou_diff=args.brs_min_iou_diff,
                                    brs_maxfun=args.brs_maxfun, brs_warm_start=args.brs_warm_start,
+                                   refine_feedback=args.refine_feedback,
                                    progress=not args.no_progress, dataset_kind=args.dataset_kind)
     except DatasetError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -22,7 +22,8 @@ def run_evaluation(dataset: str, modes: list[str] | tuple[str, ...], model: str 
                    refine: tuple[int, float] | None = None,
                    net_clicks_limit: int | None | str = "auto",
                    brs_reg_weight: float = 1e-3, brs_min_iou_diff: float = 0.01,
-                   brs_maxfun: int = 20, brs_warm_start: bool = True) -> list[dict[str, Any]]:
+                   brs_maxfun: int = 20, brs_warm_start: bool = True,
+                   refine_feedback: bool = False) -> list[dict[str, Any]]:
     """Evaluate ``modes`` of ``model`` on the data set folder ``dataset``; returns the per-mode
     summaries (the content of summary.json) and, when ``out_dir`` is given, writes all outputs there."""
     from .pipeline import evaluate_to_folder
@@ -31,5 +32,6 @@ def run_evaluation(dataset: str, modes: list[str] | tuple[str, ...], model: str 
                         device=device, limit=limit,
                         dataset_kind=dataset_kind, refine=refine, net_clicks_limit=net_clicks_limit,
                         brs_reg_weight=brs_reg_weight, brs_min_iou_diff=brs_min_iou_diff,
-                        brs_maxfun=brs_maxfun, brs_warm_start=brs_warm_start)
+                        brs_maxfun=brs_maxfun, brs_warm_start=brs_warm_start,
+                        refine_feedback=refine_feedback)
     return evaluate_to_folder(config, out_dir, workers=workers, progress=progress)

@@ -181,6 +181,7 @@ class EvalConfig:
     brs_min_iou_diff: float = 0.01
     brs_maxfun: int = 20
     brs_warm_start: bool = True
+    refine_feedback: bool = False
 
     def __post_init__(self) -> None:
         unknown = [m for m in self.modes if m not in MODES]
@@ -199,6 +200,8 @@ class EvalConfig:
             raise ValueError("zoom_overrides need zoom_in=True")
         self.zoom_params()   # unknown override fields fail here, not in a worker
         self.refine_params()  # and bad guided-filter settings
+        if self.refine_feedback and self.refine is None:
+            raise ValueError("refine_feedback needs refine")
         if not (self.net_clicks_limit in ("auto", None) or (isinstance(self.net_clicks_limit, int)
                                                           and self.net_clicks_limit >= 1)):
             raise ValueError(f"net_clicks_limit must be 'auto', None or an integer ≥ 1, got {self.net_clicks_limit!r}")
@@ -217,7 +220,7 @@ class EvalConfig:
         return PredictorConfig(prob_thresh=self.prob_thresh, with_flip=self.with_flip, zoom_in=self.zoom_params(),
                                net_clicks_limit=self.net_clicks_limit, reg_weight=self.brs_reg_weight,
                                min_iou_diff=self.brs_min_iou_diff, lbfgs=LBFGSParams(maxfun=self.brs_maxfun),
-                               brs_warm_start=self.brs_warm_start,
+                               brs_warm_start=self.brs_warm_start, refine_feedback=self.refine_feedback,
                                refine=self.refine_params())
 
     def refine_params(self) -> GuidedFilterParams | None:
@@ -362,7 +365,7 @@ def run_evaluation(config: EvalConfig, workers: int = 1, progress: bool = True,
              "refine": dataclasses.asdict(config.refine_params()) if config.refine is not None else None,
              "net_clicks_limit": config.net_clicks_limit, "brs_reg_weight": config.brs_reg_weight,
              "brs_min_iou_diff": config.brs_min_iou_diff, "brs_maxfun": config.brs_maxfun,
-             "brs_warm_start": config.brs_warm_start,
+             "brs_warm_start": config.brs_warm_start, "refine_feedback": config.refine_feedback,
              "early_stop": config.early_stop, "workers": workers, "wall_seconds_run": wall,
              "machine": machine_description(threads)}
     summaries = [

@@ -49,6 +49,8 @@ class PredictorConfig:
     reference) or from the identity (False: zero scale/bias or input bias at every click).
     `refine`: guided-filter the returned map with the image (`inference.refine`); the network's next
     previous-mask input and ZoomIn's ROI still use the unrefined map. None (the reference): off.
+    `refine_feedback`: with `refine`, the refined map (not the raw one) becomes the network's next
+    previous-mask input; ZoomIn's ROI still follows the raw map.
     """
 
     prob_thresh: float = 0.49
@@ -63,6 +65,7 @@ class PredictorConfig:
     min_iou_diff: float = 0.01
     brs_warm_start: bool = True
     refine: GuidedFilterParams | None = None
+    refine_feedback: bool = False
 
     def clicks_limit(self, mode_default: int | None) -> int | None:
         """The effective net_clicks_limit."""
@@ -158,7 +161,12 @@ class Predictor:
         self.n_objective_evals, self.objective_values = 0, []
         with torch.no_grad():
             probs = self._predict(list(clicks), prev_mask)
-        return self.refiner.refine(probs) if self.refiner is not None else probs
+        if self.refiner is None:
+            return probs
+        refined = self.refiner.refine(probs)
+        if self.config.refine_feedback:
+            self.prev_prediction = torch.from_numpy(np.array(refined, dtype=np.float32))[None, None].to(self.device)
+        return refined
 
     def _predict(self, clicks: list[Click], prev_mask: torch.Tensor | None) -> np.ndarray:
         image = self.original_image
