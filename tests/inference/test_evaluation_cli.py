@@ -90,6 +90,7 @@ def test_command_line_errors(tmp_path):
         (["--dataset", missing, "--mode", "grabcut", "--zoom-expansion", "0"], "number > 0"),
         (["--dataset", missing, "--mode", "grabcut", "--refine-eps", "0.01"], "--refine-eps needs --refine-radius"),
         (["--dataset", missing, "--mode", "grabcut", "--refine-radius", "0"], "integer ≥ 1"),
+        (["--dataset", missing, "--mode", "grabcut", "--refine-feedback"], "--refine-feedback needs --refine-radius"),
         (["--dataset", missing, "--mode", "grabcut", "--net-clicks-limit", "some"], "auto, none or an integer"),
         (["--dataset", missing, "--mode", "grabcut", "--brs-reg-weight", "-1"], "number ≥ 0"),
         (["--dataset", missing, "--mode", "grabcut", "--brs-min-iou-diff", "1"], "number in [0, 1)"),

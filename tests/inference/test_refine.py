@@ -118,6 +118,30 @@ def test_session_returns_the_refined_map_and_feeds_the_network_the_raw_one(ritm_
     np.testing.assert_allclose(refined.undo(), refiner.refine(plain.undo()), atol=1e-6)
 
 
+def test_refine_feedback_makes_the_refined_map_the_next_previous_mask(ritm_net, toy_image):
+    """With `refine_feedback` the network's next previous-mask input is the map the session returned."""
+    import dataclasses
+
+    from inference.predictors.base import PredictorConfig
+
+    config = PredictorConfig(zoom_in=None, refine=GuidedFilterParams(2, 1e-3))
+    fed_back = SegmentationSession(ritm_net, toy_image, mode="nobrs",
+                                   config=dataclasses.replace(config, refine_feedback=True))
+    raw_fed = SegmentationSession(ritm_net, toy_image, mode="nobrs", config=config)
+    first = True
+    for click in (Click(30, 22, True), Click(5, 5, False), Click(40, 30, True)):
+        out = fed_back.add_click(click)
+        other = raw_fed.add_click(click)
+        np.testing.assert_array_equal(fed_back.predictor.prev_prediction[0, 0].numpy(), out)
+        assert not np.allclose(raw_fed.predictor.prev_prediction[0, 0].numpy(), other, atol=1e-3)
+        if first:   # same first click → same map; later maps differ because their inputs did
+            np.testing.assert_array_equal(out, other)
+            first = False
+    assert not np.allclose(out, other, atol=1e-4)
+    with pytest.raises(ValueError, match="refine_feedback needs refine"):
+        EvalConfig(dataset_dir="unused", modes=("nobrs",), model="default", refine_feedback=True)
+
+
 def test_evaluation_config_builds_the_refinement():
     config = EvalConfig(dataset_dir="unused", modes=("nobrs",), model="default", refine=(4, 1e-2))
     assert config.refine_params() == GuidedFilterParams(4, 1e-2)
