@@ -92,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="guided-filter regulariser, guide in [0, 1] units (default 1e-3; needs --refine-radius)")
     p.add_argument("--refine-feedback", action="store_true",
                    help="feed the refined map back as the network's previous-mask input (needs --refine-radius)")
+    p.add_argument("--refine-net", default=None, metavar="FILE|default",
+                   help="after the guided filter, apply this learnt refiner (weights file, or 'default' for the "
+                        "shipped one; needs --refine-radius)")
     p.add_argument("--net-clicks-limit", type=_clicks_limit, default="auto", metavar="auto|none|N",
                    help="clicks given to the network (auto: the mode's reference default, f-BRS 8, "
                         "RGB/DistMap-BRS 5, NoBRS all; none: all)")
@@ -130,6 +133,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--refine-eps needs --refine-radius")
     if args.refine_feedback and args.refine_radius is None:
         parser.error("--refine-feedback needs --refine-radius")
+    if args.refine_net is not None and args.refine_radius is None:
+        parser.error("--refine-net needs --refine-radius")
+    if args.refine_net is not None:
+        from inference.refine_net import load_refiner
+        try:
+            load_refiner(args.refine_net)
+        except (FileNotFoundError, ValueError, RuntimeError) as exc:
+            parser.error(f"--refine-net: {exc}")
     from inference.refine import GuidedFilterParams
     refine = None if args.refine_radius is None else (
         args.refine_radius, GuidedFilterParams.eps if args.refine_eps is None else args.refine_eps)
@@ -143,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                    device=args.device, refine=refine, net_clicks_limit=args.net_clicks_limit,
                                    brs_reg_weight=args.brs_reg_weight, brs_min_iou_diff=args.brs_min_iou_diff,
                                    brs_maxfun=args.brs_maxfun, brs_warm_start=args.brs_warm_start,
-                                   refine_feedback=args.refine_feedback,
+                                   refine_feedback=args.refine_feedback, refine_net=args.refine_net,
                                    progress=not args.no_progress, dataset_kind=args.dataset_kind)
     except DatasetError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -135,7 +135,10 @@ def _refine_text(summary: dict[str, Any]) -> str:
     refine = summary.get("refine")
     if not refine:
         return "no refinement"
-    return f"guided-filter refinement (radius {refine['radius']}, eps {refine['eps']:g})"
+    text = f"guided-filter refinement (radius {refine['radius']}, eps {refine['eps']:g})"
+    if summary.get("refine_net"):
+        text += f" then the learnt refiner {Path(summary['refine_net']).name}"
+    return text
 
 
 def results_table(summaries: Iterable[dict[str, Any]]) -> str:

@@ -182,6 +182,7 @@ class EvalConfig:
     brs_maxfun: int = 20
     brs_warm_start: bool = True
     refine_feedback: bool = False
+    refine_net: str | None = None
 
     def __post_init__(self) -> None:
         unknown = [m for m in self.modes if m not in MODES]
@@ -202,6 +203,11 @@ class EvalConfig:
         self.refine_params()  # and bad guided-filter settings
         if self.refine_feedback and self.refine is None:
             raise ValueError("refine_feedback needs refine")
+        if self.refine_net is not None:
+            if self.refine is None:
+                raise ValueError("refine_net needs refine")
+            from inference.refine_net import load_refiner
+            load_refiner(self.refine_net)   # a missing or wrong weights file fails here, not in a worker
         if not (self.net_clicks_limit in ("auto", None) or (isinstance(self.net_clicks_limit, int)
                                                           and self.net_clicks_limit >= 1)):
             raise ValueError(f"net_clicks_limit must be 'auto', None or an integer ≥ 1, got {self.net_clicks_limit!r}")
@@ -221,7 +227,7 @@ class EvalConfig:
                                net_clicks_limit=self.net_clicks_limit, reg_weight=self.brs_reg_weight,
                                min_iou_diff=self.brs_min_iou_diff, lbfgs=LBFGSParams(maxfun=self.brs_maxfun),
                                brs_warm_start=self.brs_warm_start, refine_feedback=self.refine_feedback,
-                               refine=self.refine_params())
+                               refine=self.refine_params(), refine_net=self.refine_net)
 
     def refine_params(self) -> GuidedFilterParams | None:
         """The guided-filter refinement every network session gets, or None (off)."""
@@ -366,6 +372,7 @@ def run_evaluation(config: EvalConfig, workers: int = 1, progress: bool = True,
              "net_clicks_limit": config.net_clicks_limit, "brs_reg_weight": config.brs_reg_weight,
              "brs_min_iou_diff": config.brs_min_iou_diff, "brs_maxfun": config.brs_maxfun,
              "brs_warm_start": config.brs_warm_start, "refine_feedback": config.refine_feedback,
+             "refine_net": config.refine_net,
              "early_stop": config.early_stop, "workers": workers, "wall_seconds_run": wall,
              "machine": machine_description(threads)}
     summaries = [

@@ -17,6 +17,7 @@ from inference.brs import LBFGSParams
 from inference.clicks import Click, points_tensor
 from inference.networks.base import ClickNetwork
 from inference.refine import GuidedFilterParams, GuidedRefiner
+from inference.refine_net import LearntRefiner, load_refiner
 from inference.transforms import AddHorizontalFlip, LimitLongestSide, SigmoidForPred, Transform, ZoomIn
 
 __all__ = ["PredictorConfig", "ZoomInParams", "Predictor", "NoBRSPredictor", "image_to_tensor"]
@@ -51,6 +52,8 @@ class PredictorConfig:
     previous-mask input and ZoomIn's ROI still use the unrefined map. None (the reference): off.
     `refine_feedback`: with `refine`, the refined map (not the raw one) becomes the network's next
     previous-mask input; ZoomIn's ROI still follows the raw map.
+    `refine_net`: with `refine`, a learnt refiner's weights file ("default": the shipped one) applied after the
+    guided filter (`inference.refine_net`); it sees the image, the raw and filtered maps and the clicks.
     """
 
     prob_thresh: float = 0.49
@@ -66,6 +69,11 @@ class PredictorConfig:
     brs_warm_start: bool = True
     refine: GuidedFilterParams | None = None
     refine_feedback: bool = False
+    refine_net: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.refine_net is not None and self.refine is None:
+            raise ValueError("refine_net needs refine (the learnt refiner corrects the guided-filter map)")
 
     def clicks_limit(self, mode_default: int | None) -> int | None:
         """The effective net_clicks_limit."""
@@ -103,6 +111,8 @@ class Predictor:
             self.transforms.append(AddHorizontalFlip())
         self.original_image: torch.Tensor | None = None
         self.refiner: GuidedRefiner | None = None
+        self.learnt_refiner: LearntRefiner | None = None
+        self._refine_net = load_refiner(config.refine_net, self.device) if config.refine_net is not None else None
         self.prev_prediction: torch.Tensor | None = None
         self.index_offset = 0
         self.n_objective_evals = 0
@@ -113,6 +123,7 @@ class Predictor:
         """Start a new object on uint8 (H, W, 3) RGB `image`; resets transforms and state."""
         self.original_image = image_to_tensor(image, self.device)
         self.refiner = GuidedRefiner(image, self.config.refine) if self.config.refine is not None else None
+        self.learnt_refiner = LearntRefiner(self._refine_net, image) if self._refine_net is not None else None
         for t in self.transforms:
             t.reset()
         self.prev_prediction = torch.zeros_like(self.original_image[:, :1])
@@ -164,6 +175,8 @@ class Predictor:
         if self.refiner is None:
             return probs
         refined = self.refiner.refine(probs)
+        if self.learnt_refiner is not None:
+            refined = self.learnt_refiner.refine(probs, refined, clicks)
         if self.config.refine_feedback:
             self.prev_prediction = torch.from_numpy(np.array(refined, dtype=np.float32))[None, None].to(self.device)
         return refined
