@@ -142,17 +142,20 @@ class _PeakMemory:
 
 def bench_mode(model: Any, image: np.ndarray, clicks: list[Click], mode: str, threads: int | None = None,
                zoom_in: bool = True, with_flip: bool = True,
-               refine: GuidedFilterParams | None = None, brs: BRSSettings = BRSSettings()) -> dict[str, Any]:
+               refine: GuidedFilterParams | None = None, brs: BRSSettings = BRSSettings(),
+               refine_net: str | None = None) -> dict[str, Any]:
     """Time every click of `clicks` in `mode` (fresh session; `with_flip`: flip-averaged predictions as the
     reference evaluation, two network passes per prediction; `refine`: `inference.refine.GuidedFilterParams`
-    or None; `brs`: the BRS modes' settings); returns per-click seconds, the session's set-up seconds and stats."""
+    or None; `brs`: the BRS modes' settings; `refine_net`: a learnt refiner's weights file after the guided
+    filter, or None); returns per-click seconds, the session's set-up seconds and stats."""
     from inference.session import SegmentationSession, zoom_params
     device = getattr(model, "device", torch.device("cpu")) if model is not None else torch.device("cpu")
     seconds, evals = [], []
     with _PeakMemory(torch.device(device)) as memory:
         start = time.perf_counter()
         config = brs.applied_to(PredictorConfig(with_flip=with_flip, zoom_in=zoom_params(zoom_in),
-                                                refine=None if mode == "grabcut" else refine))
+                                                refine=None if mode == "grabcut" else refine,
+                                                refine_net=None if mode == "grabcut" else refine_net))
         session = SegmentationSession(None if mode == "grabcut" else model, image, mode=mode,
                                       num_threads=threads, config=config)
         setup_s = time.perf_counter() - start
@@ -190,10 +193,10 @@ def run_bench(model_name: str, modes: list[str], size: int, n_clicks: int, threa
               device: str | None = None, zoom_in: bool = True, log: Callable[[str], None] = print,
               image_path: str | None = None, click_list: list | None = None, with_flip: bool = True,
               optimise: bool | None = None, refine: GuidedFilterParams | None = None,
-              brs: BRSSettings = BRSSettings()) -> dict[str, Any]:
+              brs: BRSSettings = BRSSettings(), refine_net: str | None = None) -> dict[str, Any]:
     """Load the model (`optimise`: see `model_zoo.load_model`), make the scene and clicks, time every mode
-    (`refine`: `inference.refine.GuidedFilterParams` or None; `brs`: the BRS modes' settings); returns the
-    JSON report."""
+    (`refine`: `inference.refine.GuidedFilterParams` or None; `brs`: the BRS modes' settings; `refine_net`: a
+    learnt refiner's weights file, with `refine`); returns the JSON report."""
     from inference.model_zoo import load_model
     from inference.predictors import MODES
     unknown = [m for m in modes if m not in MODES]
@@ -214,10 +217,10 @@ def run_bench(model_name: str, modes: list[str], size: int, n_clicks: int, threa
     clicks = clicks[:n_clicks]
     log(f"model {model_name} on {model.device}, image {image.shape[1]}x{image.shape[0]}, {n_clicks} clicks, "
         f"torch threads {threads or torch.get_num_threads()}, flip {'on' if with_flip else 'off'}, "
-        f"BN {'fused' if bn_fused else 'not fused'}, refine {refine}, BRS {brs}")
+        f"BN {'fused' if bn_fused else 'not fused'}, refine {refine}, refine_net {refine_net}, BRS {brs}")
     results = []
     for mode in modes:
-        results.append(bench_mode(model, image, clicks, mode, threads, zoom_in, with_flip, refine, brs))
+        results.append(bench_mode(model, image, clicks, mode, threads, zoom_in, with_flip, refine, brs, refine_net))
         log(f"  {mode}: mean {results[-1]['mean_s']:.3f} s/click")
     reference = next((r["mean_s"] for r in results if r["mode"] == "rgb-brs"), None)
     for r in results:
@@ -225,7 +228,7 @@ def run_bench(model_name: str, modes: list[str], size: int, n_clicks: int, threa
     return {"model": str(model_name), "size": size, "image": image_path or "synthetic", "device": str(model.device), "clicks": n_clicks,
             "threads": threads or torch.get_num_threads(), "zoom_in": zoom_in, "with_flip": with_flip,
             "bn_fused": bn_fused, "refine": None if refine is None else dataclasses.asdict(refine),
-            "brs": dataclasses.asdict(brs),
+            "brs": dataclasses.asdict(brs), "refine_net": refine_net,
             "click_list": [[c.x, c.y, c.positive] for c in clicks], "modes": results}
 
 
@@ -269,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="guided-filter refinement of every map, window radius R pixels (default: off)")
     parser.add_argument("--refine-eps", type=float, default=GuidedFilterParams.eps, metavar="EPS",
                         help="guided-filter regulariser (guide in [0, 1] units; with --refine-radius)")
+    parser.add_argument("--refine-net", default=None, metavar="FILE",
+                        help="learnt refiner weights applied after the guided filter (needs --refine-radius)")
     parser.add_argument("--brs-min-iou-diff", type=float, default=0.01, metavar="D",
                         help="BRS early exit once the mask's IoU change is below D (reference evaluation 0.01)")
     parser.add_argument("--brs-maxfun", type=int, default=20, metavar="N",
@@ -292,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
                            args.zoom_in == "on", log=lambda s: print(s, file=sys.stderr),
                            image_path=args.image, click_list=click_list, with_flip=args.flip == "on",
                            optimise={"auto": None, "on": True, "off": False}[args.optimise], refine=refine,
-                           brs=brs)
+                           brs=brs, refine_net=args.refine_net)
     except (ValueError, FileNotFoundError, json.JSONDecodeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

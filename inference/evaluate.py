@@ -92,9 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="guided-filter regulariser, guide in [0, 1] units (default 1e-3; needs --refine-radius)")
     p.add_argument("--refine-feedback", action="store_true",
                    help="feed the refined map back as the network's previous-mask input (needs --refine-radius)")
-    p.add_argument("--refine-net", default=None, metavar="FILE|default",
-                   help="after the guided filter, apply this learnt refiner (weights file, or 'default' for the "
-                        "shipped one; needs --refine-radius)")
+    p.add_argument("--refine-net", default=None, metavar="FILE",
+                   help="after the guided filter, apply the learnt refiner in this weights file "
+                        "(python -m inference.train_refiner; needs --refine-radius)")
     p.add_argument("--net-clicks-limit", type=_clicks_limit, default="auto", metavar="auto|none|N",
                    help="clicks given to the network (auto: the mode's reference default, f-BRS 8, "
                         "RGB/DistMap-BRS 5, NoBRS all; none: all)")

@@ -20,8 +20,8 @@ def run_evaluation(dataset: str, modes: list[str] | tuple[str, ...], model: str 
     summaries (the content of summary.json) and, when ``out_dir`` is given, writes all outputs there.
 
     ``settings``: any other `EvalConfig` field (max_clicks, limit, zoom_in, early_stop, device, dataset_kind,
-    refine, refine_feedback, net_clicks_limit, brs_reg_weight, brs_min_iou_diff, brs_maxfun, brs_warm_start, ...);
-    an unknown name raises TypeError.
+    refine, refine_feedback, refine_net, net_clicks_limit, brs_reg_weight, brs_min_iou_diff, brs_maxfun,
+    brs_warm_start, ...); an unknown name raises TypeError.
     """
     from .pipeline import evaluate_to_folder
     config = EvalConfig(dataset_dir=str(dataset), modes=tuple(modes), model=model,

@@ -52,8 +52,9 @@ class PredictorConfig:
     previous-mask input and ZoomIn's ROI still use the unrefined map. None (the reference): off.
     `refine_feedback`: with `refine`, the refined map (not the raw one) becomes the network's next
     previous-mask input; ZoomIn's ROI still follows the raw map.
-    `refine_net`: with `refine`, a learnt refiner's weights file ("default": the shipped one) applied after the
-    guided filter (`inference.refine_net`); it sees the image, the raw and filtered maps and the clicks.
+    `refine_net`: with `refine`, a learnt refiner's weights file applied after the guided filter
+    (`inference.refine_net`); it sees the image, the raw and filtered maps and the clicks. None: off. Measured
+    and not adopted (docs/model_card.md, "Learnt boundary refiner"); no refiner weights are shipped.
     """
 
     prob_thresh: float = 0.49

@@ -70,6 +70,20 @@ def test_bench_refinement_switch(tmp_path, capsys):
     assert "radius" in capsys.readouterr().err
 
 
+def test_bench_learnt_refiner_switch(tmp_path, capsys):
+    """--refine-net reaches the timed sessions and the report; without --refine-radius it is refused."""
+    from inference.refine_net import RefinerNet, save_refiner
+
+    save_refiner(RefinerNet(width=4, dilations=(1,)), tmp_path / "r.pth")
+    out = tmp_path / "bench.json"
+    assert bench.main(["--model", "default", "--modes", "f-brs-b", "--size", "64", "--clicks", "2", "--threads", "1",
+                       "--refine-radius", "2", "--refine-net", str(tmp_path / "r.pth"), "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["refine_net"] == str(tmp_path / "r.pth")
+    assert bench.main(["--model", "default", "--modes", "nobrs", "--size", "64", "--refine-net",
+                       str(tmp_path / "r.pth")]) == 2
+    assert "refine_net needs refine" in capsys.readouterr().err
+
+
 def test_bench_brs_budget_caps_the_objective_evaluations(tmp_path, capsys):
     """--brs-maxfun bounds f-BRS-B's L-BFGS evaluations per click and is reported; bad budgets are refused."""
     out = tmp_path / "bench.json"

@@ -182,7 +182,7 @@ def test_evaluate_command_needs_the_guided_filter_and_a_real_file(tmp_path, caps
     from inference.evaluate import main
 
     with pytest.raises(SystemExit):
-        main(["--dataset", str(tmp_path), "--model", "default", "--mode", "nobrs", "--refine-net", "default",
+        main(["--dataset", str(tmp_path), "--model", "default", "--mode", "nobrs", "--refine-net", "r.pth",
               "--out", str(tmp_path / "o")])
     assert "--refine-net needs --refine-radius" in capsys.readouterr().err
     with pytest.raises(SystemExit):
