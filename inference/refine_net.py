@@ -142,21 +142,22 @@ def save_refiner(net: RefinerNet, path: str | Path, meta: dict[str, Any] | None 
     torch.save({"state_dict": state, "config": net.config, "meta": meta or {}}, path)
 
 
-_CACHE: dict[tuple[str, str], RefinerNet] = {}
+_CACHE: dict[tuple[str, int, str], RefinerNet] = {}
 
 
 def load_refiner(path: str | Path, device: str | torch.device = "cpu") -> RefinerNet:
-    """A `RefinerNet` in eval mode from a weights file (`save_refiner`'s format); cached per file and device.
+    """A `RefinerNet` in eval mode from a weights file (`save_refiner`'s format); cached per file (path and
+    modification time, so a retrained file is read again) and device.
 
     Raises:
         FileNotFoundError: no such file; ValueError: not a refiner weights file.
     """
     path = Path(path)
-    key = (str(path.resolve()), str(device))
-    if key in _CACHE:
-        return _CACHE[key]
     if not path.is_file():
         raise FileNotFoundError(f"refiner weights not found: {path}")
+    key = (str(path.resolve()), path.stat().st_mtime_ns, str(device))
+    if key in _CACHE:
+        return _CACHE[key]
     checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     config = checkpoint.get("config", {}) if isinstance(checkpoint, dict) else {}
     if config.get("class") != "refiner" or "state_dict" not in checkpoint:
