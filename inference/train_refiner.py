@@ -13,8 +13,10 @@ beside them as FILE.log.jsonl.
 from __future__ import annotations
 
 import argparse
+import functools
 import multiprocessing
 import sys
+import zlib
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -34,14 +36,19 @@ def _init_worker(model: str, threads: int) -> None:
     _STATE["model"] = load_model(model, device="cpu")
 
 
+@functools.lru_cache(maxsize=None)
+def _dataset(folder: str) -> Any:
+    return open_dataset(folder)
+
+
 def _run_one(task: tuple[str, int, str, Any, int, str]) -> str:
     from inference.training.refiner_data import trajectory_snapshots, write_snapshots
     folder, index, mode, plan, seed, out = task
-    sample = open_dataset(folder)[index]
+    sample = _dataset(folder)[index]
     target = Path(out) / f"{Path(folder).name}__{sample.sample_id}.npz"
     if target.exists():
         return "skipped"
-    rng = np.random.default_rng([seed, index, len(folder)])
+    rng = np.random.default_rng([seed, index, zlib.crc32(Path(folder).name.encode())])
     snapshots = trajectory_snapshots(_STATE["model"], sample, replace(plan, mode=mode), rng)
     write_snapshots(target, sample, snapshots)
     return "written"

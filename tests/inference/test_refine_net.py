@@ -189,3 +189,28 @@ def test_evaluate_command_needs_the_guided_filter_and_a_real_file(tmp_path, caps
         main(["--dataset", str(tmp_path), "--model", "default", "--mode", "nobrs", "--refine-radius", "4",
               "--refine-net", str(tmp_path / "missing.pth"), "--out", str(tmp_path / "o")])
     assert "refiner weights not found" in capsys.readouterr().err
+
+
+def test_snapshots_command_writes_one_file_per_image_and_resumes(tmp_path):
+    """`snapshots` runs trajectories on an images/ + masks/ folder, one npz per image; a rerun skips them."""
+    import cv2
+
+    from inference.train_refiner import main
+    from inference.training.refiner_data import read_snapshots
+
+    folder = tmp_path / "train"
+    (folder / "images").mkdir(parents=True)
+    (folder / "masks").mkdir()
+    for seed in range(2):
+        image, gt, _ = square_scene(64, seed)
+        cv2.imwrite(str(folder / "images" / f"sq{seed}.png"), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+        cv2.imwrite(str(folder / "masks" / f"sq{seed}.png"), gt.astype(np.uint8) * 255)
+    out = tmp_path / "snap"
+    args = ["snapshots", "--data", str(folder), "--out", str(out), "--workers", "1", "--max-clicks", "2",
+            "--mode", "nobrs", "--mode", "f-brs-b"]
+    assert main(args) == 0
+    files = sorted(out.glob("*.npz"))
+    assert [f.name for f in files] == ["train__sq0.npz", "train__sq1.npz"]
+    assert all(1 <= len(s["clicks"]) <= 2 for f in files for s in read_snapshots(f))
+    stamps = [f.stat().st_mtime_ns for f in files]
+    assert main(args) == 0 and [f.stat().st_mtime_ns for f in files] == stamps
