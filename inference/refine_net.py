@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from inference.clicks import Click
+from inference.networks.ops import IMAGENET_MEAN, IMAGENET_STD
 
 __all__ = ["RefinerNet", "LearntRefiner", "refiner_inputs", "load_refiner", "save_refiner", "LOGIT_CLIP",
            "LOGIT_SCALE", "DISK_RADIUS"]
@@ -32,8 +33,6 @@ __all__ = ["RefinerNet", "LearntRefiner", "refiner_inputs", "load_refiner", "sav
 LOGIT_CLIP = 8.0
 LOGIT_SCALE = 4.0
 DISK_RADIUS = 5
-IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
-IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 
 
 def _to_logit(probs: np.ndarray | torch.Tensor) -> torch.Tensor:
@@ -88,7 +87,8 @@ def click_disks(clicks: Sequence[Click], shape: tuple[int, int], radius: int = D
 def normalise_image(image: np.ndarray) -> np.ndarray:
     """uint8 (H, W, 3) RGB → float32 (3, H, W), ImageNet-normalised."""
     scaled = image.astype(np.float32) * np.float32(1 / 255)
-    return ((scaled - IMAGENET_MEAN) / IMAGENET_STD).transpose(2, 0, 1)
+    mean, std = np.asarray(IMAGENET_MEAN, dtype=np.float32), np.asarray(IMAGENET_STD, dtype=np.float32)
+    return ((scaled - mean) / std).transpose(2, 0, 1)
 
 
 def refiner_inputs(image_chw: np.ndarray | torch.Tensor, raw: np.ndarray, guided: np.ndarray,
@@ -119,7 +119,6 @@ class LearntRefiner:
     def __init__(self, net: RefinerNet, image: np.ndarray) -> None:
         self.net = net
         self.device = next(net.parameters()).device
-        self.shape = image.shape[:2]
         self._image = torch.from_numpy(normalise_image(image))
 
     @property

@@ -52,17 +52,17 @@ def _boundary(mask: np.ndarray) -> np.ndarray:
 
 
 def _pick_centre(snapshot: dict[str, Any], cfg: RefinerTrainConfig, rng: np.random.Generator) -> tuple[int, int]:
-    """(x, y) centre of the next crop."""
+    """(x, y) centre of the next crop (candidate pixels from `prepare`)."""
     height, width = snapshot["gt"].shape
     draw = rng.random()
     if draw < cfg.p_boundary:
-        candidates = _boundary(snapshot["gt"])
+        candidates = snapshot["boundary_yx"]
     elif draw < cfg.p_boundary + cfg.p_error:
-        candidates = ((snapshot["guided"] > 0.49) != snapshot["gt"]) & ~snapshot["ignore"]
+        candidates = snapshot["error_yx"]
     else:
         candidates = None
     if candidates is not None:
-        ys, xs = np.nonzero(candidates)
+        ys, xs = candidates
         if len(xs):
             i = int(rng.integers(len(xs)))
             return int(xs[i]), int(ys[i])
@@ -111,14 +111,24 @@ def _loss(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> t
     return (per_pixel * weight).sum() / weight.sum().clamp_min(1.0)
 
 
+def _pixels(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(ys, xs) int32 coordinates of a bool mask's True pixels, in `np.nonzero` order."""
+    return tuple(axis.astype(np.int32) for axis in np.nonzero(mask))  # type: ignore[return-value]
+
+
 def prepare(snapshots: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Add each snapshot's normalised image (computed once per image and shared)."""
-    cache: dict[int, np.ndarray] = {}
+    """Add what the batches draw from, computed once: each snapshot's normalised image and object-boundary
+    pixels (both shared by the snapshots of one image), and the pixels its guided-filter map gets wrong."""
+    images: dict[int, np.ndarray] = {}
+    boundaries: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     for snapshot in snapshots:
-        key = id(snapshot["image"])
-        if key not in cache:
-            cache[key] = normalise_image(snapshot["image"])
-        snapshot["norm_image"] = cache[key]
+        image_key, gt_key = id(snapshot["image"]), id(snapshot["gt"])
+        if image_key not in images:
+            images[image_key] = normalise_image(snapshot["image"])
+        if gt_key not in boundaries:
+            boundaries[gt_key] = _pixels(_boundary(snapshot["gt"]))
+        snapshot["norm_image"], snapshot["boundary_yx"] = images[image_key], boundaries[gt_key]
+        snapshot["error_yx"] = _pixels(((snapshot["guided"] > 0.49) != snapshot["gt"]) & ~snapshot["ignore"])
     return snapshots
 
 
