@@ -2,7 +2,7 @@
 
     python -m inference.bench --model PATH_OR_NAME --modes nobrs,rgb-brs,f-brs-b --size 480 --clicks 10 \
         [--flip on|off] [--optimise auto|on|off] [--refine-radius R --refine-eps EPS] \
-        [--brs-min-iou-diff D] [--brs-maxfun N] [--brs-warm-start on|off] [--net-clicks-limit auto|none|N] \
+        [--brs-min-iou-diff D] [--brs-maxfun N] [--brs-warm-start on|off] [--brs-prev-mask optimised|network] [--net-clicks-limit auto|none|N] \
         --json OUT.json
 
 The image is synthetic (closed-form texture + an elliptic object with a thin tail, longest side `--size`),
@@ -45,6 +45,7 @@ class BRSSettings:
     maxfun: int = 20
     warm_start: bool = True
     net_clicks_limit: int | None | str = "auto"
+    prev_mask: str = "optimised"
 
     def __post_init__(self) -> None:
         if not 0 <= self.min_iou_diff < 1:
@@ -54,11 +55,14 @@ class BRSSettings:
         if not (self.net_clicks_limit in ("auto", None) or (isinstance(self.net_clicks_limit, int)
                                                           and self.net_clicks_limit >= 1)):
             raise ValueError(f"--net-clicks-limit must be auto, none or an integer >= 1, got {self.net_clicks_limit!r}")
+        if self.prev_mask not in ("optimised", "network"):
+            raise ValueError(f"--brs-prev-mask must be optimised or network, got {self.prev_mask!r}")
 
     def applied_to(self, config: PredictorConfig) -> PredictorConfig:
         """`config` with these settings."""
         return dataclasses.replace(config, min_iou_diff=self.min_iou_diff, lbfgs=LBFGSParams(maxfun=self.maxfun),
-                                   brs_warm_start=self.warm_start, net_clicks_limit=self.net_clicks_limit)
+                                   brs_warm_start=self.warm_start, net_clicks_limit=self.net_clicks_limit,
+                                   brs_prev_mask=self.prev_mask)
 
 
 def synthetic_scene(size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -280,6 +284,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="BRS L-BFGS-B objective evaluations per click at most (reference 20)")
     parser.add_argument("--brs-warm-start", choices=("on", "off"), default="on",
                         help="start each click's BRS optimisation from the previous solution (on, the reference)")
+    parser.add_argument("--brs-prev-mask", choices=("optimised", "network"), default="optimised",
+                        help="the network's next previous-mask input in BRS modes (optimised: the reference)")
     parser.add_argument("--net-clicks-limit", default="auto", metavar="auto|none|N",
                         help="clicks given to the network (auto: the mode's reference default)")
     parser.add_argument("--json", dest="json_out", default=None, help="write the report here")
@@ -291,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
         refine = None if args.refine_radius is None else GuidedFilterParams(args.refine_radius, args.refine_eps)
         click_list = json.loads(args.click_list) if args.click_list else None
         brs = BRSSettings(min_iou_diff=args.brs_min_iou_diff, maxfun=args.brs_maxfun,
-                          warm_start=args.brs_warm_start == "on",
+                          warm_start=args.brs_warm_start == "on", prev_mask=args.brs_prev_mask,
                           net_clicks_limit=_clicks_limit(args.net_clicks_limit))
         report = run_bench(args.model, modes, args.size, args.clicks, args.threads, args.device,
                            args.zoom_in == "on", log=lambda s: print(s, file=sys.stderr),

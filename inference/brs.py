@@ -2,7 +2,8 @@
 
 The driver minimises `BRSMaskLoss(sigmoid(logits(vars))) + regulariser(vars)` over a float64 vector with
 scipy's `fmin_l_bfgs_b`, exactly as the reference: float32 torch evaluation, two early exits that return a
-zero gradient (which L-BFGS-B takes as convergence), and the logits of the best evaluation kept as the output.
+zero gradient (which L-BFGS-B takes as convergence), and the logits of the best evaluation kept as the output
+(the first evaluation's are kept too).
 Two parameterisations ("unpackers") exist: scale/bias for f-BRS and an additive input bias for RGB-/DistMap-BRS.
 """
 from __future__ import annotations
@@ -122,6 +123,7 @@ class BRSObjective:
     loss: BRSMaskLoss = field(default_factory=BRSMaskLoss)
     best_logits: torch.Tensor | None = None
     best_loss: float | None = None
+    first_logits: torch.Tensor | None = None
     n_evals: int = 0
     values: list[float] = field(default_factory=list)
     grad_norms: list[float] = field(default_factory=list)
@@ -139,6 +141,8 @@ class BRSObjective:
             loss = loss + reg
         f_val = loss.detach().cpu().numpy()
         self.values.append(float(f_val))
+        if self.first_logits is None:
+            self.first_logits = logits.detach()
         if self.best_logits is None or f_val < self.best_loss:
             self.best_logits, self.best_loss = logits.detach(), f_val
 

@@ -4,7 +4,7 @@
         [--max-clicks 20] [--limit N] [--workers K] [--zoom-in on|off] [--zoom-target PX]
         [--zoom-expansion RATIO] [--refine-radius R [--refine-eps EPS] [--refine-feedback]] [--net-clicks-limit auto|none|N]
         [--brs-reg-weight W] [--brs-min-iou-diff D] [--brs-maxfun N]
-        [--brs-warm-start on|off] --out OUTDIR
+        [--brs-warm-start on|off] [--brs-prev-mask optimised|network] --out OUTDIR
 
 Writes OUTDIR/summary.json, samples.jsonl, miou.png and summary.md.
 """
@@ -108,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--brs-warm-start", type=_on_off, default=True, metavar="on|off",
                    help="start each click's BRS optimisation from the previous click's solution (on, the "
                         "reference) or from the identity (off)")
+    p.add_argument("--brs-prev-mask", choices=("optimised", "network"), default="optimised",
+                   help="BRS modes: the network's next previous-mask input is the optimised map (the "
+                        "reference) or the network's own unoptimised prediction for the same clicks")
     p.add_argument("--early-stop", action="store_true",
                    help="stop each sample at IoU ≥ 0.90 like the reference (faster; mIoU@k beyond the "
                         "stop is then null). Default: run all clicks; NoC is the same either way")
@@ -133,6 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--refine-eps needs --refine-radius")
     if args.refine_feedback and args.refine_radius is None:
         parser.error("--refine-feedback needs --refine-radius")
+    if args.refine_feedback and args.brs_prev_mask != "optimised":
+        parser.error("--refine-feedback and --brs-prev-mask network both choose the previous-mask input")
     if args.refine_net is not None and args.refine_radius is None:
         parser.error("--refine-net needs --refine-radius")
     if args.refine_net is not None:
@@ -154,6 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                    device=args.device, refine=refine, net_clicks_limit=args.net_clicks_limit,
                                    brs_reg_weight=args.brs_reg_weight, brs_min_iou_diff=args.brs_min_iou_diff,
                                    brs_maxfun=args.brs_maxfun, brs_warm_start=args.brs_warm_start,
+                                   brs_prev_mask=args.brs_prev_mask,
                                    refine_feedback=args.refine_feedback, refine_net=args.refine_net,
                                    progress=not args.no_progress, dataset_kind=args.dataset_kind)
     except DatasetError as exc:

@@ -68,10 +68,12 @@ class SegmentationSession:
             RGB/DistMap-BRS 5, f-BRS 8), None (all) or a number; later clicks act through BRS only.
         brs_warm_start: BRS modes start each click's optimisation from the previous click's solution (True,
             the reference) or from the identity (False).
+        brs_prev_mask: BRS modes feed the network the optimised map as its next previous-mask input
+            ("optimised", the reference) or its own unoptimised prediction ("network").
         refine_net: with `refine`, a learnt refiner's weights file applied after the guided filter
             (`inference.refine_net`; None: off).
         config: a full `PredictorConfig` (overrides zoom_in/with_flip/prob_thresh/max_size/refine/
-            net_clicks_limit/brs_warm_start/refine_net).
+            net_clicks_limit/brs_warm_start/brs_prev_mask/refine_net).
         max_history: undo depth kept.
     """
 
@@ -79,7 +81,8 @@ class SegmentationSession:
                  with_flip: bool = True, prob_thresh: float = 0.49, *, device: str | torch.device | None = None,
                  num_threads: int | None = None, max_size: int | None = None,
                  refine: GuidedFilterParams | None = None, net_clicks_limit: int | None | str = "auto",
-                 brs_warm_start: bool = True, refine_net: str | None = None, config: PredictorConfig | None = None,
+                 brs_warm_start: bool = True, brs_prev_mask: str = "optimised", refine_net: str | None = None,
+                 config: PredictorConfig | None = None,
                  max_history: int = 100) -> None:
         net = _network_of(model)
         if net is None and mode not in MODEL_FREE_MODES:
@@ -95,7 +98,8 @@ class SegmentationSession:
         self.config = config or PredictorConfig(prob_thresh=prob_thresh, with_flip=with_flip,
                                                 zoom_in=zoom_params(zoom_in), max_size=max_size,
                                                 refine=refine, net_clicks_limit=net_clicks_limit,
-                                                brs_warm_start=brs_warm_start, refine_net=refine_net)
+                                                brs_warm_start=brs_warm_start, brs_prev_mask=brs_prev_mask,
+                                                refine_net=refine_net)
         self.predictor = build_predictor(mode, net, self.device, self.config)
         with torch_threads(num_threads):
             self.predictor.set_input_image(image)

@@ -181,6 +181,7 @@ class EvalConfig:
     brs_min_iou_diff: float = 0.01
     brs_maxfun: int = 20
     brs_warm_start: bool = True
+    brs_prev_mask: str = "optimised"
     refine_feedback: bool = False
     refine_net: str | None = None
 
@@ -203,6 +204,11 @@ class EvalConfig:
         self.refine_params()  # and bad guided-filter settings
         if self.refine_feedback and self.refine is None:
             raise ValueError("refine_feedback needs refine")
+        from inference.predictors.base import BRS_PREV_MASK_CHOICES
+        if self.brs_prev_mask not in BRS_PREV_MASK_CHOICES:
+            raise ValueError(f"brs_prev_mask must be one of {BRS_PREV_MASK_CHOICES}, got {self.brs_prev_mask!r}")
+        if self.brs_prev_mask != "optimised" and self.refine_feedback:
+            raise ValueError("refine_feedback and brs_prev_mask='network' both choose the previous-mask input")
         if self.refine_net is not None:
             if self.refine is None:
                 raise ValueError("refine_net needs refine")
@@ -226,7 +232,8 @@ class EvalConfig:
         return PredictorConfig(prob_thresh=self.prob_thresh, with_flip=self.with_flip, zoom_in=self.zoom_params(),
                                net_clicks_limit=self.net_clicks_limit, reg_weight=self.brs_reg_weight,
                                min_iou_diff=self.brs_min_iou_diff, lbfgs=LBFGSParams(maxfun=self.brs_maxfun),
-                               brs_warm_start=self.brs_warm_start, refine_feedback=self.refine_feedback,
+                               brs_warm_start=self.brs_warm_start, brs_prev_mask=self.brs_prev_mask,
+                               refine_feedback=self.refine_feedback,
                                refine=self.refine_params(), refine_net=self.refine_net)
 
     def refine_params(self) -> GuidedFilterParams | None:
@@ -371,7 +378,8 @@ def run_evaluation(config: EvalConfig, workers: int = 1, progress: bool = True,
              "refine": dataclasses.asdict(config.refine_params()) if config.refine is not None else None,
              "net_clicks_limit": config.net_clicks_limit, "brs_reg_weight": config.brs_reg_weight,
              "brs_min_iou_diff": config.brs_min_iou_diff, "brs_maxfun": config.brs_maxfun,
-             "brs_warm_start": config.brs_warm_start, "refine_feedback": config.refine_feedback,
+             "brs_warm_start": config.brs_warm_start, "brs_prev_mask": config.brs_prev_mask,
+             "refine_feedback": config.refine_feedback,
              "refine_net": config.refine_net,
              "early_stop": config.early_stop, "workers": workers, "wall_seconds_run": wall,
              "machine": machine_description(threads)}

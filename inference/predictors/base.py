@@ -41,6 +41,9 @@ class ZoomInParams:
                       self.recompute_thresh_iou, self.prob_thresh, self.stale_roi_quirk)
 
 
+BRS_PREV_MASK_CHOICES = ("optimised", "network")
+
+
 @dataclass(frozen=True)
 class PredictorConfig:
     """Everything a predictor needs besides the network; defaults = `get_predictor` / `evaluate_model.py`.
@@ -52,6 +55,10 @@ class PredictorConfig:
     previous-mask input and ZoomIn's ROI still use the unrefined map. None (the reference): off.
     `refine_feedback`: with `refine`, the refined map (not the raw one) becomes the network's next
     previous-mask input; ZoomIn's ROI still follows the raw map.
+    `brs_prev_mask`: which map a BRS mode feeds back as the network's next previous-mask input:
+    "optimised" (the reference: the map after the click's optimisation) or "network" (the network's own
+    prediction for the same clicks, without the optimisation's scale/bias or input bias). Either way the
+    returned map and ZoomIn's ROI follow the optimised map. No effect in NoBRS.
     `refine_net`: with `refine`, a learnt refiner's weights file applied after the guided filter
     (`inference.refine_net`); it sees the image, the raw and filtered maps and the clicks. None: off. Measured
     and not adopted (docs/model_card.md, "Learnt boundary refiner"); no refiner weights are shipped.
@@ -68,11 +75,16 @@ class PredictorConfig:
     reg_bias_weight: float = 10.0
     min_iou_diff: float = 0.01
     brs_warm_start: bool = True
+    brs_prev_mask: str = "optimised"
     refine: GuidedFilterParams | None = None
     refine_feedback: bool = False
     refine_net: str | None = None
 
     def __post_init__(self) -> None:
+        if self.brs_prev_mask not in BRS_PREV_MASK_CHOICES:
+            raise ValueError(f"brs_prev_mask must be one of {BRS_PREV_MASK_CHOICES}, got {self.brs_prev_mask!r}")
+        if self.brs_prev_mask != "optimised" and self.refine_feedback:
+            raise ValueError("refine_feedback and brs_prev_mask='network' both choose the previous-mask input")
         if self.refine_net is not None and self.refine is None:
             raise ValueError("refine_net needs refine (the learnt refiner corrects the guided-filter map)")
 
@@ -115,6 +127,9 @@ class Predictor:
         self.learnt_refiner: LearntRefiner | None = None
         self._refine_net = load_refiner(config.refine_net, self.device) if config.refine_net is not None else None
         self.prev_prediction: torch.Tensor | None = None
+        # Set by BRS predictors with brs_prev_mask="network": the click's unoptimised logits, same batch as
+        # the optimised ones; None otherwise.
+        self.network_logits: torch.Tensor | None = None
         self.index_offset = 0
         self.n_objective_evals = 0
         self.objective_values: list[float] = []
@@ -190,14 +205,27 @@ class Predictor:
         for t in self.transforms:
             image_nd, click_lists = t.transform(image_nd, click_lists)
             changed |= t.image_changed
+        self.network_logits = None
         logits = self._predict_logits(image_nd, click_lists, changed)
-        prediction = F.interpolate(logits, size=image_nd.shape[2:], mode="bilinear", align_corners=True)
-        for t in reversed(self.transforms):
-            prediction = t.inv_transform(prediction)
+        network_prediction = None
+        if self.network_logits is not None:
+            # Inverse transforms keep state (ZoomIn's previous map); the optimised map must set it, as usual.
+            saved = [t.get_state() for t in self.transforms]
+            network_prediction = self._inverse_transform(self.network_logits, image_nd.shape[2:])
+            for t, state in zip(self.transforms, saved):
+                t.set_state(state)
+        prediction = self._inverse_transform(logits, image_nd.shape[2:])
         if self.zoom_in is not None and self.zoom_in.check_possible_recalculation():
             return self._predict(clicks, None)
-        self.prev_prediction = prediction
+        self.prev_prediction = prediction if network_prediction is None else network_prediction
         return prediction.cpu().numpy()[0, 0].astype(np.float32, copy=False)
+
+    def _inverse_transform(self, logits: torch.Tensor, size: torch.Size) -> torch.Tensor:
+        """Logits (B, 1, h, w) of the transformed batch → probabilities (1, 1, H, W) at image size."""
+        prediction = F.interpolate(logits, size=size, mode="bilinear", align_corners=True)
+        for t in reversed(self.transforms):
+            prediction = t.inv_transform(prediction)
+        return prediction
 
     def points(self, click_lists: Sequence[Sequence[Click]]) -> torch.Tensor:
         """The network's points tensor for the transformed click lists (first `net_clicks_limit` clicks)."""

@@ -34,6 +34,19 @@ class BRSPredictor(Predictor):
         self.n_objective_evals, self.objective_values = objective.n_evals, list(objective.values)
         self.grad_norms = list(objective.grad_norms)
         if objective.best_logits is not None:
-            return objective.best_logits, x
-        opt_vars, _ = variables.unpack(torch.from_numpy(np.asarray(x)).float().to(self.device))
-        return predict(*opt_vars), x
+            logits = objective.best_logits
+        else:
+            opt_vars, _ = variables.unpack(torch.from_numpy(np.asarray(x)).float().to(self.device))
+            logits = predict(*opt_vars)
+        if self.config.brs_prev_mask == "network":
+            self.network_logits = self._identity_logits(predict, variables, x0, objective, logits)
+        return logits, x
+
+    def _identity_logits(self, predict: Callable[..., torch.Tensor], variables: Variables, x0: np.ndarray,
+                         objective: BRSObjective, logits: torch.Tensor) -> torch.Tensor:
+        """The network's logits with the optimisation variables at zero (identity scale/bias, no input bias):
+        the objective's first evaluation or the returned logits when `x0` was zero, else one more forward."""
+        if not np.any(x0):
+            return objective.first_logits if objective.first_logits is not None else logits
+        opt_vars, _ = variables.unpack(torch.zeros(np.asarray(x0).size, dtype=torch.float32, device=self.device))
+        return predict(*opt_vars)

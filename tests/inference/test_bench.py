@@ -90,7 +90,8 @@ def test_bench_brs_budget_caps_the_objective_evaluations(tmp_path, capsys):
     assert bench.main(["--model", "default", "--modes", "f-brs-b", "--size", "96", "--clicks", "4", "--threads", "1",
                        "--zoom-in", "off", "--brs-min-iou-diff", "0", "--brs-maxfun", "2", "--json", str(out)]) == 0
     report = json.loads(out.read_text())
-    assert report["brs"] == {"min_iou_diff": 0, "maxfun": 2, "warm_start": True, "net_clicks_limit": "auto"}
+    assert report["brs"] == {"min_iou_diff": 0, "maxfun": 2, "warm_start": True, "net_clicks_limit": "auto",
+                            "prev_mask": "optimised"}
     evals = report["modes"][0]["n_objective_evals"]
     assert max(evals) <= 3   # scipy may overshoot maxfun by one evaluation
     for flag, value in (("--brs-maxfun", "0"), ("--brs-min-iou-diff", "1"), ("--net-clicks-limit", "some"),
