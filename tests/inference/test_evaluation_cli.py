@@ -96,6 +96,9 @@ def test_command_line_errors(tmp_path):
         (["--dataset", missing, "--mode", "grabcut", "--brs-min-iou-diff", "1"], "number in [0, 1)"),
         (["--dataset", missing, "--mode", "grabcut", "--brs-maxfun", "0"], "integer ≥ 1"),
         (["--dataset", missing, "--mode", "grabcut", "--brs-warm-start", "cold"], "on or off"),
+        (["--dataset", missing, "--mode", "grabcut", "--brs-prev-mask", "refined"], "invalid choice"),
+        (["--dataset", missing, "--mode", "grabcut", "--refine-radius", "4", "--refine-feedback",
+          "--brs-prev-mask", "network"], "both choose the previous-mask input"),
         (["--dataset", missing, "--mode", "grabcut"], "not found"),
     ]
     for args, message in cases:
@@ -146,3 +149,26 @@ def test_refinement_is_applied_and_reported(tmp_path):
     plain = [s["ious"] for s in read_samples(runs["plain"])]
     refined = [s["ious"] for s in read_samples(runs["refined"])]
     assert plain != refined
+
+
+def test_brs_prev_mask_reaches_the_sessions_and_the_summary(tmp_path, monkeypatch):
+    """`--brs-prev-mask network` reaches every BRS session's config and is recorded in summary.json."""
+    from inference.evaluate import main
+    from inference.predictors import brs_base
+
+    seen: list[str] = []
+    real = brs_base.BRSPredictor._optimise
+
+    def recording(self, *args, **kwargs):
+        seen.append(self.config.brs_prev_mask)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(brs_base.BRSPredictor, "_optimise", recording)
+    dataset = make_dataset(tmp_path / "ds", n=1)
+    out = tmp_path / "out"
+    assert main(["--dataset", str(dataset), "--model", "default", "--mode", "f-brs-b", "--max-clicks", "2",
+                 "--zoom-in", "off", "--brs-warm-start", "off", "--brs-prev-mask", "network", "--no-progress",
+                 "--out", str(out)]) == 0
+    assert seen and set(seen) == {"network"}
+    (summary,) = json.loads((out / "summary.json").read_text())
+    assert summary["brs_prev_mask"] == "network" and summary["brs_warm_start"] is False

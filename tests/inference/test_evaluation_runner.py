@@ -160,12 +160,15 @@ def test_evaluation_config_builds_the_sessions_predictor_config():
 
     config = EvalConfig(dataset_dir="unused", modes=("f-brs-b", "grabcut"), model="default", refine=(4, 1e-3),
                         net_clicks_limit=None, brs_reg_weight=1e-2, brs_min_iou_diff=1e-3, brs_maxfun=40,
-                        brs_warm_start=False,
+                        brs_warm_start=False, brs_prev_mask="network",
                         zoom_overrides=(("target_size", 480),))
     predictor = config.predictor_config()
     assert predictor.reg_weight == 1e-2 and predictor.net_clicks_limit is None
     assert predictor.min_iou_diff == 1e-3 and predictor.lbfgs.as_kwargs()["maxfun"] == 40
     assert predictor.lbfgs.as_kwargs()["maxiter"] == 80 and predictor.brs_warm_start is False
+    assert predictor.brs_prev_mask == "network"
+    with pytest.raises(ValueError, match="brs_prev_mask"):
+        EvalConfig(dataset_dir="unused", modes=("f-brs-b",), model="default", brs_prev_mask="refined")
     assert predictor.refine == GuidedFilterParams(4, 1e-3) and predictor.zoom_in.target_size == 480
     assert predictor.prob_thresh == 0.49 and predictor.with_flip
     with pytest.raises(ValueError, match="brs_reg_weight"):

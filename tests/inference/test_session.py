@@ -161,3 +161,63 @@ def test_brs_warm_start_decides_where_each_click_starts(mode, ritm_net, toy_imag
         for start, previous in zip(starts, solutions[:-1]):
             expected = previous if warm else np.zeros_like(previous)
             np.testing.assert_array_equal(start.ravel().astype(np.float32), expected.astype(np.float32))
+
+
+def _nobrs_map(net, image, config, clicks, prev: torch.Tensor) -> np.ndarray:
+    """NoBRS's map for `clicks` with `prev` (1, 1, H, W) as the previous-mask input."""
+    import dataclasses
+
+    from inference.predictors import build_predictor
+
+    predictor = build_predictor("nobrs", net, torch.device("cpu"), dataclasses.replace(config, brs_prev_mask="optimised"))
+    predictor.set_input_image(image)
+    predictor.prev_prediction = prev.clone()
+    return predictor.predict(clicks)
+
+
+@pytest.mark.parametrize("mode,warm", [("f-brs-b", False), ("f-brs-b", True), ("rgb-brs", False)])
+def test_brs_prev_mask_network_feeds_back_the_unoptimised_prediction(mode, warm, ritm_net, toy_image):
+    """With `brs_prev_mask="network"` the returned map is the optimised one, but the network's next
+    previous-mask input is what NoBRS would predict for the same clicks and previous mask; the default keeps
+    the reference (the optimised map is fed back)."""
+    from inference.predictors.base import PredictorConfig
+
+    for choice in ("network", "optimised"):
+        config = PredictorConfig(zoom_in=None, net_clicks_limit=None, brs_warm_start=warm, brs_prev_mask=choice)
+        session = SegmentationSession(ritm_net, toy_image, mode=mode, config=config)
+        changed = 0
+        for i, click in enumerate(CLICKS):
+            prev = session.predictor.prev_prediction.clone()
+            probs = session.add_click(click)
+            fed_back = session.predictor.prev_prediction.numpy()[0, 0]
+            plain = _nobrs_map(ritm_net, toy_image, config, CLICKS[:i + 1], prev)
+            if choice == "network":
+                np.testing.assert_allclose(fed_back, plain, atol=1e-5)
+            else:
+                np.testing.assert_array_equal(fed_back, probs)
+            changed += int(np.abs(probs - plain).max() > 1e-3)
+        assert changed > 0   # the optimisation did change some returned map, so the two choices differ
+
+
+def test_brs_prev_mask_network_keeps_zoom_in_on_the_optimised_map(ritm_net, toy_image):
+    """ZoomIn's previous map (which decides its ROI) stays the returned, optimised map."""
+    from inference.predictors.base import PredictorConfig
+
+    config = PredictorConfig(net_clicks_limit=None, brs_warm_start=False, brs_prev_mask="network")
+    session = SegmentationSession(ritm_net, toy_image, mode="f-brs-b", config=config)
+    differs = 0
+    for click in CLICKS:
+        probs = session.add_click(click)
+        np.testing.assert_array_equal(session.predictor.zoom_in.get_state()[2][0, 0], probs)
+        differs += int(np.abs(session.predictor.prev_prediction.numpy()[0, 0] - probs).max() > 1e-3)
+    assert differs > 0   # the fed-back map was not the returned one at some click
+
+
+def test_brs_prev_mask_is_checked():
+    from inference.predictors.base import PredictorConfig
+    from inference.refine import GuidedFilterParams
+
+    with pytest.raises(ValueError, match="brs_prev_mask must be one of"):
+        PredictorConfig(brs_prev_mask="refined")
+    with pytest.raises(ValueError, match="both choose the previous-mask input"):
+        PredictorConfig(refine=GuidedFilterParams(), refine_feedback=True, brs_prev_mask="network")
