@@ -111,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--brs-prev-mask", choices=("optimised", "network"), default="optimised",
                    help="BRS modes: the network's next previous-mask input is the optimised map (the "
                         "reference) or the network's own unoptimised prediction for the same clicks")
+    p.add_argument("--focus", type=_on_off, default=False, metavar="on|off",
+                   help="focus refinement: re-predict the region each click ≥ 2 changed at a finer resolution "
+                        "and blend it in (inference.focus; default off)")
     p.add_argument("--early-stop", action="store_true",
                    help="stop each sample at IoU ≥ 0.90 like the reference (faster; mIoU@k beyond the "
                         "stop is then null). Default: run all clicks; NoC is the same either way")
@@ -159,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                    device=args.device, refine=refine, net_clicks_limit=args.net_clicks_limit,
                                    brs_reg_weight=args.brs_reg_weight, brs_min_iou_diff=args.brs_min_iou_diff,
                                    brs_maxfun=args.brs_maxfun, brs_warm_start=args.brs_warm_start,
-                                   brs_prev_mask=args.brs_prev_mask,
+                                   brs_prev_mask=args.brs_prev_mask, focus=args.focus,
                                    refine_feedback=args.refine_feedback, refine_net=args.refine_net,
                                    progress=not args.no_progress, dataset_kind=args.dataset_kind)
     except DatasetError as exc:

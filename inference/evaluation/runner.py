@@ -182,6 +182,7 @@ class EvalConfig:
     brs_maxfun: int = 20
     brs_warm_start: bool = True
     brs_prev_mask: str = "optimised"
+    focus: bool = False
     refine_feedback: bool = False
     refine_net: str | None = None
 
@@ -209,6 +210,7 @@ class EvalConfig:
             raise ValueError(f"brs_prev_mask must be one of {BRS_PREV_MASK_CHOICES}, got {self.brs_prev_mask!r}")
         if self.brs_prev_mask != "optimised" and self.refine_feedback:
             raise ValueError("refine_feedback and brs_prev_mask='network' both choose the previous-mask input")
+        self.predictor_config()   # e.g. focus with refine_feedback fails here, not in a worker
         if self.refine_net is not None:
             if self.refine is None:
                 raise ValueError("refine_net needs refine")
@@ -228,11 +230,13 @@ class EvalConfig:
         """The `PredictorConfig` every session of a network mode gets (the reference defaults plus this
         evaluation's settings; GrabCut ignores it)."""
         from inference.brs import LBFGSParams
+        from inference.focus import FocusParams
         from inference.predictors.base import PredictorConfig
         return PredictorConfig(prob_thresh=self.prob_thresh, with_flip=self.with_flip, zoom_in=self.zoom_params(),
                                net_clicks_limit=self.net_clicks_limit, reg_weight=self.brs_reg_weight,
                                min_iou_diff=self.brs_min_iou_diff, lbfgs=LBFGSParams(maxfun=self.brs_maxfun),
                                brs_warm_start=self.brs_warm_start, brs_prev_mask=self.brs_prev_mask,
+                               focus=FocusParams() if self.focus else None,
                                refine_feedback=self.refine_feedback,
                                refine=self.refine_params(), refine_net=self.refine_net)
 
@@ -379,6 +383,7 @@ def run_evaluation(config: EvalConfig, workers: int = 1, progress: bool = True,
              "net_clicks_limit": config.net_clicks_limit, "brs_reg_weight": config.brs_reg_weight,
              "brs_min_iou_diff": config.brs_min_iou_diff, "brs_maxfun": config.brs_maxfun,
              "brs_warm_start": config.brs_warm_start, "brs_prev_mask": config.brs_prev_mask,
+             "focus": dataclasses.asdict(config.predictor_config().focus) if config.focus else None,
              "refine_feedback": config.refine_feedback,
              "refine_net": config.refine_net,
              "early_stop": config.early_stop, "workers": workers, "wall_seconds_run": wall,

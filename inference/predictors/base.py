@@ -15,6 +15,7 @@ import torch.nn.functional as F
 
 from inference.brs import LBFGSParams
 from inference.clicks import Click, points_tensor
+from inference.focus import FocusParams, FocusRefiner
 from inference.networks.base import ClickNetwork
 from inference.refine import GuidedFilterParams, GuidedRefiner
 from inference.refine_net import LearntRefiner, load_refiner
@@ -59,6 +60,9 @@ class PredictorConfig:
     "optimised" (the reference: the map after the click's optimisation) or "network" (the network's own
     prediction for the same clicks, without the optimisation's scale/bias or input bias). Either way the
     returned map and ZoomIn's ROI follow the optimised map. No effect in NoBRS.
+    `focus`: after the map for click ≥ 2, re-predict the region the click changed at a finer resolution with the
+    same network and blend it in (`inference.focus`); the blended map is also the next previous-mask input.
+    None (the reference): off.
     `refine_net`: with `refine`, a learnt refiner's weights file applied after the guided filter
     (`inference.refine_net`); it sees the image, the raw and filtered maps and the clicks. None: off. Measured
     and not adopted (docs/model_card.md, "Learnt boundary refiner"); no refiner weights are shipped.
@@ -76,6 +80,7 @@ class PredictorConfig:
     min_iou_diff: float = 0.01
     brs_warm_start: bool = True
     brs_prev_mask: str = "optimised"
+    focus: FocusParams | None = None
     refine: GuidedFilterParams | None = None
     refine_feedback: bool = False
     refine_net: str | None = None
@@ -85,6 +90,9 @@ class PredictorConfig:
             raise ValueError(f"brs_prev_mask must be one of {BRS_PREV_MASK_CHOICES}, got {self.brs_prev_mask!r}")
         if self.brs_prev_mask != "optimised" and self.refine_feedback:
             raise ValueError("refine_feedback and brs_prev_mask='network' both choose the previous-mask input")
+        if self.focus is not None and (self.refine_feedback or self.brs_prev_mask != "optimised"):
+            raise ValueError("focus sets the previous-mask input itself: not with refine_feedback or "
+                             "brs_prev_mask='network'")
         if self.refine_net is not None and self.refine is None:
             raise ValueError("refine_net needs refine (the learnt refiner corrects the guided-filter map)")
 
@@ -130,6 +138,8 @@ class Predictor:
         # Set by BRS predictors with brs_prev_mask="network": the click's unoptimised logits, same batch as
         # the optimised ones; None otherwise.
         self.network_logits: torch.Tensor | None = None
+        self.main_scale = 1.0                          # network-input px per image px of the last main pass
+        self.focus_box: tuple[int, int, int, int] | None = None   # last focus step's box, None if it did not run
         self.index_offset = 0
         self.n_objective_evals = 0
         self.objective_values: list[float] = []
@@ -186,8 +196,12 @@ class Predictor:
         if not clicks:
             raise ValueError("at least one click is needed")
         self.n_objective_evals, self.objective_values = 0, []
+        self.focus_box = None
+        prev_before = self.prev_prediction if prev_mask is None else prev_mask
         with torch.no_grad():
             probs = self._predict(list(clicks), prev_mask)
+            if self.config.focus is not None and self.net is not None and len(clicks) > 1:
+                probs = self._focus(probs, prev_before, list(clicks))
         if self.refiner is None:
             return probs
         refined = self.refiner.refine(probs)
@@ -196,6 +210,16 @@ class Predictor:
         if self.config.refine_feedback:
             self.prev_prediction = torch.from_numpy(np.array(refined, dtype=np.float32))[None, None].to(self.device)
         return refined
+
+    def _focus(self, probs: np.ndarray, prev_before: torch.Tensor, clicks: list[Click]) -> np.ndarray:
+        """The focus step (`inference.focus`) on float32 (H, W) `probs`; the blended map becomes the previous
+        prediction when the step ran."""
+        refiner = FocusRefiner(self.net, self.points, self.config.with_flip, self.config.focus)
+        fused, self.focus_box = refiner.refine(self.original_image, prev_before[0, 0].cpu().numpy(), probs, clicks,
+                                               self.main_scale)
+        if self.focus_box is not None:
+            self.prev_prediction = torch.from_numpy(fused)[None, None].to(self.device)
+        return fused
 
     def _predict(self, clicks: list[Click], prev_mask: torch.Tensor | None) -> np.ndarray:
         image = self.original_image
@@ -206,6 +230,8 @@ class Predictor:
             image_nd, click_lists = t.transform(image_nd, click_lists)
             changed |= t.image_changed
         self.network_logits = None
+        roi = self.roi
+        self.main_scale = image_nd.shape[3] / (image.shape[3] if roi is None else roi[3] - roi[2] + 1)
         logits = self._predict_logits(image_nd, click_lists, changed)
         network_prediction = None
         if self.network_logits is not None:

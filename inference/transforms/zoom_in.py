@@ -53,6 +53,15 @@ def crop_and_resize(image: torch.Tensor, roi: Box, target_size: int | tuple[int,
         return F.interpolate(crop, size=(new_height, new_width), mode="bilinear", align_corners=True)
 
 
+def clicks_into_roi(clicks: Sequence[Click], roi: Box, crop_shape: tuple[int, int]) -> list[Click]:
+    """(x, y) image clicks → (x, y) in `roi` resized to `crop_shape` (h, w), the reference's mapping
+    `x' = w·(x − cmin) / (cmax − cmin + 1)` (clicks outside the ROI map outside the crop)."""
+    rmin, rmax, cmin, cmax = roi
+    crop_h, crop_w = crop_shape
+    return [c.moved(x=crop_w * (c.x - cmin) / (cmax - cmin + 1), y=crop_h * (c.y - rmin) / (rmax - rmin + 1))
+            for c in clicks]
+
+
 class ZoomIn(Transform):
     """Crop-and-resize around the object predicted at the previous click.
 
@@ -143,10 +152,7 @@ class ZoomIn(Transform):
         return roi_image, [self._transform_clicks(clicks)]
 
     def _transform_clicks(self, clicks: Sequence[Click]) -> list[Click]:
-        rmin, rmax, cmin, cmax = self._object_roi
-        crop_h, crop_w = self._roi_shape
-        return [c.moved(x=crop_w * (c.x - cmin) / (cmax - cmin + 1), y=crop_h * (c.y - rmin) / (rmax - rmin + 1))
-                for c in clicks]
+        return clicks_into_roi(clicks, self._object_roi, self._roi_shape)
 
     # --- inverse -------------------------------------------------------------------------------------
     def inv_transform(self, output: torch.Tensor) -> torch.Tensor:
