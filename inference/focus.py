@@ -97,6 +97,7 @@ class FocusRefiner:
                  params: FocusParams) -> None:
         self.net, self.points, self.with_flip, self.params = net, points, with_flip, params
 
+    @torch.no_grad()
     def refine(self, image: torch.Tensor, prev_probs: np.ndarray, probs: np.ndarray, clicks: Sequence[Click],
                main_scale: float) -> tuple[np.ndarray, Box | None]:
         """Blend the focus prediction into `probs`.

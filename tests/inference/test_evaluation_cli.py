@@ -97,6 +97,7 @@ def test_command_line_errors(tmp_path):
         (["--dataset", missing, "--mode", "grabcut", "--brs-maxfun", "0"], "integer ≥ 1"),
         (["--dataset", missing, "--mode", "grabcut", "--brs-warm-start", "cold"], "on or off"),
         (["--dataset", missing, "--mode", "grabcut", "--brs-prev-mask", "refined"], "invalid choice"),
+        (["--dataset", missing, "--mode", "grabcut", "--focus", "maybe"], "on or off"),
         (["--dataset", missing, "--mode", "grabcut", "--refine-radius", "4", "--refine-feedback",
           "--brs-prev-mask", "network"], "both choose the previous-mask input"),
         (["--dataset", missing, "--mode", "grabcut"], "not found"),
@@ -172,3 +173,19 @@ def test_brs_prev_mask_reaches_the_sessions_and_the_summary(tmp_path, monkeypatc
     assert seen and set(seen) == {"network"}
     (summary,) = json.loads((out / "summary.json").read_text())
     assert summary["brs_prev_mask"] == "network" and summary["brs_warm_start"] is False
+
+
+def test_focus_reaches_the_sessions_and_the_summary(tmp_path):
+    """`--focus on` gives every session the focus step and is recorded (with its settings) in summary.json."""
+    from inference.evaluate import main
+
+    dataset = make_dataset(tmp_path / "ds", n=1)
+    runs = {}
+    for flag in ("off", "on"):
+        out = tmp_path / flag
+        assert main(["--dataset", str(dataset), "--model", "default", "--mode", "nobrs", "--max-clicks", "4",
+                     "--focus", flag, "--no-progress", "--out", str(out)]) == 0
+        runs[flag] = out
+    (summary,) = json.loads((runs["on"] / "summary.json").read_text())
+    assert summary["focus"]["target_size"] == 320 and summary["focus"]["min_gain"] == 1.5
+    assert json.loads((runs["off"] / "summary.json").read_text())[0]["focus"] is None
