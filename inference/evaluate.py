@@ -48,6 +48,13 @@ def _unit_fraction(value: str) -> float:
     return number
 
 
+def _unit_interval(value: str) -> float:
+    number = float(value)
+    if not 0 < number <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {value}")
+    return number
+
+
 def _positive_int(value: str) -> int:
     number = int(value)
     if number < 1:
@@ -111,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--brs-prev-mask", choices=("optimised", "network"), default="optimised",
                    help="BRS modes: the network's next previous-mask input is the optimised map (the "
                         "reference) or the network's own unoptimised prediction for the same clicks")
+    p.add_argument("--brs-trust-iou", type=_unit_interval, default=None, metavar="T",
+                   help="BRS modes: drop a click's optimisation when the optimised mask's IoU with the "
+                        "unoptimised one is below T (default: off, the reference)")
     p.add_argument("--focus", type=_on_off, default=False, metavar="on|off",
                    help="focus refinement: re-predict the region each click ≥ 2 changed at a finer resolution "
                         "and blend it in (inference.focus; default off)")
@@ -162,7 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                    device=args.device, refine=refine, net_clicks_limit=args.net_clicks_limit,
                                    brs_reg_weight=args.brs_reg_weight, brs_min_iou_diff=args.brs_min_iou_diff,
                                    brs_maxfun=args.brs_maxfun, brs_warm_start=args.brs_warm_start,
-                                   brs_prev_mask=args.brs_prev_mask, focus=args.focus,
+                                   brs_prev_mask=args.brs_prev_mask, brs_trust_iou=args.brs_trust_iou,
+                                   focus=args.focus,
                                    refine_feedback=args.refine_feedback, refine_net=args.refine_net,
                                    progress=not args.no_progress, dataset_kind=args.dataset_kind)
     except DatasetError as exc:

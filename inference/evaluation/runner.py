@@ -182,6 +182,7 @@ class EvalConfig:
     brs_maxfun: int = 20
     brs_warm_start: bool = True
     brs_prev_mask: str = "optimised"
+    brs_trust_iou: float | None = None
     focus: bool = False
     refine_feedback: bool = False
     refine_net: str | None = None
@@ -205,12 +206,9 @@ class EvalConfig:
         self.refine_params()  # and bad guided-filter settings
         if self.refine_feedback and self.refine is None:
             raise ValueError("refine_feedback needs refine")
-        from inference.predictors.base import BRS_PREV_MASK_CHOICES
-        if self.brs_prev_mask not in BRS_PREV_MASK_CHOICES:
-            raise ValueError(f"brs_prev_mask must be one of {BRS_PREV_MASK_CHOICES}, got {self.brs_prev_mask!r}")
-        if self.brs_prev_mask != "optimised" and self.refine_feedback:
-            raise ValueError("refine_feedback and brs_prev_mask='network' both choose the previous-mask input")
-        self.predictor_config()   # e.g. focus with refine_feedback fails here, not in a worker
+        # The predictor's own checks (brs_prev_mask, brs_trust_iou, focus and their exclusions) fail here, not in
+        # a worker.
+        self.predictor_config()
         if self.refine_net is not None:
             if self.refine is None:
                 raise ValueError("refine_net needs refine")
@@ -236,6 +234,7 @@ class EvalConfig:
                                net_clicks_limit=self.net_clicks_limit, reg_weight=self.brs_reg_weight,
                                min_iou_diff=self.brs_min_iou_diff, lbfgs=LBFGSParams(maxfun=self.brs_maxfun),
                                brs_warm_start=self.brs_warm_start, brs_prev_mask=self.brs_prev_mask,
+                               brs_trust_iou=self.brs_trust_iou,
                                focus=FocusParams() if self.focus else None,
                                refine_feedback=self.refine_feedback,
                                refine=self.refine_params(), refine_net=self.refine_net)
@@ -383,6 +382,7 @@ def run_evaluation(config: EvalConfig, workers: int = 1, progress: bool = True,
              "net_clicks_limit": config.net_clicks_limit, "brs_reg_weight": config.brs_reg_weight,
              "brs_min_iou_diff": config.brs_min_iou_diff, "brs_maxfun": config.brs_maxfun,
              "brs_warm_start": config.brs_warm_start, "brs_prev_mask": config.brs_prev_mask,
+             "brs_trust_iou": config.brs_trust_iou,
              "focus": dataclasses.asdict(config.predictor_config().focus) if config.focus else None,
              "refine_feedback": config.refine_feedback,
              "refine_net": config.refine_net,

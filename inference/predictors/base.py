@@ -60,6 +60,9 @@ class PredictorConfig:
     "optimised" (the reference: the map after the click's optimisation) or "network" (the network's own
     prediction for the same clicks, without the optimisation's scale/bias or input bias). Either way the
     returned map and ZoomIn's ROI follow the optimised map. No effect in NoBRS.
+    `brs_trust_iou`: BRS modes drop a click's optimisation (returning the unoptimised map, the variables reset
+    to zero) when the optimised mask's IoU with the unoptimised mask for the same clicks is
+    below this, i.e. when satisfying the clicks changed the object globally. None (the reference): off.
     `focus`: after the map for click ≥ 2, re-predict the region the click changed at a finer resolution with the
     same network and blend it in (`inference.focus`); the blended map is also the next previous-mask input.
     None (the reference): off.
@@ -80,6 +83,7 @@ class PredictorConfig:
     min_iou_diff: float = 0.01
     brs_warm_start: bool = True
     brs_prev_mask: str = "optimised"
+    brs_trust_iou: float | None = None
     focus: FocusParams | None = None
     refine: GuidedFilterParams | None = None
     refine_feedback: bool = False
@@ -90,6 +94,8 @@ class PredictorConfig:
             raise ValueError(f"brs_prev_mask must be one of {BRS_PREV_MASK_CHOICES}, got {self.brs_prev_mask!r}")
         if self.brs_prev_mask != "optimised" and self.refine_feedback:
             raise ValueError("refine_feedback and brs_prev_mask='network' both choose the previous-mask input")
+        if self.brs_trust_iou is not None and not 0 < self.brs_trust_iou <= 1:
+            raise ValueError(f"brs_trust_iou must be in (0, 1] or None, got {self.brs_trust_iou!r}")
         if self.focus is not None and (self.refine_feedback or self.brs_prev_mask != "optimised"):
             raise ValueError("focus sets the previous-mask input itself: not with refine_feedback or "
                              "brs_prev_mask='network'")
@@ -143,6 +149,7 @@ class Predictor:
         self.index_offset = 0
         self.n_objective_evals = 0
         self.objective_values: list[float] = []
+        self.brs_rejected = False   # BRS modes: the last click's optimisation was dropped (brs_trust_iou)
 
     # --- object lifecycle ----------------------------------------------------------------------------
     def set_input_image(self, image: np.ndarray) -> None:
@@ -196,7 +203,7 @@ class Predictor:
         if not clicks:
             raise ValueError("at least one click is needed")
         self.n_objective_evals, self.objective_values = 0, []
-        self.focus_box = None
+        self.focus_box, self.brs_rejected = None, False
         prev_before = self.prev_prediction if prev_mask is None else prev_mask
         with torch.no_grad():
             probs = self._predict(list(clicks), prev_mask)

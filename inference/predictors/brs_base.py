@@ -6,7 +6,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from inference.brs import BRSObjective, Variables, run_lbfgs
+from inference.brs import BRSObjective, Variables, batch_iou, run_lbfgs
 from inference.clicks import Click, click_square_maps
 from inference.predictors.base import Predictor
 
@@ -38,8 +38,17 @@ class BRSPredictor(Predictor):
         else:
             opt_vars, _ = variables.unpack(torch.from_numpy(np.asarray(x)).float().to(self.device))
             logits = predict(*opt_vars)
+        identity = None
+        if self.config.brs_prev_mask == "network" or self.config.brs_trust_iou is not None:
+            identity = self._identity_logits(predict, variables, x0, objective, logits)
+        if self.config.brs_trust_iou is not None and identity is not logits:
+            thresh = self.config.prob_thresh
+            ious = batch_iou(torch.sigmoid(logits) > thresh, torch.sigmoid(identity) > thresh)
+            if len(ious) > 0 and float(ious.mean()) < self.config.brs_trust_iou:
+                self.brs_rejected = True
+                logits, x = identity, np.zeros_like(x0)
         if self.config.brs_prev_mask == "network":
-            self.network_logits = self._identity_logits(predict, variables, x0, objective, logits)
+            self.network_logits = identity
         return logits, x
 
     def _identity_logits(self, predict: Callable[..., torch.Tensor], variables: Variables, x0: np.ndarray,
