@@ -98,6 +98,7 @@ def test_command_line_errors(tmp_path):
         (["--dataset", missing, "--mode", "grabcut", "--brs-warm-start", "cold"], "on or off"),
         (["--dataset", missing, "--mode", "grabcut", "--brs-prev-mask", "refined"], "invalid choice"),
         (["--dataset", missing, "--mode", "grabcut", "--focus", "maybe"], "on or off"),
+        (["--dataset", missing, "--mode", "grabcut", "--brs-trust-iou", "0"], "number in (0, 1]"),
         (["--dataset", missing, "--mode", "grabcut", "--refine-radius", "4", "--refine-feedback",
           "--brs-prev-mask", "network"], "both choose the previous-mask input"),
         (["--dataset", missing, "--mode", "grabcut"], "not found"),
@@ -152,27 +153,30 @@ def test_refinement_is_applied_and_reported(tmp_path):
     assert plain != refined
 
 
-def test_brs_prev_mask_reaches_the_sessions_and_the_summary(tmp_path, monkeypatch):
-    """`--brs-prev-mask network` reaches every BRS session's config and is recorded in summary.json."""
+def test_brs_options_reach_the_sessions_and_the_summary(tmp_path, monkeypatch):
+    """`--brs-prev-mask network` and `--brs-trust-iou` reach every BRS session's config and are recorded in
+    summary.json."""
     from inference.evaluate import main
     from inference.predictors import brs_base
 
-    seen: list[str] = []
+    seen: list[tuple[str, float | None]] = []
     real = brs_base.BRSPredictor._optimise
 
     def recording(self, *args, **kwargs):
-        seen.append(self.config.brs_prev_mask)
+        seen.append((self.config.brs_prev_mask, self.config.brs_trust_iou))
         return real(self, *args, **kwargs)
 
     monkeypatch.setattr(brs_base.BRSPredictor, "_optimise", recording)
     dataset = make_dataset(tmp_path / "ds", n=1)
     out = tmp_path / "out"
     assert main(["--dataset", str(dataset), "--model", "default", "--mode", "f-brs-b", "--max-clicks", "2",
-                 "--zoom-in", "off", "--brs-warm-start", "off", "--brs-prev-mask", "network", "--no-progress",
+                 "--zoom-in", "off", "--brs-warm-start", "off", "--brs-prev-mask", "network",
+                 "--brs-trust-iou", "0.9", "--no-progress",
                  "--out", str(out)]) == 0
-    assert seen and set(seen) == {"network"}
+    assert seen and set(seen) == {("network", 0.9)}
     (summary,) = json.loads((out / "summary.json").read_text())
     assert summary["brs_prev_mask"] == "network" and summary["brs_warm_start"] is False
+    assert summary["brs_trust_iou"] == 0.9
 
 
 def test_focus_reaches_the_sessions_and_the_summary(tmp_path):

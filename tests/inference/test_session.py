@@ -221,3 +221,33 @@ def test_brs_prev_mask_is_checked():
         PredictorConfig(brs_prev_mask="refined")
     with pytest.raises(ValueError, match="both choose the previous-mask input"):
         PredictorConfig(refine=GuidedFilterParams(), refine_feedback=True, brs_prev_mask="network")
+
+
+def test_brs_trust_iou_drops_optimisations_that_change_the_mask(ritm_net, toy_image):
+    """`brs_trust_iou=1` drops every optimisation that changes the binary mask, so each returned mask is
+    NoBRS's for the same clicks and previous mask; a threshold near 0 drops none (the reference result)."""
+    from inference.predictors.base import PredictorConfig
+
+    strict = PredictorConfig(zoom_in=None, net_clicks_limit=None, brs_warm_start=False, brs_trust_iou=1.0)
+    session = SegmentationSession(ritm_net, toy_image, mode="f-brs-b", config=strict)
+    rejected = 0
+    for i, click in enumerate(CLICKS):
+        prev = session.predictor.prev_prediction.clone()
+        probs = session.add_click(click)
+        rejected += int(session.predictor.brs_rejected)
+        plain = _nobrs_map(ritm_net, toy_image, strict, CLICKS[:i + 1], prev)
+        np.testing.assert_array_equal(probs > 0.49, plain > 0.49)
+        if session.predictor.brs_rejected:
+            assert not np.abs(session.predictor.opt_data).any()   # variables back at the identity
+    assert rejected > 0
+
+    lenient = SegmentationSession(ritm_net, toy_image, mode="f-brs-b",
+                                  config=PredictorConfig(zoom_in=None, net_clicks_limit=None,
+                                                         brs_warm_start=False, brs_trust_iou=1e-6))
+    reference = SegmentationSession(ritm_net, toy_image, mode="f-brs-b",
+                                    config=PredictorConfig(zoom_in=None, net_clicks_limit=None, brs_warm_start=False))
+    for click in CLICKS:
+        np.testing.assert_array_equal(lenient.add_click(click), reference.add_click(click))
+        assert not lenient.predictor.brs_rejected
+    with pytest.raises(ValueError, match="brs_trust_iou"):
+        PredictorConfig(brs_trust_iou=0.0)
