@@ -1,5 +1,5 @@
 """CLI: `python -m inference.train --config NAME [--resume] [--device cpu|cuda] --out DIR [--data DIR]
-[--val-data DIR] [--init CKPT] [--network NAME] [--batch B] [--accum-steps K] [--workers W] [--threads T] [--steps N] [--paste-prob P] [--time-budget-min M]` — trains a click network (see inference/training/)."""
+[--val-data DIR] [--init CKPT] [--network NAME] [--batch B] [--accum-steps K] [--workers W] [--threads T] [--steps N] [--paste-prob P] [--time-budget-min M] [--val-every-min M]` — trains a click network (see inference/training/)."""
 from __future__ import annotations
 
 import argparse
@@ -33,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lr", type=float, help="override the base learning rate (peak of the schedule)")
     parser.add_argument("--paste-prob", type=float, help="override the share of crops with a pasted second object")
     parser.add_argument("--time-budget-min", type=float, help="override the wall-time budget (minutes)")
+    parser.add_argument("--val-every-min", type=float,
+                        help="override the minutes between validations (0: validate only at the end)")
     args = parser.parse_args(argv)
     overrides = {}
     if args.data:
@@ -57,6 +59,10 @@ def main(argv: list[str] | None = None) -> int:
         overrides["lr"] = args.lr
     if args.time_budget_min is not None:
         overrides["time_budget_min"] = args.time_budget_min or None
+    if args.val_every_min is not None:
+        if args.val_every_min < 0:
+            parser.error("--val-every-min must be >= 0")
+        overrides["val_every_min"] = args.val_every_min or None
     cfg = get_config(args.config, **overrides)
     if args.paste_prob is not None:
         cfg = replace(cfg, paste=replace(cfg.paste, prob=args.paste_prob))
