@@ -4,7 +4,8 @@
         [--max-clicks 20] [--limit N] [--workers K] [--zoom-in on|off] [--zoom-target PX]
         [--zoom-expansion RATIO] [--refine-radius R [--refine-eps EPS] [--refine-feedback]] [--net-clicks-limit auto|none|N]
         [--brs-reg-weight W] [--brs-min-iou-diff D] [--brs-maxfun N]
-        [--brs-warm-start on|off] [--brs-prev-mask optimised|network] --out OUTDIR
+        [--brs-warm-start on|off] [--brs-prev-mask optimised|network] [--brs-trust-iou T] [--focus on|off]
+        --out OUTDIR
 
 Writes OUTDIR/summary.json, samples.jsonl, miou.png and summary.md.
 """
@@ -151,6 +152,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--refine-feedback needs --refine-radius")
     if args.refine_feedback and args.brs_prev_mask != "optimised":
         parser.error("--refine-feedback and --brs-prev-mask network both choose the previous-mask input")
+    if args.focus and (args.refine_feedback or args.brs_prev_mask != "optimised"):
+        parser.error("--focus sets the previous-mask input itself: not with --refine-feedback or "
+                     "--brs-prev-mask network")
     if args.refine_net is not None and args.refine_radius is None:
         parser.error("--refine-net needs --refine-radius")
     if args.refine_net is not None:

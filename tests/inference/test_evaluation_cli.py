@@ -98,6 +98,8 @@ def test_command_line_errors(tmp_path):
         (["--dataset", missing, "--mode", "grabcut", "--brs-warm-start", "cold"], "on or off"),
         (["--dataset", missing, "--mode", "grabcut", "--brs-prev-mask", "refined"], "invalid choice"),
         (["--dataset", missing, "--mode", "grabcut", "--focus", "maybe"], "on or off"),
+        (["--dataset", missing, "--mode", "grabcut", "--focus", "on", "--brs-prev-mask", "network"],
+         "--focus sets the previous-mask input itself"),
         (["--dataset", missing, "--mode", "grabcut", "--brs-trust-iou", "0"], "number in (0, 1]"),
         (["--dataset", missing, "--mode", "grabcut", "--refine-radius", "4", "--refine-feedback",
           "--brs-prev-mask", "network"], "both choose the previous-mask input"),

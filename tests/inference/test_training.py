@@ -261,9 +261,30 @@ def test_cli_rejects_unknown_config():
 def test_cli_overrides_reach_the_run_config(tiny_dataset, tmp_path):
     from inference.train import main
     assert main(["--config", "tiny", "--data", str(tiny_dataset), "--out", str(tmp_path / "run"), "--lr", "1e-4",
-                 "--steps", "1", "--batch", "1", "--workers", "0"]) == 0
+                 "--steps", "1", "--batch", "1", "--workers", "0", "--val-every-min", "0.5"]) == 0
     saved = json.loads((tmp_path / "run" / "config.json").read_text())
     assert (saved["lr"], saved["steps"], saved["batch"], saved["workers"]) == (1e-4, 1, 1, 0)
+    assert saved["val_every_min"] == 0.5
+    with pytest.raises(SystemExit):
+        main(["--config", "tiny", "--out", str(tmp_path / "bad"), "--val-every-min", "-1"])
+
+
+def test_cli_val_every_min_zero_means_only_at_the_end(monkeypatch, tmp_path):
+    import inference.train as train_cli
+
+    seen = []
+
+    class FakeTrainer:
+        def __init__(self, cfg, out, device, resume):
+            seen.append(cfg)
+
+        def run(self):
+            pass
+
+    monkeypatch.setattr(train_cli, "Trainer", FakeTrainer)
+    assert get_config("finetune-cpu-multipaste").val_every_min == 16.0
+    assert train_cli.main(["--config", "finetune-cpu-multipaste", "--out", str(tmp_path), "--val-every-min", "0"]) == 0
+    assert seen[0].val_every_min is None and seen[0].name == "finetune-cpu-multipaste"
 
 
 def test_gpu_continue_is_the_gpu_recipe_with_a_gentler_schedule():
