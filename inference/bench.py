@@ -30,7 +30,7 @@ import torch
 from inference.brs import LBFGSParams
 from inference.clicks import Click
 from inference.device import torch_threads
-from inference.predictors.base import PredictorConfig
+from inference.predictors.base import BRS_PREV_MASK_CHOICES, PredictorConfig
 from inference.refine import GuidedFilterParams
 
 __all__ = ["BRSSettings", "synthetic_scene", "make_clicks", "bench_mode", "run_bench", "main"]
@@ -55,7 +55,7 @@ class BRSSettings:
         if not (self.net_clicks_limit in ("auto", None) or (isinstance(self.net_clicks_limit, int)
                                                           and self.net_clicks_limit >= 1)):
             raise ValueError(f"--net-clicks-limit must be auto, none or an integer >= 1, got {self.net_clicks_limit!r}")
-        if self.prev_mask not in ("optimised", "network"):
+        if self.prev_mask not in BRS_PREV_MASK_CHOICES:
             raise ValueError(f"--brs-prev-mask must be optimised or network, got {self.prev_mask!r}")
 
     def applied_to(self, config: PredictorConfig) -> PredictorConfig:
@@ -284,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="BRS L-BFGS-B objective evaluations per click at most (reference 20)")
     parser.add_argument("--brs-warm-start", choices=("on", "off"), default="on",
                         help="start each click's BRS optimisation from the previous solution (on, the reference)")
-    parser.add_argument("--brs-prev-mask", choices=("optimised", "network"), default="optimised",
+    parser.add_argument("--brs-prev-mask", choices=BRS_PREV_MASK_CHOICES, default="optimised",
                         help="the network's next previous-mask input in BRS modes (optimised: the reference)")
     parser.add_argument("--net-clicks-limit", default="auto", metavar="auto|none|N",
                         help="clicks given to the network (auto: the mode's reference default)")

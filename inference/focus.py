@@ -95,7 +95,8 @@ class FocusRefiner:
 
     def __init__(self, net, points: Callable[[Sequence[Sequence[Click]]], torch.Tensor], with_flip: bool,
                  params: FocusParams) -> None:
-        self.net, self.points, self.with_flip, self.params = net, points, with_flip, params
+        self.net, self.points, self.params = net, points, params
+        self.flip = AddHorizontalFlip() if with_flip else None
 
     @torch.no_grad()
     def refine(self, image: torch.Tensor, prev_probs: np.ndarray, probs: np.ndarray, clicks: Sequence[Click],
@@ -121,11 +122,11 @@ class FocusRefiner:
             image = torch.cat([image, prev], dim=1)
         crop = crop_and_resize(image, box, self.params.target_size)
         click_lists = [clicks_into_roi(clicks, box, (crop.shape[2], crop.shape[3]))]
-        if self.with_flip:
-            crop, click_lists = AddHorizontalFlip().transform(crop, click_lists)
+        if self.flip is not None:
+            crop, click_lists = self.flip.transform(crop, click_lists)
         logits = self.net(crop, self.points(click_lists))["instances"]
-        if self.with_flip:
-            logits = AddHorizontalFlip().inv_transform(logits)
+        if self.flip is not None:
+            logits = self.flip.inv_transform(logits)
         focus = torch.sigmoid(F.interpolate(logits, size=(rmax - rmin + 1, cmax - cmin + 1), mode="bilinear",
                                             align_corners=True))[0, 0].cpu().numpy()
         weights = blend_weights(box, probs.shape, self.params.ramp)

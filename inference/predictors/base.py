@@ -21,7 +21,7 @@ from inference.refine import GuidedFilterParams, GuidedRefiner
 from inference.refine_net import LearntRefiner, load_refiner
 from inference.transforms import AddHorizontalFlip, LimitLongestSide, SigmoidForPred, Transform, ZoomIn
 
-__all__ = ["PredictorConfig", "ZoomInParams", "Predictor", "NoBRSPredictor", "image_to_tensor"]
+__all__ = ["BRS_PREV_MASK_CHOICES", "PredictorConfig", "ZoomInParams", "Predictor", "NoBRSPredictor", "image_to_tensor"]
 
 
 @dataclass(frozen=True)
@@ -146,6 +146,8 @@ class Predictor:
         self.network_logits: torch.Tensor | None = None
         self.main_scale = 1.0                          # network-input px per image px of the last main pass
         self.focus_box: tuple[int, int, int, int] | None = None   # last focus step's box, None if it did not run
+        self.focus_refiner = (FocusRefiner(net, self.points, config.with_flip, config.focus)
+                              if config.focus is not None and net is not None else None)
         self.index_offset = 0
         self.n_objective_evals = 0
         self.objective_values: list[float] = []
@@ -207,7 +209,7 @@ class Predictor:
         prev_before = self.prev_prediction if prev_mask is None else prev_mask
         with torch.no_grad():
             probs = self._predict(list(clicks), prev_mask)
-            if self.config.focus is not None and self.net is not None and len(clicks) > 1:
+            if self.focus_refiner is not None and len(clicks) > 1:
                 probs = self._focus(probs, prev_before, list(clicks))
         if self.refiner is None:
             return probs
@@ -221,9 +223,8 @@ class Predictor:
     def _focus(self, probs: np.ndarray, prev_before: torch.Tensor, clicks: list[Click]) -> np.ndarray:
         """The focus step (`inference.focus`) on float32 (H, W) `probs`; the blended map becomes the previous
         prediction when the step ran."""
-        refiner = FocusRefiner(self.net, self.points, self.config.with_flip, self.config.focus)
-        fused, self.focus_box = refiner.refine(self.original_image, prev_before[0, 0].cpu().numpy(), probs, clicks,
-                                               self.main_scale)
+        fused, self.focus_box = self.focus_refiner.refine(self.original_image, prev_before[0, 0].cpu().numpy(), probs,
+                                                          clicks, self.main_scale)
         if self.focus_box is not None:
             self.prev_prediction = torch.from_numpy(fused)[None, None].to(self.device)
         return fused
