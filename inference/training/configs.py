@@ -199,3 +199,13 @@ def finetune_cpu_multipaste() -> TrainConfig:
     validation every 16 minutes. Meant for the sharp DUTS originals (`--data`)."""
     return replace(finetune_cpu_paste(), name="finetune-cpu-multipaste", paste=PasteConfig(prob=0.5, max_objects=3),
                    lr=5e-5, time_budget_min=50.0, val_every_min=16.0)
+
+
+@config("finetune-cpu-occlude")
+def finetune_cpu_occlude() -> TrainConfig:
+    """`finetune-cpu-multipaste` where the pasted objects are only ever occluders and distractors: the target
+    is always the base image's own object minus what the pastes hide (`target_pasted_prob` 0), so the
+    composites teach respecting a neighbour's or an occluder's boundary without asking the network to pick
+    a small pasted object over the salient one (DUTS's own notion of the object)."""
+    return replace(finetune_cpu_multipaste(), name="finetune-cpu-occlude",
+                   paste=PasteConfig(prob=0.5, max_objects=3, target_pasted_prob=0.0))

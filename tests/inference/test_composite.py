@@ -277,3 +277,19 @@ def test_composite_validation_set_and_rescoring_scripts(tmp_path):
     per_image = saved[1]["scores"][str(out)]
     assert len(per_image["noc90"]) == 4 and all(1 <= v <= 20 for v in per_image["noc90"])
     assert "paired ΔNoC@90 +0.00 ± 0.00" in run.stdout   # a model against itself
+
+
+def test_occlude_config_only_ever_targets_the_base_object():
+    multi, occlude = get_config("finetune-cpu-multipaste"), get_config("finetune-cpu-occlude")
+    assert occlude.paste.target_pasted_prob == 0.0
+    assert replace(occlude, name=multi.name, paste=multi.paste) == multi
+    base = _base()
+    donors = [_solid_donor(BLUE), _solid_donor((30, 200, 40))]
+    cfg = replace(occlude.paste, prob=1.0, feather_px=0.0, min_object_fraction=0.0)
+    covered_some = False
+    for seed in range(20):
+        out = paste_objects(base, donors, cfg, np.random.default_rng(seed))
+        pasted = (out.image != base.image).any(axis=-1)
+        assert np.array_equal(out.gt, base.gt & ~pasted)
+        covered_some |= bool((base.gt & pasted).any())
+    assert covered_some
