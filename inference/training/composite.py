@@ -23,7 +23,9 @@ class PasteConfig:
     of them, uniformly), not the occluded base object, is the target; min_object_fraction: a composite whose
     target covers less of the crop than this is dropped (the plain crop is used); feather_px: Gaussian sigma
     of the blending edge (the mask itself stays hard); max_objects: a composite gets between 1 and this many
-    pasted objects (uniformly; `PairDataset` draws the donors)."""
+    pasted objects (uniformly; `PairDataset` draws the donors); max_base_overlap: the largest fraction of a
+    pasted object's area that may cover the base object — below 1, up to `placement_tries` places are drawn
+    and a donor that fits none of them is skipped (neighbours beside the object instead of occluders on it)."""
 
     prob: float = 0.0
     scale_range: tuple[float, float] = (0.3, 0.8)
@@ -31,10 +33,16 @@ class PasteConfig:
     min_object_fraction: float = 0.01
     feather_px: float = 0.8
     max_objects: int = 1
+    max_base_overlap: float = 1.0
+    placement_tries: int = 10
 
     def __post_init__(self) -> None:
         if self.max_objects < 1:
             raise ValueError(f"max_objects must be at least 1, got {self.max_objects}")
+        if not 0.0 <= self.max_base_overlap <= 1.0:
+            raise ValueError(f"max_base_overlap must lie in [0, 1], got {self.max_base_overlap}")
+        if self.placement_tries < 1:
+            raise ValueError(f"placement_tries must be at least 1, got {self.placement_tries}")
 
 
 def cut_object(donor: Sample, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray] | None:
@@ -63,7 +71,7 @@ def paste_objects(base: Sample, donors: list[Sample], cfg: PasteConfig, rng: np.
     image = base.image
     layers: list[np.ndarray] = []
     for donor in donors:
-        placed = _place_object(image, donor, cfg, rng)
+        placed = _place_object(image, donor, cfg, rng, base.gt)
         if placed is not None:
             image, mask = placed
             layers.append(mask)
@@ -87,10 +95,11 @@ def paste_objects(base: Sample, donors: list[Sample], cfg: PasteConfig, rng: np.
     return Sample(image, gt, ignore)
 
 
-def _place_object(image: np.ndarray, donor: Sample, cfg: PasteConfig,
-                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray] | None:
+def _place_object(image: np.ndarray, donor: Sample, cfg: PasteConfig, rng: np.random.Generator,
+                  base_gt: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """Blend `donor`'s object into a copy of `image` (H, W, 3) at a random scale and place:
-    (new image, the object's mask bool (H, W)); None when the donor has no object."""
+    (new image, the object's mask bool (H, W)); None when the donor has no object or (with
+    `cfg.max_base_overlap` < 1) no drawn place keeps it off the base object `base_gt` (bool (H, W))."""
     cut = cut_object(donor, rng)
     if cut is None:
         return None
@@ -104,8 +113,15 @@ def _place_object(image: np.ndarray, donor: Sample, cfg: PasteConfig,
     obj_image = cv2.resize(obj_image, size, interpolation=interp)
     obj_mask = cv2.resize(obj_mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
     oh, ow = obj_mask.shape
-    top = int(rng.integers(0, crop_h - oh + 1))
-    left = int(rng.integers(0, crop_w - ow + 1))
+    area = max(1, int(obj_mask.sum()))
+    for _ in range(cfg.placement_tries if cfg.max_base_overlap < 1.0 else 1):
+        top = int(rng.integers(0, crop_h - oh + 1))
+        left = int(rng.integers(0, crop_w - ow + 1))
+        covered = int((obj_mask & base_gt[top:top + oh, left:left + ow]).sum())
+        if covered <= cfg.max_base_overlap * area:
+            break
+    else:
+        return None
 
     pasted = np.zeros((crop_h, crop_w), dtype=bool)
     pasted[top:top + oh, left:left + ow] = obj_mask

@@ -209,3 +209,12 @@ def finetune_cpu_occlude() -> TrainConfig:
     a small pasted object over the salient one (DUTS's own notion of the object)."""
     return replace(finetune_cpu_multipaste(), name="finetune-cpu-occlude",
                    paste=PasteConfig(prob=0.5, max_objects=3, target_pasted_prob=0.0))
+
+
+@config("finetune-cpu-neighbours")
+def finetune_cpu_neighbours() -> TrainConfig:
+    """`finetune-cpu-occlude` with the pasted objects kept beside the base object (at most 10 % of a pasted
+    object's area on it): neighbours to stop at, not occluders that cut the object, which is still the
+    target."""
+    return replace(finetune_cpu_occlude(), name="finetune-cpu-neighbours",
+                   paste=PasteConfig(prob=0.5, max_objects=3, target_pasted_prob=0.0, max_base_overlap=0.1))

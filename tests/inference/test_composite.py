@@ -293,3 +293,34 @@ def test_occlude_config_only_ever_targets_the_base_object():
         assert np.array_equal(out.gt, base.gt & ~pasted)
         covered_some |= bool((base.gt & pasted).any())
     assert covered_some
+
+
+def test_neighbours_stay_beside_the_base_object_or_are_skipped():
+    base = _base()
+    cfg = PasteConfig(prob=1.0, feather_px=0.0, min_object_fraction=0.0, target_pasted_prob=0.0, max_base_overlap=0.1)
+    placed = 0
+    for seed in range(30):
+        out = paste_objects(base, [_solid_donor(BLUE)], cfg, np.random.default_rng(seed))
+        pasted = (out.image != base.image).any(axis=-1)
+        assert (pasted & base.gt).sum() <= 0.1 * pasted.sum()
+        assert np.array_equal(out.gt, base.gt & ~pasted)
+        placed += bool(pasted.any())
+    assert placed >= 3   # small objects fit beside the 40-px square in the 96-px crop; large ones do not
+    # with no limit the same draws put objects on the base object
+    free = replace(cfg, max_base_overlap=1.0)
+    assert any(((paste_objects(base, [_solid_donor(BLUE)], free, np.random.default_rng(seed)).image != base.image)
+                .any(axis=-1) & base.gt).sum() > 0 for seed in range(30))
+    # an object cannot be kept off a base object that fills the crop: nothing is pasted
+    full = Sample(base.image, np.ones_like(base.gt), np.zeros_like(base.gt))
+    assert paste_objects(full, [_solid_donor(BLUE)], cfg, np.random.default_rng(0)) is full
+
+
+def test_neighbour_settings_are_checked_and_the_default_draws_as_before():
+    with pytest.raises(ValueError, match="max_base_overlap"):
+        PasteConfig(max_base_overlap=1.5)
+    with pytest.raises(ValueError, match="placement_tries"):
+        PasteConfig(placement_tries=0)
+    cfg = get_config("finetune-cpu-neighbours")
+    assert cfg.paste.max_base_overlap == pytest.approx(0.1) and cfg.paste.target_pasted_prob == 0.0
+    assert replace(cfg, name="finetune-cpu-occlude", paste=get_config("finetune-cpu-occlude").paste) == \
+        get_config("finetune-cpu-occlude")
