@@ -315,7 +315,7 @@ def test_neighbours_stay_beside_the_base_object_or_are_skipped():
     assert paste_objects(full, [_solid_donor(BLUE)], cfg, np.random.default_rng(0)) is full
 
 
-def test_neighbour_settings_are_checked_and_the_default_draws_as_before():
+def test_neighbour_settings_are_checked_and_the_config_differs_from_occlude_only_in_placement():
     with pytest.raises(ValueError, match="max_base_overlap"):
         PasteConfig(max_base_overlap=1.5)
     with pytest.raises(ValueError, match="placement_tries"):
