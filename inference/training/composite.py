@@ -113,15 +113,10 @@ def _place_object(image: np.ndarray, donor: Sample, cfg: PasteConfig, rng: np.ra
     obj_image = cv2.resize(obj_image, size, interpolation=interp)
     obj_mask = cv2.resize(obj_mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
     oh, ow = obj_mask.shape
-    area = max(1, int(obj_mask.sum()))
-    for _ in range(cfg.placement_tries if cfg.max_base_overlap < 1.0 else 1):
-        top = int(rng.integers(0, crop_h - oh + 1))
-        left = int(rng.integers(0, crop_w - ow + 1))
-        covered = int((obj_mask & base_gt[top:top + oh, left:left + ow]).sum())
-        if covered <= cfg.max_base_overlap * area:
-            break
-    else:
+    place = _draw_place(obj_mask, base_gt, cfg, rng)
+    if place is None:
         return None
+    top, left = place
 
     pasted = np.zeros((crop_h, crop_w), dtype=bool)
     pasted[top:top + oh, left:left + ow] = obj_mask
@@ -133,3 +128,20 @@ def _place_object(image: np.ndarray, donor: Sample, cfg: PasteConfig, rng: np.ra
     blended = alpha[..., None] * obj_image.astype(np.float32) + (1.0 - alpha[..., None]) * region
     out[top:top + oh, left:left + ow] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
     return out, pasted
+
+
+def _draw_place(obj_mask: np.ndarray, base_gt: np.ndarray, cfg: PasteConfig,
+                rng: np.random.Generator) -> tuple[int, int] | None:
+    """(top, left) of a place for the bool (h, w) `obj_mask` in a crop of `base_gt`'s (H, W) shape. Without an
+    overlap limit the first draw is taken (one draw, as before the limit existed); with one, up to
+    `cfg.placement_tries` draws, the first that keeps the object's cover of `base_gt` within the limit, or None."""
+    crop_h, crop_w = base_gt.shape
+    oh, ow = obj_mask.shape
+    limited = cfg.max_base_overlap < 1.0
+    allowed = cfg.max_base_overlap * max(1, int(obj_mask.sum())) if limited else 0.0
+    for _ in range(cfg.placement_tries if limited else 1):
+        top = int(rng.integers(0, crop_h - oh + 1))
+        left = int(rng.integers(0, crop_w - ow + 1))
+        if not limited or int((obj_mask & base_gt[top:top + oh, left:left + ow]).sum()) <= allowed:
+            return top, left
+    return None

@@ -207,8 +207,8 @@ def finetune_cpu_occlude() -> TrainConfig:
     is always the base image's own object minus what the pastes hide (`target_pasted_prob` 0), so the
     composites teach respecting a neighbour's or an occluder's boundary without asking the network to pick
     a small pasted object over the salient one (DUTS's own notion of the object)."""
-    return replace(finetune_cpu_multipaste(), name="finetune-cpu-occlude",
-                   paste=PasteConfig(prob=0.5, max_objects=3, target_pasted_prob=0.0))
+    multi = finetune_cpu_multipaste()
+    return replace(multi, name="finetune-cpu-occlude", paste=replace(multi.paste, target_pasted_prob=0.0))
 
 
 @config("finetune-cpu-neighbours")
@@ -216,5 +216,5 @@ def finetune_cpu_neighbours() -> TrainConfig:
     """`finetune-cpu-occlude` with the pasted objects kept beside the base object (at most 10 % of a pasted
     object's area on it): neighbours to stop at, not occluders that cut the object, which is still the
     target."""
-    return replace(finetune_cpu_occlude(), name="finetune-cpu-neighbours",
-                   paste=PasteConfig(prob=0.5, max_objects=3, target_pasted_prob=0.0, max_base_overlap=0.1))
+    occlude = finetune_cpu_occlude()
+    return replace(occlude, name="finetune-cpu-neighbours", paste=replace(occlude.paste, max_base_overlap=0.1))
