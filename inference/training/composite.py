@@ -92,7 +92,7 @@ def paste_objects(base: Sample, donors: list[Sample], cfg: PasteConfig, rng: np.
         gt, ignore = base.gt & ~hidden_by_later, base.ignore & ~hidden_by_later
     if gt.sum() < cfg.min_object_fraction * crop_h * crop_w:
         return base
-    return Sample(image, gt, ignore)
+    return Sample(image, gt, ignore, composite=True)
 
 
 def _place_object(image: np.ndarray, donor: Sample, cfg: PasteConfig, rng: np.random.Generator,

@@ -28,7 +28,11 @@ class TrainConfig:
     `paste`: copy-paste composites (a second object pasted in; `inference.training.composite`), off by
     default.
     `init_from`: a model checkpoint (`{'state_dict', 'config'}`) whose weights start a fresh run
-    (fine-tuning; no optimiser state)."""
+    (fine-tuning; no optimiser state).
+    `distill_weight` > 0 (needs `init_from`): adds that multiple of a distillation term — the cross-entropy
+    between the network's map and the `init_from` model's on the same input — on the crops that are not
+    composites, so that a fine-tune on composites keeps the starting model's behaviour on single objects
+    (learning without forgetting)."""
 
     name: str
     data: str = DUTS
@@ -64,6 +68,7 @@ class TrainConfig:
     channels_last: bool = True
     accum_steps: int = 1
     freeze_bn: bool = False
+    distill_weight: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable dict (saved in checkpoints and the run folder)."""
@@ -218,3 +223,11 @@ def finetune_cpu_neighbours() -> TrainConfig:
     target."""
     occlude = finetune_cpu_occlude()
     return replace(occlude, name="finetune-cpu-neighbours", paste=replace(occlude.paste, max_base_overlap=0.1))
+
+
+@config("finetune-cpu-distil")
+def finetune_cpu_distil() -> TrainConfig:
+    """`finetune-cpu-multipaste` (pass `--init`) with the starting model as a teacher on the plain crops
+    (distillation weight 1) and a 90-minute budget: the composites teach neighbours and occluders while the
+    plain half keeps the single-object behaviour that every composite leg without the anchor lost."""
+    return replace(finetune_cpu_multipaste(), name="finetune-cpu-distil", distill_weight=1.0, time_budget_min=90.0)

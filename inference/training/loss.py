@@ -29,3 +29,25 @@ def normalized_focal_loss(logits: torch.Tensor, gt: torch.Tensor, weight: torch.
     loss = -alpha_t * beta * mult * log_pt * weight
     per_image = loss.sum(dim=dims) / (weight_sum.view(-1) + eps)
     return per_image.mean()
+
+
+def distillation_loss(logits: torch.Tensor, teacher_prob: torch.Tensor, weight: torch.Tensor,
+                      eps: float = 1e-8) -> torch.Tensor:
+    """Mean over the batch of the per-image binary cross-entropy between the student's map and a teacher's
+    probabilities (soft targets; its minimum is the teacher's own entropy, reached at the teacher's logits).
+
+    Args:
+        logits: (B, 1, H, W) float, the student's. teacher_prob: (B, 1, H, W) float in [0, 1], no gradient
+            needed. weight: (B, 1, H, W) float, 0 on pixels left out.
+    Returns:
+        scalar tensor; 0 (with a gradient path) for an empty batch.
+    """
+    if logits.shape != teacher_prob.shape or logits.shape != weight.shape:
+        raise ValueError(f"shape mismatch: {tuple(logits.shape)}, {tuple(teacher_prob.shape)}, "
+                         f"{tuple(weight.shape)}")
+    if logits.shape[0] == 0:
+        return logits.sum()
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, teacher_prob, reduction="none")
+    dims = (1, 2, 3)
+    per_image = (bce * weight).sum(dim=dims) / (weight.sum(dim=dims) + eps)
+    return per_image.mean()

@@ -8,8 +8,10 @@ import numpy as np
 
 @dataclass
 class Sample:
-    """image: uint8 (H, W, 3) RGB; gt: bool (H, W) object; ignore: bool (H, W) left out of loss/clicks."""
+    """image: uint8 (H, W, 3) RGB; gt: bool (H, W) object; ignore: bool (H, W) left out of loss/clicks;
+    composite: True when objects of other images were pasted in (`inference.training.composite`)."""
 
     image: np.ndarray
     gt: np.ndarray
     ignore: np.ndarray
+    composite: bool = False

@@ -20,7 +20,7 @@ from inference.training.checkpoint import atomic_save, load_payload, model_paylo
 from inference.training.configs import TrainConfig
 from inference.training.data import PairDataset, list_pairs, split_pairs
 from inference.training.loader import batch_stream, collate, draw_item
-from inference.training.loss import normalized_focal_loss
+from inference.training.loss import distillation_loss, normalized_focal_loss
 from inference.training.points import add_error_click
 from inference.training.validation import PROB_THRESH, evaluate_noc
 
@@ -60,6 +60,7 @@ class Trainer:
         self.net.to(self.device)
         if cfg.channels_last:
             self.net.to(memory_format=torch.channels_last)
+        self.teacher = self._build_teacher() if cfg.distill_weight > 0 else None
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # fixed crop size: let cuDNN pick its fastest kernels
         self.optimizer = torch.optim.Adam(self._param_groups(), betas=(0.9, 0.999), eps=1e-8)
@@ -75,6 +76,19 @@ class Trainer:
         self.phase_seconds = {"batch": 0.0, "iterative": 0.0, "optimise": 0.0}  # since the last log line
         self._click_pool = ThreadPoolExecutor(max_workers=max(1, cfg.workers // 2)) if cfg.workers > 0 else None
         (self.out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=1, default=str))
+
+    def _build_teacher(self) -> torch.nn.Module:
+        """The `init_from` network, frozen in eval mode: the anchor of the distillation term."""
+        cfg = self.cfg
+        if not cfg.init_from:
+            raise ValueError("distill_weight > 0 needs init_from (the teacher is the starting model)")
+        teacher = build(cfg.network, **cfg.net_params)
+        state = load_payload(cfg.init_from)["state_dict"]
+        teacher.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+        teacher.to(self.device).eval().requires_grad_(False)
+        if cfg.channels_last:
+            teacher.to(memory_format=torch.channels_last)
+        return teacher
 
     def _param_groups(self) -> list[dict[str, Any]]:
         """Adam groups: backbone (lr × backbone_lr_mult), click branch (× click_lr_mult), the rest."""
@@ -127,8 +141,9 @@ class Trainer:
             fh.write(json.dumps(record) + "\n")
 
     # --- one step ------------------------------------------------------------------------------------
-    def _batch(self) -> tuple[torch.Tensor, np.ndarray, np.ndarray, np.ndarray]:
-        """(images (B,3,h,w) float [0,1], gt bool (B,h,w), ignore bool (B,h,w), points (B,2S,3))."""
+    def _batch(self) -> tuple[torch.Tensor, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(images (B,3,h,w) float [0,1], gt bool (B,h,w), ignore bool (B,h,w), points (B,2S,3),
+        composite bool (B,))."""
         if self._stream is not None:
             return next(self._stream)
         return collate([draw_item(self.dataset, self.cfg.sampler, self.rng) for _ in range(self.cfg.batch)])
@@ -169,7 +184,7 @@ class Trainer:
         parameters' `.grad`; returns the batch's loss value. Adds the wall time per phase (waiting for the
         batch, iterative clicks, forward/backward) to `phase_seconds`."""
         t0 = time.perf_counter()
-        images, gt, ignore, points = self._batch()
+        images, gt, ignore, points, composite = self._batch()
         images = images.to(self.device, non_blocking=True)
         t1 = time.perf_counter()
         prev = torch.zeros(images.shape[0], 1, *images.shape[2:], device=self.device)
@@ -186,18 +201,33 @@ class Trainer:
                     points = self._error_clicks(points, preds, gt, ignore)
         t2 = time.perf_counter()
         self._train_mode()
+        net_input, pts = self._net_input(images, prev), torch.from_numpy(points).to(self.device)
         with self._autocast():
-            out = self.net(self._net_input(images, prev), torch.from_numpy(points).to(self.device))["instances"]
+            out = self.net(net_input, pts)["instances"]
         out = out.float()
         target = torch.from_numpy(gt).float().unsqueeze(1).to(self.device)
         weight = torch.from_numpy(~ignore).float().unsqueeze(1).to(self.device)
         loss = normalized_focal_loss(out, target, weight)
+        if self.teacher is not None:
+            loss = loss + self.cfg.distill_weight * self._distillation(net_input, pts, out, weight, composite)
         (loss / self.cfg.accum_steps).backward()
         value = float(loss.item())  # synchronises with the device, so the phase times below are complete
         t3 = time.perf_counter()
         for phase, seconds in (("batch", t1 - t0), ("iterative", t2 - t1), ("optimise", t3 - t2)):
             self.phase_seconds[phase] += seconds
         return value
+
+    def _distillation(self, net_input: torch.Tensor, points: torch.Tensor, out: torch.Tensor,
+                      weight: torch.Tensor, composite: np.ndarray) -> torch.Tensor:
+        """The distillation term on the plain (not composited) crops of a batch: the student's logits `out`
+        (B, 1, h, w) against the teacher's probabilities for the same input (clicks and previous mask
+        included), so that learning the composites does not move what the network does on single objects."""
+        plain = torch.from_numpy(~composite).to(self.device)
+        if not bool(plain.any()):
+            return out.sum() * 0.0
+        with torch.no_grad(), self._autocast():
+            teacher_logits = self.teacher(net_input[plain], points[plain])["instances"]
+        return distillation_loss(out[plain], torch.sigmoid(teacher_logits.float()), weight[plain])
 
     def train_step(self) -> float:
         """One optimisation step over `accum_steps` batches; returns their mean loss. Adds the step's wall

@@ -300,11 +300,12 @@ def test_parallel_loader_yields_training_batches(tiny_dataset):
     stream = batch_stream(PairDataset(list_pairs(tiny_dataset), cfg.augment), cfg.sampler, batch=3, workers=2,
                           seed=5)
     for _ in range(3):
-        images, gt, ignore, points = next(stream)
+        images, gt, ignore, points, composite = next(stream)
         assert images.shape == (3, 3, 64, 64) and images.dtype == torch.float32
         assert 0.0 <= float(images.min()) and float(images.max()) <= 1.0
         assert gt.shape == ignore.shape == (3, 64, 64) and gt.dtype == bool and gt.any(axis=(1, 2)).all()
         assert points.shape == (3, 2 * cfg.sampler.slots, 3)
+        assert composite.shape == (3,) and composite.dtype == bool and not composite.any()   # no pasting here
         first = points[:, 0]   # every sample has a first positive click inside its object
         assert all(gt[i, int(y), int(x)] for i, (y, x, _) in enumerate(first))
     with pytest.raises(ValueError):
@@ -363,10 +364,11 @@ def test_accumulated_step_matches_one_step_on_the_whole_batch(tiny_dataset, tmp_
     common = dict(freeze_bn=True, max_next_clicks=0, net_params=params, lr=1e-3, warmup_steps=1)
     accum = Trainer(_cfg(tiny_dataset, batch=2, accum_steps=2, **common), tmp_path / "a")
     whole = Trainer(_cfg(tiny_dataset, batch=4, **common), tmp_path / "b")
-    images, gt, ignore, points = whole._batch()
-    halves = iter([(images[:2], gt[:2], ignore[:2], points[:2]), (images[2:], gt[2:], ignore[2:], points[2:])])
+    images, gt, ignore, points, composite = whole._batch()
+    halves = iter([(images[:2], gt[:2], ignore[:2], points[:2], composite[:2]),
+                   (images[2:], gt[2:], ignore[2:], points[2:], composite[2:])])
     accum._batch = lambda: next(halves)
-    whole._batch = lambda: (images, gt, ignore, points)
+    whole._batch = lambda: (images, gt, ignore, points, composite)
     loss_accum, loss_whole = accum.train_step(), whole.train_step()
     assert accum.step == whole.step == 1
     assert loss_accum == pytest.approx(loss_whole, rel=1e-5)
