@@ -65,6 +65,7 @@ def test_cut_object_is_the_donor_bounding_box():
 def test_pasted_object_as_target(seed):
     base, out = _paste(True, seed)
     assert out.gt.sum() > 0.01 * out.gt.size
+    assert out.composite and not base.composite   # the flag the distillation term leaves composites out by
     inner = cv2.erode(out.gt.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0   # away from the resized rim
     assert inner.any() and (out.image[inner] == BLUE).all()   # the target is the pasted disk...
     ys, xs = np.nonzero(out.gt)
@@ -82,8 +83,9 @@ def test_occluded_base_object_as_target(seed):
     pasted = (out.image != base.image).any(axis=-1)
     if out is base:          # the occluder hid almost all of the square: the plain crop is kept
         assert (base.gt & ~pasted).sum() < 0.01 * base.gt.size or not pasted.any()
+        assert not out.composite
         return
-    assert pasted.any()
+    assert pasted.any() and out.composite
     assert (out.gt == (base.gt & ~pasted)).all()
     assert (out.ignore == (base.ignore & ~pasted)).all()
 
@@ -126,8 +128,11 @@ def test_dataset_pastes_at_the_configured_rate(tmp_path):
     plain = PairDataset(pairs, augment)
     pasting = PairDataset(pairs, augment, PasteConfig(prob=1.0, target_pasted_prob=1.0))
     rng_a, rng_b = np.random.default_rng(7), np.random.default_rng(7)
-    areas_plain = [plain.get(0, rng_a).gt.sum() for _ in range(12)]
-    areas_pasted = [pasting.get(0, rng_b).gt.sum() for _ in range(12)]
+    plain_samples = [plain.get(0, rng_a) for _ in range(12)]
+    pasted_samples = [pasting.get(0, rng_b) for _ in range(12)]
+    assert not any(s.composite for s in plain_samples) and all(s.composite for s in pasted_samples)
+    areas_plain = [s.gt.sum() for s in plain_samples]
+    areas_pasted = [s.gt.sum() for s in pasted_samples]
     # every plain crop holds the whole disk at one scale; pasted targets are copies at 0.3–0.8 of the crop
     assert len(set(areas_plain)) == 1
     assert len(set(areas_pasted)) > 6

@@ -15,7 +15,7 @@ from inference.networks.checkpoints import load_checkpoint
 from inference.training.configs import get_config
 from inference.training.data import AugmentConfig, Sample, augment, list_pairs, load_sample, split_pairs
 from inference.training.export import best_record, export_checkpoint, validation_records
-from inference.training.loss import normalized_focal_loss
+from inference.training.loss import distillation_loss, normalized_focal_loss
 from inference.training.points import SamplerConfig, add_error_click, sample_points
 from inference.training.trainer import Trainer, lr_factor
 from inference.training.validation import noc
@@ -387,3 +387,85 @@ def test_cli_passes_accumulation_network_and_threads(tiny_dataset, tmp_path):
     config = json.loads((tmp_path / "config.json").read_text())
     assert (config["accum_steps"], config["steps"], config["torch_threads"]) == (2, 2, 1)
     assert load_checkpoint(tmp_path / "last.pth").backbone.__class__.__name__ == "EfficientNetLiteBackbone"
+
+
+def test_distillation_loss_is_least_at_the_teachers_own_map_and_skips_weighted_out_pixels():
+    torch.manual_seed(0)
+    teacher_logits = torch.randn(2, 1, 8, 8)
+    teacher_prob = torch.sigmoid(teacher_logits)
+    weight = torch.ones_like(teacher_prob)
+    student = teacher_logits.clone().requires_grad_(True)
+    at_teacher = distillation_loss(student, teacher_prob, weight)
+    at_teacher.backward()
+    assert float(student.grad.abs().max()) < 1e-6          # the teacher's logits are a stationary point...
+    for shift in (0.5, -0.5):                               # ...and the minimum
+        assert distillation_loss(teacher_logits + shift, teacher_prob, weight) > at_teacher
+    weight[:, :, :, :4] = 0.0                               # pixels weighted out do not count
+    moved = teacher_logits.clone()
+    moved[:, :, :, :4] += 5.0
+    torch.testing.assert_close(distillation_loss(moved, teacher_prob, weight),
+                               distillation_loss(teacher_logits, teacher_prob, weight))
+    empty = torch.zeros(0, 1, 8, 8, requires_grad=True)
+    assert float(distillation_loss(empty, empty.detach(), empty.detach()).detach()) == 0.0
+    with pytest.raises(ValueError):
+        distillation_loss(teacher_logits, teacher_prob[..., :4], weight)
+
+
+def _distil_pair(tiny_dataset, tmp_path, **kw):
+    """A trainer with the distillation term and one without, from the same exported model, both
+    deterministic given a batch (no dropout, frozen BatchNorm, no iterative clicks)."""
+    params = {**_cfg(tiny_dataset).net_params, "aspp_dropout": 0.0}
+    Trainer(_cfg(tiny_dataset, steps=1, net_params=params), tmp_path / "seed").run()
+    model = export_checkpoint(tmp_path / "seed" / "val_step000001.pth", tmp_path / "model.pth")
+    common = dict(freeze_bn=True, max_next_clicks=0, net_params=params, init_from=str(model), **kw)
+    return (Trainer(_cfg(tiny_dataset, distill_weight=1.0, **common), tmp_path / "distil"),
+            Trainer(_cfg(tiny_dataset, **common), tmp_path / "plain"))
+
+
+def _loss_and_grads(trainer: Trainer, batch) -> tuple[float, list[torch.Tensor]]:
+    trainer._batch = lambda: batch
+    trainer.optimizer.zero_grad(set_to_none=True)
+    value = trainer._accumulate()
+    return value, [p.grad.clone() for p in trainer.net.parameters() if p.grad is not None]
+
+
+def test_distillation_anchors_plain_crops_to_the_starting_model_and_leaves_composites_alone(tiny_dataset,
+                                                                                            tmp_path):
+    distil, plain = _distil_pair(tiny_dataset, tmp_path)
+    assert plain.teacher is None and not distil.teacher.training
+    assert all(not p.requires_grad for p in distil.teacher.parameters())
+    images, gt, ignore, points, _ = plain._batch()
+    composites = (images, gt, ignore, points, np.ones(len(gt), bool))
+    plains = (images, gt, ignore, points, np.zeros(len(gt), bool))
+    # at the start the student is the teacher: the term adds its floor (the teacher's entropy) and no gradient
+    loss_distil, grads_distil = _loss_and_grads(distil, plains)
+    loss_plain, grads_plain = _loss_and_grads(plain, plains)
+    assert loss_distil > loss_plain + 1e-3
+    for a, b in zip(grads_distil, grads_plain):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+    # once the student has moved, the term pulls on plain crops and never on composites
+    with torch.no_grad():
+        for net in (distil.net, plain.net):
+            noise = torch.Generator().manual_seed(3)
+            for param in net.parameters():
+                param.add_(0.05 * torch.randn(param.shape, generator=noise))
+    loss_distil, grads_distil = _loss_and_grads(distil, composites)
+    loss_plain, grads_plain = _loss_and_grads(plain, composites)
+    assert loss_distil == pytest.approx(loss_plain, rel=1e-6)
+    loss_distil, grads_distil = _loss_and_grads(distil, plains)
+    loss_plain, grads_plain = _loss_and_grads(plain, plains)
+    assert any(not torch.allclose(a, b, rtol=1e-3, atol=1e-6) for a, b in zip(grads_distil, grads_plain))
+    teacher_before = {k: v.clone() for k, v in distil.teacher.state_dict().items()}
+    distil.train_step()
+    assert all(torch.equal(v, distil.teacher.state_dict()[k]) for k, v in teacher_before.items())
+
+
+def test_distillation_needs_a_starting_model(tiny_dataset, tmp_path):
+    with pytest.raises(ValueError, match="init_from"):
+        Trainer(_cfg(tiny_dataset, distill_weight=1.0), tmp_path / "run")
+
+
+def test_distil_config_is_the_multipaste_recipe_with_the_anchor():
+    multi, distil = get_config("finetune-cpu-multipaste"), get_config("finetune-cpu-distil")
+    assert multi.distill_weight == 0.0 and distil.distill_weight == 1.0
+    assert replace(distil, name=multi.name, distill_weight=0.0, time_budget_min=multi.time_budget_min) == multi
