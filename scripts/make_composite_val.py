@@ -6,12 +6,16 @@ Each source image, scaled to long side `--long-side`, gets the object of another
 (`inference.training.composite.paste_object`, seeded per image, so the set is reproducible); the target is
 the pasted object or the occluded original, half and half. It measures what copy-paste training is meant
 to teach — telling two objects apart — on images the training never saw. Writes `OUT/images/<id>.png` and
-`OUT/masks/<id>.png` (0 / 255 / 128), the layout `inference.evaluate` and the trainer's validation read.
+`OUT/masks/<id>.png` (0 / 255 / 128), the layout `inference.evaluate` and the trainer's validation read, and
+`OUT/targets.json` (id → "base" for the occluded original, "pasted" for the pasted object), which
+`scripts/compare_evals.py --targets` splits comparisons by.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -19,6 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from inference.training.composite import PasteConfig, paste_object  # noqa: E402
+from inference.training.sample import Sample  # noqa: E402
 from inference.training.data import IGNORE_VALUE, list_pairs, load_sample, resize_sample  # noqa: E402
 
 
@@ -34,7 +39,7 @@ def main() -> int:
     (out / "images").mkdir(parents=True, exist_ok=True)
     (out / "masks").mkdir(parents=True, exist_ok=True)
     cfg = PasteConfig(prob=1.0, min_object_fraction=0.02)
-    written = 0
+    targets: dict[str, str] = {}
     for index, (image_path, mask_path) in enumerate(pairs):
         rng = np.random.default_rng([args.seed, index])
         base = load_sample(image_path, mask_path)
@@ -42,17 +47,30 @@ def main() -> int:
         result = base
         for _ in range(5):   # a donor whose paste leaves too small a target is replaced by another
             donor_index = (index + 1 + int(rng.integers(0, len(pairs) - 1))) % len(pairs)
-            result = paste_object(base, load_sample(*pairs[donor_index]), cfg, rng)
+            donor, state = load_sample(*pairs[donor_index]), rng.bit_generator.state
+            result = paste_object(base, donor, cfg, rng)
             if result is not base:
+                targets[image_path.stem] = target_kind(base, donor, cfg, state, result)
                 break
         if result is base:
             continue
         mask = np.where(result.gt, 255, np.where(result.ignore, IGNORE_VALUE, 0)).astype(np.uint8)
         cv2.imwrite(str(out / "images" / f"{image_path.stem}.png"), cv2.cvtColor(result.image, cv2.COLOR_RGB2BGR))
         cv2.imwrite(str(out / "masks" / f"{image_path.stem}.png"), mask)
-        written += 1
-    print(f"{written} composites of {len(pairs)} images in {out}")
+    (out / "targets.json").write_text(json.dumps(targets, indent=0, sort_keys=True))
+    print(f"{len(targets)} composites of {len(pairs)} images in {out} "
+          f"({sum(k == 'base' for k in targets.values())} with the occluded original as the target)")
     return 0
+
+
+def target_kind(base: Sample, donor: Sample, cfg: PasteConfig, state: dict, result: Sample) -> str:
+    """"base" when `result` (pasted from `base` and `donor` by a generator that was in `state`) targets the
+    occluded original, else "pasted": the paste is redone from the same state with the original forced as the
+    target (the choice is one draw, taken whatever the probability, so the placement is the same)."""
+    probe = np.random.default_rng()
+    probe.bit_generator.state = state
+    as_base = paste_object(base, donor, replace(cfg, target_pasted_prob=0.0), probe)
+    return "base" if np.array_equal(as_base.gt, result.gt) else "pasted"
 
 
 if __name__ == "__main__":

@@ -263,6 +263,9 @@ def test_composite_validation_set_and_rescoring_scripts(tmp_path):
     assert run.returncode == 0, run.stderr
     pairs = list_pairs(out)
     assert len(pairs) == 4
+    targets = json.loads((out / "targets.json").read_text())
+    assert set(targets) == {image_path.stem for image_path, _ in pairs}
+    assert set(targets.values()) <= {"base", "pasted"}
     for image_path, mask_path in pairs:
         sample = load_sample(image_path, mask_path)
         assert max(sample.gt.shape) == 80 and sample.gt.any()
@@ -329,3 +332,28 @@ def test_neighbour_settings_are_checked_and_the_config_differs_from_occlude_only
     assert cfg.paste.max_base_overlap == pytest.approx(0.1) and cfg.paste.target_pasted_prob == 0.0
     assert replace(cfg, name="finetune-cpu-occlude", paste=get_config("finetune-cpu-occlude").paste) == \
         get_config("finetune-cpu-occlude")
+
+
+def test_composite_set_records_which_object_each_target_is():
+    import importlib.util
+    from pathlib import Path
+    script = Path(__file__).resolve().parents[2] / "scripts" / "make_composite_val.py"
+    spec = importlib.util.spec_from_file_location("make_composite_val", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    cfg = PasteConfig(prob=1.0, feather_px=0.0)   # hard edges: a target is red (base) or blue (pasted) inside
+    base, donor = _base(), _donor()
+    kinds = set()
+    for seed in range(12):
+        rng = np.random.default_rng(seed)
+        state = rng.bit_generator.state
+        result = paste_object(base, donor, cfg, rng)
+        if result is base:
+            continue
+        inner = cv2.erode(result.gt.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0   # off the resized rim
+        colours = {tuple(int(v) for v in c) for c in result.image[inner]}
+        expected = "base" if colours == {RED} else "pasted" if colours == {BLUE} else None
+        assert expected is not None
+        assert module.target_kind(base, donor, cfg, state, result) == expected
+        kinds.add(expected)
+    assert kinds == {"base", "pasted"}
