@@ -3,9 +3,8 @@
 `batch_stream(dataset, sampler_cfg, batch, workers, seed)` yields `(images, gt, ignore, points, composite)`
 exactly as `Trainer._batch` builds them in-process: images float32 (B, 3, h, w) in [0, 1], gt and ignore bool
 (B, h, w), points float32 (B, 2S, 3) rows (y, x, index) with -1 padding, composite bool (B,) (objects pasted
-in). Each worker draws from its own
-seeded generator, so a run is reproducible for a given worker count but resumes are not bit-exact (the
-in-process path, `workers = 0`, is).
+in). Each worker draws from its own seeded generator, so a run is reproducible for a given worker count but
+resumes are not bit-exact (the in-process path, `workers = 0`, is).
 """
 from __future__ import annotations
 

@@ -53,8 +53,7 @@ class Trainer:
         self.val_pairs = val_pairs[:cfg.val_subset]
         self.net = build(cfg.network, **cfg.net_params)
         if cfg.init_from and not resume:
-            state = load_payload(cfg.init_from)["state_dict"]
-            self.net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+            self._load_init_weights(self.net)
         elif cfg.pretrained and not resume:
             self.net.backbone.load_imagenet()
         self.net.to(self.device)
@@ -77,14 +76,18 @@ class Trainer:
         self._click_pool = ThreadPoolExecutor(max_workers=max(1, cfg.workers // 2)) if cfg.workers > 0 else None
         (self.out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=1, default=str))
 
+    def _load_init_weights(self, net: torch.nn.Module) -> torch.nn.Module:
+        """Load the `init_from` checkpoint's weights (fp16 exports widened to float32) into `net`; returns it."""
+        state = load_payload(self.cfg.init_from)["state_dict"]
+        net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+        return net
+
     def _build_teacher(self) -> torch.nn.Module:
         """The `init_from` network, frozen in eval mode: the anchor of the distillation term."""
         cfg = self.cfg
         if not cfg.init_from:
             raise ValueError("distill_weight > 0 needs init_from (the teacher is the starting model)")
-        teacher = build(cfg.network, **cfg.net_params)
-        state = load_payload(cfg.init_from)["state_dict"]
-        teacher.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+        teacher = self._load_init_weights(build(cfg.network, **cfg.net_params))
         teacher.to(self.device).eval().requires_grad_(False)
         if cfg.channels_last:
             teacher.to(memory_format=torch.channels_last)
