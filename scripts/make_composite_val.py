@@ -23,8 +23,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from inference.training.composite import PasteConfig, paste_object  # noqa: E402
-from inference.training.sample import Sample  # noqa: E402
 from inference.training.data import IGNORE_VALUE, list_pairs, load_sample, resize_sample  # noqa: E402
+from inference.training.sample import Sample  # noqa: E402
 
 
 def main() -> int:

@@ -70,6 +70,10 @@ class TrainConfig:
     freeze_bn: bool = False
     distill_weight: float = 0.0
 
+    def __post_init__(self) -> None:
+        if self.distill_weight < 0:
+            raise ValueError(f"distill_weight must be at least 0, got {self.distill_weight}")
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable dict (saved in checkpoints and the run folder)."""
         return asdict(self)

@@ -463,6 +463,8 @@ def test_distillation_anchors_plain_crops_to_the_starting_model_and_leaves_compo
 def test_distillation_needs_a_starting_model(tiny_dataset, tmp_path):
     with pytest.raises(ValueError, match="init_from"):
         Trainer(_cfg(tiny_dataset, distill_weight=1.0), tmp_path / "run")
+    with pytest.raises(ValueError, match="distill_weight"):
+        _cfg(tiny_dataset, distill_weight=-0.5)
 
 
 def test_distil_config_is_the_multipaste_recipe_with_the_anchor():
