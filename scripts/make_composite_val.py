@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -24,7 +23,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from inference.training.composite import PasteConfig, paste_object  # noqa: E402
 from inference.training.data import IGNORE_VALUE, list_pairs, load_sample, resize_sample  # noqa: E402
-from inference.training.sample import Sample  # noqa: E402
 
 
 def main() -> int:
@@ -47,10 +45,9 @@ def main() -> int:
         result = base
         for _ in range(5):   # a donor whose paste leaves too small a target is replaced by another
             donor_index = (index + 1 + int(rng.integers(0, len(pairs) - 1))) % len(pairs)
-            donor, state = load_sample(*pairs[donor_index]), rng.bit_generator.state
-            result = paste_object(base, donor, cfg, rng)
+            result = paste_object(base, load_sample(*pairs[donor_index]), cfg, rng)
             if result is not base:
-                targets[image_path.stem] = target_kind(base, donor, cfg, state, result)
+                targets[image_path.stem] = result.target_kind
                 break
         if result is base:
             continue
@@ -61,16 +58,6 @@ def main() -> int:
     print(f"{len(targets)} composites of {len(pairs)} images in {out} "
           f"({sum(k == 'base' for k in targets.values())} with the occluded original as the target)")
     return 0
-
-
-def target_kind(base: Sample, donor: Sample, cfg: PasteConfig, state: dict, result: Sample) -> str:
-    """"base" when `result` (pasted from `base` and `donor` by a generator that was in `state`) targets the
-    occluded original, else "pasted": the paste is redone from the same state with the original forced as the
-    target (the choice is one draw, taken whatever the probability, so the placement is the same)."""
-    probe = np.random.default_rng()
-    probe.bit_generator.state = state
-    as_base = paste_object(base, donor, replace(cfg, target_pasted_prob=0.0), probe)
-    return "base" if np.array_equal(as_base.gt, result.gt) else "pasted"
 
 
 if __name__ == "__main__":

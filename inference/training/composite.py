@@ -87,12 +87,12 @@ def paste_objects(base: Sample, donors: list[Sample], cfg: PasteConfig, rng: np.
     if rng.random() < cfg.target_pasted_prob:
         # no draw for a single object: runs made before `max_objects` existed keep their random stream
         gt = visible[int(rng.integers(0, len(visible))) if len(visible) > 1 else 0]
-        ignore = np.zeros_like(gt)
+        ignore, kind = np.zeros_like(gt), "pasted"
     else:
-        gt, ignore = base.gt & ~hidden_by_later, base.ignore & ~hidden_by_later
+        gt, ignore, kind = base.gt & ~hidden_by_later, base.ignore & ~hidden_by_later, "base"
     if gt.sum() < cfg.min_object_fraction * crop_h * crop_w:
         return base
-    return Sample(image, gt, ignore, composite=True)
+    return Sample(image, gt, ignore, target_kind=kind)
 
 
 def _place_object(image: np.ndarray, donor: Sample, cfg: PasteConfig, rng: np.random.Generator,
