@@ -32,7 +32,10 @@ class TrainConfig:
     `distill_weight` > 0 (needs `init_from`): adds that multiple of a distillation term — the cross-entropy
     between the network's map and the `init_from` model's on the same input — on the crops that are not
     composites, so that a fine-tune on composites keeps the starting model's behaviour on single objects
-    (learning without forgetting)."""
+    (learning without forgetting). `distill_first_click_weight` > 0 (needs `init_from`) adds that multiple of
+    the same term on a second, single-click input of each plain crop: one positive click in the object's deep
+    interior (as the evaluation's first click) and no previous mask, the state whose prior composites move.
+    """
 
     name: str
     data: str = DUTS
@@ -69,10 +72,12 @@ class TrainConfig:
     accum_steps: int = 1
     freeze_bn: bool = False
     distill_weight: float = 0.0
+    distill_first_click_weight: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.distill_weight < 0:
-            raise ValueError(f"distill_weight must be at least 0, got {self.distill_weight}")
+        for name in ("distill_weight", "distill_first_click_weight"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be at least 0, got {getattr(self, name)}")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable dict (saved in checkpoints and the run folder)."""
@@ -235,3 +240,12 @@ def finetune_cpu_distil() -> TrainConfig:
     (distillation weight 1) and a 90-minute budget: the composites teach neighbours and occluders while the
     plain half keeps the single-object behaviour that every composite leg without the anchor lost."""
     return replace(finetune_cpu_multipaste(), name="finetune-cpu-distil", distill_weight=1.0, time_budget_min=90.0)
+
+
+@config("finetune-cpu-distil-first")
+def finetune_cpu_distil_first() -> TrainConfig:
+    """`finetune-cpu-distil` (pass `--init`) plus the teacher's map for a lone first click on every plain crop
+    (weight 1) and an 80-minute budget: the last distillation leg kept the multi-click maps but the first
+    click on single objects still got worse."""
+    return replace(finetune_cpu_distil(), name="finetune-cpu-distil-first", distill_first_click_weight=1.0,
+                   time_budget_min=80.0)

@@ -411,14 +411,14 @@ def test_distillation_loss_is_least_at_the_teachers_own_map_and_skips_weighted_o
         distillation_loss(teacher_logits, teacher_prob[..., :4], weight)
 
 
-def _distil_pair(tiny_dataset, tmp_path, **kw):
-    """A trainer with the distillation term and one without, from the same exported model, both
-    deterministic given a batch (no dropout, frozen BatchNorm, no iterative clicks)."""
+def _distil_pair(tiny_dataset, tmp_path, term: str = "distill_weight", **kw):
+    """A trainer with the distillation term `term` (a TrainConfig field) and one without, from the same
+    exported model, both deterministic given a batch (no dropout, frozen BatchNorm, no iterative clicks)."""
     params = {**_cfg(tiny_dataset).net_params, "aspp_dropout": 0.0}
     Trainer(_cfg(tiny_dataset, steps=1, net_params=params), tmp_path / "seed").run()
     model = export_checkpoint(tmp_path / "seed" / "val_step000001.pth", tmp_path / "model.pth")
     common = dict(freeze_bn=True, max_next_clicks=0, net_params=params, init_from=str(model), **kw)
-    return (Trainer(_cfg(tiny_dataset, distill_weight=1.0, **common), tmp_path / "distil"),
+    return (Trainer(_cfg(tiny_dataset, **{term: 1.0}, **common), tmp_path / "distil"),
             Trainer(_cfg(tiny_dataset, **common), tmp_path / "plain"))
 
 
@@ -429,9 +429,10 @@ def _loss_and_grads(trainer: Trainer, batch) -> tuple[float, list[torch.Tensor]]
     return value, [p.grad.clone() for p in trainer.net.parameters() if p.grad is not None]
 
 
+@pytest.mark.parametrize("term", ["distill_weight", "distill_first_click_weight"])
 def test_distillation_anchors_plain_crops_to_the_starting_model_and_leaves_composites_alone(tiny_dataset,
-                                                                                            tmp_path):
-    distil, plain = _distil_pair(tiny_dataset, tmp_path)
+                                                                                            tmp_path, term):
+    distil, plain = _distil_pair(tiny_dataset, tmp_path, term)
     assert plain.teacher is None and not distil.teacher.training
     assert all(not p.requires_grad for p in distil.teacher.parameters())
     images, gt, ignore, points, _ = plain._batch()
@@ -460,14 +461,47 @@ def test_distillation_anchors_plain_crops_to_the_starting_model_and_leaves_compo
     assert all(torch.equal(v, distil.teacher.state_dict()[k]) for k, v in teacher_before.items())
 
 
-def test_distillation_needs_a_starting_model(tiny_dataset, tmp_path):
+@pytest.mark.parametrize("term", ["distill_weight", "distill_first_click_weight"])
+def test_distillation_needs_a_starting_model(tiny_dataset, tmp_path, term):
     with pytest.raises(ValueError, match="init_from"):
-        Trainer(_cfg(tiny_dataset, distill_weight=1.0), tmp_path / "run")
-    with pytest.raises(ValueError, match="distill_weight"):
-        _cfg(tiny_dataset, distill_weight=-0.5)
+        Trainer(_cfg(tiny_dataset, **{term: 1.0}), tmp_path / "run")
+    with pytest.raises(ValueError, match=term):
+        _cfg(tiny_dataset, **{term: -0.5})
+
+
+def test_first_click_distillation_feeds_one_interior_positive_click_and_no_previous_mask(tiny_dataset, tmp_path):
+    distil, _ = _distil_pair(tiny_dataset, tmp_path, "distill_first_click_weight")
+    seen = []
+    teacher = distil.teacher
+
+    def recording_teacher(net_input, points):
+        seen.append((net_input.detach().clone(), points.detach().clone()))
+        return teacher(net_input, points)
+
+    distil.teacher = recording_teacher
+    images, gt, ignore, points, _ = distil._batch()
+    composite = np.zeros(len(gt), bool)
+    composite[::2] = True                                    # only the odd crops are plain
+    distil._first_click_distillation(images, gt, ignore, composite)
+    net_input, first = seen[0]
+    plain = np.nonzero(~composite)[0]
+    assert net_input.shape[0] == len(plain) and float(net_input[:, 3].abs().max()) == 0.0
+    slots = distil.cfg.sampler.slots
+    for row, i in zip(first.numpy(), plain):
+        assert (row[1:, 0] < 0).all()                       # one click in all, the first positive row
+        y, x, order = row[0]
+        assert order == 0 and gt[i][int(y), int(x)] and not ignore[i][int(y), int(x)]
+        depth = cv2.distanceTransform(np.pad(gt[i] & ~ignore[i], 1).astype(np.uint8), cv2.DIST_L2, 5)[1:-1, 1:-1]
+        assert depth[int(y), int(x)] > depth.max() / 2
+    assert first.shape[1] == 2 * slots
+    assert float(distil._first_click_distillation(images, gt, ignore, np.ones(len(gt), bool))) == 0.0
 
 
 def test_distil_config_is_the_multipaste_recipe_with_the_anchor():
     multi, distil = get_config("finetune-cpu-multipaste"), get_config("finetune-cpu-distil")
     assert multi.distill_weight == 0.0 and distil.distill_weight == 1.0
     assert replace(distil, name=multi.name, distill_weight=0.0, time_budget_min=multi.time_budget_min) == multi
+    first = get_config("finetune-cpu-distil-first")
+    assert (distil.distill_first_click_weight, first.distill_first_click_weight) == (0.0, 1.0)
+    assert replace(first, name=distil.name, distill_first_click_weight=0.0,
+                   time_budget_min=distil.time_budget_min) == distil
