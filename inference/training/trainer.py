@@ -84,7 +84,7 @@ class Trainer:
         return net
 
     def _build_teacher(self) -> torch.nn.Module:
-        """The `init_from` network, frozen in eval mode: the anchor of the distillation term."""
+        """The `init_from` network, frozen in eval mode: the anchor of the distillation terms."""
         cfg = self.cfg
         if not cfg.init_from:
             raise ValueError("distill_weight or distill_first_click_weight > 0 needs init_from "

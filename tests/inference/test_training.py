@@ -486,18 +486,17 @@ def test_first_click_distillation_feeds_one_interior_positive_click_and_no_previ
     net_input, first = seen[0]
     plain = np.nonzero(~composite)[0]
     assert net_input.shape[0] == len(plain) and float(net_input[:, 3].abs().max()) == 0.0
-    slots = distil.cfg.sampler.slots
+    assert first.shape[1] == 2 * distil.cfg.sampler.slots
     for row, i in zip(first.numpy(), plain):
         assert (row[1:, 0] < 0).all()                       # one click in all, the first positive row
         y, x, order = row[0]
         assert order == 0 and gt[i][int(y), int(x)] and not ignore[i][int(y), int(x)]
         depth = cv2.distanceTransform(np.pad(gt[i] & ~ignore[i], 1).astype(np.uint8), cv2.DIST_L2, 5)[1:-1, 1:-1]
         assert depth[int(y), int(x)] > depth.max() / 2
-    assert first.shape[1] == 2 * slots
     assert float(distil._first_click_distillation(images, gt, ignore, np.ones(len(gt), bool))) == 0.0
 
 
-def test_distil_config_is_the_multipaste_recipe_with_the_anchor():
+def test_distil_configs_are_the_multipaste_recipe_with_the_anchors():
     multi, distil = get_config("finetune-cpu-multipaste"), get_config("finetune-cpu-distil")
     assert multi.distill_weight == 0.0 and distil.distill_weight == 1.0
     assert replace(distil, name=multi.name, distill_weight=0.0, time_budget_min=multi.time_budget_min) == multi
