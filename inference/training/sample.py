@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -16,7 +17,7 @@ class Sample:
     image: np.ndarray
     gt: np.ndarray
     ignore: np.ndarray
-    target_kind: str | None = None
+    target_kind: Literal["base", "pasted"] | None = None
 
     @property
     def composite(self) -> bool:

@@ -233,9 +233,15 @@ class Trainer:
         plain = torch.from_numpy(~composite).to(self.device)
         if not bool(plain.any()):
             return out.sum() * 0.0
+        return self._held_to_teacher(net_input[plain], points[plain], out[plain], weight[plain])
+
+    def _held_to_teacher(self, net_input: torch.Tensor, points: torch.Tensor, out: torch.Tensor,
+                         weight: torch.Tensor) -> torch.Tensor:
+        """`distillation_loss` of the student's logits `out` (B, 1, h, w) against the teacher's probabilities
+        for the same `net_input` (B, C, h, w) and `points` (B, 2S, 3); `weight` (B, 1, h, w)."""
         with torch.no_grad(), self._autocast():
-            teacher_logits = self.teacher(net_input[plain], points[plain])["instances"]
-        return distillation_loss(out[plain], torch.sigmoid(teacher_logits.float()), weight[plain])
+            teacher_logits = self.teacher(net_input, points)["instances"]
+        return distillation_loss(out, torch.sigmoid(teacher_logits.float()), weight)
 
     def _first_click_distillation(self, images: torch.Tensor, gt: np.ndarray, ignore: np.ndarray,
                                   composite: np.ndarray) -> torch.Tensor:
@@ -256,10 +262,8 @@ class Trainer:
         pts = torch.from_numpy(points).to(self.device)
         with self._autocast():
             out = self.net(net_input, pts)["instances"]
-        with torch.no_grad(), self._autocast():
-            teacher_logits = self.teacher(net_input, pts)["instances"]
         weight = torch.from_numpy(~ignore[plain]).float().unsqueeze(1).to(self.device)
-        return distillation_loss(out.float(), torch.sigmoid(teacher_logits.float()), weight)
+        return self._held_to_teacher(net_input, pts, out.float(), weight)
 
     def train_step(self) -> float:
         """One optimisation step over `accum_steps` batches; returns their mean loss. Adds the step's wall
