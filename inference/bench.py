@@ -30,7 +30,7 @@ import torch
 from inference.brs import LBFGSParams
 from inference.clicks import Click
 from inference.device import torch_threads
-from inference.predictors.base import BRS_PREV_MASK_CHOICES, PredictorConfig
+from inference.predictors.base import BRS_PREV_MASK_CHOICES, PredictorConfig, ZoomInParams
 from inference.refine import GuidedFilterParams
 
 __all__ = ["BRSSettings", "synthetic_scene", "make_clicks", "bench_mode", "run_bench", "main"]
@@ -145,10 +145,11 @@ class _PeakMemory:
 
 
 def bench_mode(model: Any, image: np.ndarray, clicks: list[Click], mode: str, threads: int | None = None,
-               zoom_in: bool = True, with_flip: bool = True,
+               zoom_in: bool | ZoomInParams = True, with_flip: bool = True,
                refine: GuidedFilterParams | None = None, brs: BRSSettings = BRSSettings(),
                refine_net: str | None = None) -> dict[str, Any]:
-    """Time every click of `clicks` in `mode` (fresh session; `with_flip`: flip-averaged predictions as the
+    """Time every click of `clicks` in `mode` (fresh session; `zoom_in`: True for the evaluation's ZoomIn, False,
+    or `ZoomInParams`; `with_flip`: flip-averaged predictions as the
     reference evaluation, two network passes per prediction; `refine`: `inference.refine.GuidedFilterParams`
     or None; `brs`: the BRS modes' settings; `refine_net`: a learnt refiner's weights file after the guided
     filter, or None); returns per-click seconds, the session's set-up seconds and stats."""
@@ -194,7 +195,7 @@ def load_scene(path: str, size: int, click_list: list | None) -> tuple[np.ndarra
 
 
 def run_bench(model_name: str, modes: list[str], size: int, n_clicks: int, threads: int | None = None,
-              device: str | None = None, zoom_in: bool = True, log: Callable[[str], None] = print,
+              device: str | None = None, zoom_in: bool | ZoomInParams = True, log: Callable[[str], None] = print,
               image_path: str | None = None, click_list: list | None = None, with_flip: bool = True,
               optimise: bool | None = None, refine: GuidedFilterParams | None = None,
               brs: BRSSettings = BRSSettings(), refine_net: str | None = None) -> dict[str, Any]:
@@ -230,7 +231,8 @@ def run_bench(model_name: str, modes: list[str], size: int, n_clicks: int, threa
     for r in results:
         r["ratio_to_rgb_brs"] = None if not reference else round(r["mean_s"] / reference, 4)
     return {"model": str(model_name), "size": size, "image": image_path or "synthetic", "device": str(model.device), "clicks": n_clicks,
-            "threads": threads or torch.get_num_threads(), "zoom_in": zoom_in, "with_flip": with_flip,
+            "threads": threads or torch.get_num_threads(), "zoom_in": zoom_in if isinstance(zoom_in, bool) else dataclasses.asdict(zoom_in),
+            "with_flip": with_flip,
             "bn_fused": bn_fused, "refine": None if refine is None else dataclasses.asdict(refine),
             "brs": dataclasses.asdict(brs), "refine_net": refine_net,
             "click_list": [[c.x, c.y, c.positive] for c in clicks], "modes": results}
@@ -266,6 +268,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: unchanged)")
     parser.add_argument("--device", default=None, help="cpu, cuda, ... (default: CUDA when present)")
     parser.add_argument("--zoom-in", choices=("on", "off"), default="on")
+    parser.add_argument("--zoom-skip-clicks", type=int, default=None, metavar="N",
+                        help="with --zoom-in on: the first N clicks see the whole image (reference 1; 0 and -1 "
+                             "zoom from click 2, see python -m inference.evaluate --help)")
     parser.add_argument("--flip", choices=("on", "off"), default="on",
                         help="flip-averaged predictions (the reference evaluation's setting; 2 passes)")
     parser.add_argument("--optimise", choices=("auto", "on", "off"), default="auto",
@@ -293,6 +298,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.clicks < 1:
         parser.error("--clicks must be >= 1")
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    if args.zoom_skip_clicks is not None and (args.zoom_in == "off" or args.zoom_skip_clicks < -1):
+        parser.error("--zoom-skip-clicks needs --zoom-in on and an integer >= -1")
+    zoom_in: bool | ZoomInParams = args.zoom_in == "on"
+    if args.zoom_skip_clicks is not None:
+        zoom_in = ZoomInParams(skip_clicks=args.zoom_skip_clicks)
     try:
         refine = None if args.refine_radius is None else GuidedFilterParams(args.refine_radius, args.refine_eps)
         click_list = json.loads(args.click_list) if args.click_list else None
@@ -300,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
                           warm_start=args.brs_warm_start == "on", prev_mask=args.brs_prev_mask,
                           net_clicks_limit=_clicks_limit(args.net_clicks_limit))
         report = run_bench(args.model, modes, args.size, args.clicks, args.threads, args.device,
-                           args.zoom_in == "on", log=lambda s: print(s, file=sys.stderr),
+                           zoom_in, log=lambda s: print(s, file=sys.stderr),
                            image_path=args.image, click_list=click_list, with_flip=args.flip == "on",
                            optimise={"auto": None, "on": True, "off": False}[args.optimise], refine=refine,
                            brs=brs, refine_net=args.refine_net)

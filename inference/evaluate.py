@@ -2,7 +2,7 @@
 
     python -m inference.evaluate --dataset DIR --model NAME_OR_PATH --mode MODE [--mode MODE ...]
         [--max-clicks 20] [--limit N] [--workers K] [--zoom-in on|off] [--zoom-target PX]
-        [--zoom-expansion RATIO] [--refine-radius R [--refine-eps EPS] [--refine-feedback]] [--net-clicks-limit auto|none|N]
+        [--zoom-expansion RATIO] [--zoom-skip-clicks N] [--refine-radius R [--refine-eps EPS] [--refine-feedback]] [--net-clicks-limit auto|none|N]
         [--brs-reg-weight W] [--brs-min-iou-diff D] [--brs-maxfun N]
         [--brs-warm-start on|off] [--brs-prev-mask optimised|network] [--brs-trust-iou T] [--focus on|off]
         --out OUTDIR
@@ -63,6 +63,16 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _skip_clicks(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer ≥ -1, got {value!r}") from None
+    if number < -1:
+        raise argparse.ArgumentTypeError(f"expected an integer ≥ -1, got {value}")
+    return number
+
+
 def _clicks_limit(value: str) -> int | None | str:
     lowered = value.lower()
     if lowered in {"auto", "none"}:
@@ -94,6 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override the ZoomIn target size (longest side of the zoomed crop, pixels)")
     p.add_argument("--zoom-expansion", type=_positive_float, default=None, metavar="RATIO",
                    help="override the ZoomIn expansion ratio around the object's box")
+    p.add_argument("--zoom-skip-clicks", type=_skip_clicks, default=None, metavar="N",
+                   help="override when ZoomIn starts: the first N clicks see the whole image (reference 1); "
+                        "0 also re-predicts the first click zoomed when the object is small (f-BRS); "
+                        "-1 zooms from click 2 and resizes the whole image for click 1 (RITM)")
     p.add_argument("--refine-radius", type=_positive_int, default=None, metavar="R",
                    help="guided-filter the maps with the image, window radius R pixels (default: off)")
     p.add_argument("--refine-eps", type=_positive_float, default=None, metavar="EPS",
@@ -142,10 +156,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.model is None and any(m not in MODEL_FREE_MODES for m in modes):
         parser.error("--model is required for modes other than grabcut")
     overrides = tuple((name, value) for name, value in (("target_size", args.zoom_target),
-                                                        ("expansion_ratio", args.zoom_expansion))
+                                                        ("expansion_ratio", args.zoom_expansion),
+                                                        ("skip_clicks", args.zoom_skip_clicks))
                       if value is not None)
     if overrides and not args.zoom_in:
-        parser.error("--zoom-target / --zoom-expansion need --zoom-in on")
+        parser.error("--zoom-target / --zoom-expansion / --zoom-skip-clicks need --zoom-in on")
     if args.refine_eps is not None and args.refine_radius is None:
         parser.error("--refine-eps needs --refine-radius")
     if args.refine_feedback and args.refine_radius is None:

@@ -123,11 +123,12 @@ def summary_markdown(summaries: Sequence[dict[str, Any]]) -> str:
 
 
 def _zoom_text(summary: dict[str, Any]) -> str:
-    """'off', or 'on (ZoomIn target T, expansion E)' from a summary."""
+    """'off', or 'on (ZoomIn target T, expansion E, skip S)' from a summary."""
     if not summary.get("zoom_in"):
         return "off"
     params = summary.get("zoom_params") or {"target_size": 400, "expansion_ratio": 1.4}
-    return f"on (ZoomIn target {params['target_size']}, expansion {params['expansion_ratio']})"
+    return (f"on (ZoomIn target {params['target_size']}, expansion {params['expansion_ratio']}, "
+            f"skip {params.get('skip_clicks', 1)})")
 
 
 def _refine_text(summary: dict[str, Any]) -> str:

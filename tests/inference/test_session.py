@@ -251,3 +251,36 @@ def test_brs_trust_iou_drops_optimisations_that_change_the_mask(ritm_net, toy_im
         assert not lenient.predictor.brs_rejected
     with pytest.raises(ValueError, match="brs_trust_iou"):
         PredictorConfig(brs_trust_iou=0.0)
+
+
+def _small_object_scene() -> tuple[np.ndarray, np.ndarray]:
+    """uint8 (300, 400, 3) noisy grey scene with a 36 × 36 red square at x 200..235, y 120..155, and its mask."""
+    rng = np.random.default_rng(0)
+    image = rng.integers(90, 150, size=(300, 400, 3), dtype=np.uint8)
+    mask = np.zeros((300, 400), dtype=bool)
+    mask[120:156, 200:236] = True
+    image[mask] = (220, 30, 30)
+    return image, mask
+
+
+@pytest.mark.parametrize("mode", ["nobrs", "f-brs-b"])
+def test_zoom_from_the_first_click_with_skip_clicks_zero(mode):
+    """`skip_clicks=0` (f-BRS's option): after the first click on a small object the prediction is redone inside
+    the zoomed crop, so the session has an ROI around the object at once; the reference `skip_clicks=1` keeps
+    the whole image for clicks 1 and 2."""
+    from inference.model_zoo import load_model
+
+    model = load_model("default")
+    image, mask = _small_object_scene()
+    first = Click(x=217, y=137, positive=True)
+    sessions = {skip: SegmentationSession(model, image, mode=mode, zoom_in={"skip_clicks": skip})
+                for skip in (0, 1)}
+    maps = {skip: session.add_click(first) for skip, session in sessions.items()}
+    assert sessions[1].roi is None
+    x0, y0, x1, y1 = sessions[0].roi
+    assert x0 <= 200 and y0 <= 120 and x1 >= 235 and y1 >= 155       # the object is inside the crop
+    assert (x1 - x0 + 1) * (y1 - y0 + 1) < 0.5 * 300 * 400            # and the crop is not the whole image
+    assert not np.array_equal(maps[0], maps[1])                        # the first map was re-predicted
+    for skip in (0, 1):
+        predicted = maps[skip] > 0.49
+        assert (predicted & mask).sum() / (predicted | mask).sum() > 0.8
