@@ -271,6 +271,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--zoom-skip-clicks", type=int, default=None, metavar="N",
                         help="with --zoom-in on: the first N clicks see the whole image (reference 1; 0 and -1 "
                              "zoom from click 2, see python -m inference.evaluate --help)")
+    parser.add_argument("--zoom-min-crop", type=int, default=None, metavar="PX",
+                        help="with --zoom-in on: ZoomIn's smallest crop side in image pixels (reference 200)")
     parser.add_argument("--flip", choices=("on", "off"), default="on",
                         help="flip-averaged predictions (the reference evaluation's setting; 2 passes)")
     parser.add_argument("--optimise", choices=("auto", "on", "off"), default="auto",
@@ -298,11 +300,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.clicks < 1:
         parser.error("--clicks must be >= 1")
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
-    if args.zoom_skip_clicks is not None and (args.zoom_in == "off" or args.zoom_skip_clicks < -1):
-        parser.error("--zoom-skip-clicks needs --zoom-in on and an integer >= -1")
-    zoom_in: bool | ZoomInParams = args.zoom_in == "on"
-    if args.zoom_skip_clicks is not None:
-        zoom_in = ZoomInParams(skip_clicks=args.zoom_skip_clicks)
+    zoom_overrides = {name: value for name, value in (("skip_clicks", args.zoom_skip_clicks),
+                                                      ("min_crop_size", args.zoom_min_crop)) if value is not None}
+    if zoom_overrides and args.zoom_in == "off":
+        parser.error("--zoom-skip-clicks / --zoom-min-crop need --zoom-in on")
+    if args.zoom_skip_clicks is not None and args.zoom_skip_clicks < -1:
+        parser.error("--zoom-skip-clicks must be an integer >= -1")
+    if args.zoom_min_crop is not None and args.zoom_min_crop < 1:
+        parser.error("--zoom-min-crop must be an integer >= 1")
+    zoom_in: bool | ZoomInParams = ZoomInParams(**zoom_overrides) if zoom_overrides else args.zoom_in == "on"
     try:
         refine = None if args.refine_radius is None else GuidedFilterParams(args.refine_radius, args.refine_eps)
         click_list = json.loads(args.click_list) if args.click_list else None

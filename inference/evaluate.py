@@ -2,7 +2,8 @@
 
     python -m inference.evaluate --dataset DIR --model NAME_OR_PATH --mode MODE [--mode MODE ...]
         [--max-clicks 20] [--limit N] [--workers K] [--zoom-in on|off] [--zoom-target PX]
-        [--zoom-expansion RATIO] [--zoom-skip-clicks N] [--refine-radius R [--refine-eps EPS] [--refine-feedback]] [--net-clicks-limit auto|none|N]
+        [--zoom-expansion RATIO] [--zoom-skip-clicks N] [--zoom-min-crop PX]
+        [--refine-radius R [--refine-eps EPS] [--refine-feedback]] [--net-clicks-limit auto|none|N]
         [--brs-reg-weight W] [--brs-min-iou-diff D] [--brs-maxfun N]
         [--brs-warm-start on|off] [--brs-prev-mask optimised|network] [--brs-trust-iou T] [--focus on|off]
         --out OUTDIR
@@ -108,6 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override when ZoomIn starts: the first N clicks see the whole image (reference 1); "
                         "0 also re-predicts the first click zoomed when the object is small (f-BRS); "
                         "-1 zooms from click 2 and resizes the whole image for click 1 (RITM)")
+    p.add_argument("--zoom-min-crop", type=_positive_int, default=None, metavar="PX",
+                   help="override ZoomIn's smallest crop side in image pixels (reference 200)")
     p.add_argument("--refine-radius", type=_positive_int, default=None, metavar="R",
                    help="guided-filter the maps with the image, window radius R pixels (default: off)")
     p.add_argument("--refine-eps", type=_positive_float, default=None, metavar="EPS",
@@ -157,10 +160,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--model is required for modes other than grabcut")
     overrides = tuple((name, value) for name, value in (("target_size", args.zoom_target),
                                                         ("expansion_ratio", args.zoom_expansion),
-                                                        ("skip_clicks", args.zoom_skip_clicks))
+                                                        ("skip_clicks", args.zoom_skip_clicks),
+                                                        ("min_crop_size", args.zoom_min_crop))
                       if value is not None)
     if overrides and not args.zoom_in:
-        parser.error("--zoom-target / --zoom-expansion / --zoom-skip-clicks need --zoom-in on")
+        parser.error("--zoom-target / --zoom-expansion / --zoom-skip-clicks / --zoom-min-crop need --zoom-in on")
     if args.refine_eps is not None and args.refine_radius is None:
         parser.error("--refine-eps needs --refine-radius")
     if args.refine_feedback and args.refine_radius is None:

@@ -123,12 +123,12 @@ def summary_markdown(summaries: Sequence[dict[str, Any]]) -> str:
 
 
 def _zoom_text(summary: dict[str, Any]) -> str:
-    """'off', or 'on (ZoomIn target T, expansion E, skip S)' from a summary."""
+    """'off', or 'on (ZoomIn target T, expansion E, skip S, min crop M)' from a summary."""
     if not summary.get("zoom_in"):
         return "off"
     params = summary.get("zoom_params") or {"target_size": 400, "expansion_ratio": 1.4}
     return (f"on (ZoomIn target {params['target_size']}, expansion {params['expansion_ratio']}, "
-            f"skip {params.get('skip_clicks', 1)})")
+            f"skip {params.get('skip_clicks', 1)}, min crop {params.get('min_crop_size', 200):g})")
 
 
 def _refine_text(summary: dict[str, Any]) -> str:

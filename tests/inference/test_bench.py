@@ -118,26 +118,28 @@ def test_bench_cold_start_and_clicks_limit_reach_the_session(monkeypatch):
     assert timed.brs_warm_start is False and timed.net_clicks_limit is None and timed.zoom_in is None
 
 
-def test_bench_zoom_skip_clicks_reaches_the_session(tmp_path, monkeypatch, capsys):
-    """`--zoom-skip-clicks N` builds the sessions' ZoomIn with that start and is recorded in the report;
-    without ZoomIn, or below -1, it is refused."""
+def test_bench_zoom_settings_reach_the_session(tmp_path, monkeypatch, capsys):
+    """`--zoom-skip-clicks N` and `--zoom-min-crop PX` build the timed session's ZoomIn and are recorded in the
+    report; without ZoomIn, or out of range, they are refused."""
     from inference.transforms import zoom_in as zoom_module
 
-    built: list[int] = []
+    built: list[tuple[int, float]] = []
     real_init = zoom_module.ZoomIn.__init__
 
     def recording(self, *args, **kwargs):
         real_init(self, *args, **kwargs)
-        built.append(self.skip_clicks)
+        built.append((self.skip_clicks, self.min_crop_size))
 
     monkeypatch.setattr(zoom_module.ZoomIn, "__init__", recording)
     out = tmp_path / "bench.json"
     assert bench.main(["--model", "default", "--modes", "nobrs", "--size", "64", "--clicks", "2", "--threads", "1",
-                       "--zoom-skip-clicks", "0", "--json", str(out)]) == 0
-    assert built[-1] == 0       # the timed session (the clicks are simulated beforehand with the reference ZoomIn)
-    assert json.loads(out.read_text())["zoom_in"]["skip_clicks"] == 0
-    for extra in (["--zoom-skip-clicks", "-2"], ["--zoom-in", "off", "--zoom-skip-clicks", "0"]):
+                       "--zoom-skip-clicks", "0", "--zoom-min-crop", "90", "--json", str(out)]) == 0
+    assert built[-1] == (0, 90)   # the timed session (the clicks are simulated beforehand with the reference ZoomIn)
+    report = json.loads(out.read_text())
+    assert report["zoom_in"]["skip_clicks"] == 0 and report["zoom_in"]["min_crop_size"] == 90
+    for extra in (["--zoom-skip-clicks", "-2"], ["--zoom-min-crop", "0"], ["--zoom-in", "off", "--zoom-min-crop", "90"],
+                  ["--zoom-in", "off", "--zoom-skip-clicks", "0"]):
         with pytest.raises(SystemExit) as stop:
             bench.main(["--model", "default", "--modes", "nobrs", "--size", "64", *extra])
         assert stop.value.code == 2
-    assert "--zoom-skip-clicks needs --zoom-in on" in capsys.readouterr().err
+    assert "need --zoom-in on" in capsys.readouterr().err

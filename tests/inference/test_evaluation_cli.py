@@ -92,6 +92,9 @@ def test_command_line_errors(tmp_path):
         (["--dataset", missing, "--mode", "grabcut", "--zoom-skip-clicks", "one"], "integer ≥ -1"),
         (["--dataset", missing, "--mode", "grabcut", "--zoom-in", "off", "--zoom-skip-clicks", "0"],
          "need --zoom-in on"),
+        (["--dataset", missing, "--mode", "grabcut", "--zoom-min-crop", "0"], "integer ≥ 1"),
+        (["--dataset", missing, "--mode", "grabcut", "--zoom-in", "off", "--zoom-min-crop", "100"],
+         "need --zoom-in on"),
         (["--dataset", missing, "--mode", "grabcut", "--refine-eps", "0.01"], "--refine-eps needs --refine-radius"),
         (["--dataset", missing, "--mode", "grabcut", "--refine-radius", "0"], "integer ≥ 1"),
         (["--dataset", missing, "--mode", "grabcut", "--refine-feedback"], "--refine-feedback needs --refine-radius"),
@@ -201,25 +204,26 @@ def test_focus_reaches_the_sessions_and_the_summary(tmp_path):
     assert json.loads((runs["off"] / "summary.json").read_text())[0]["focus"] is None
 
 
-def test_zoom_skip_clicks_reaches_the_sessions_and_the_summary(tmp_path, monkeypatch):
-    """`--zoom-skip-clicks N` builds every session's ZoomIn with that setting (the others unchanged) and is
-    recorded in summary.json and summary.md."""
+def test_zoom_start_and_min_crop_reach_the_sessions_and_the_summary(tmp_path, monkeypatch):
+    """`--zoom-skip-clicks N` and `--zoom-min-crop PX` build every session's ZoomIn with those settings (the
+    others unchanged) and are recorded in summary.json and summary.md."""
     from inference.evaluate import main
     from inference.transforms import zoom_in as zoom_module
 
-    built: list[tuple[int, object, float]] = []
+    built: list[tuple[int, float, object, float]] = []
     real_init = zoom_module.ZoomIn.__init__
 
     def recording(self, *args, **kwargs):
         real_init(self, *args, **kwargs)
-        built.append((self.skip_clicks, self.target_size, self.expansion_ratio))
+        built.append((self.skip_clicks, self.min_crop_size, self.target_size, self.expansion_ratio))
 
     monkeypatch.setattr(zoom_module.ZoomIn, "__init__", recording)
     dataset = make_dataset(tmp_path / "ds", n=2)
     out = tmp_path / "out"
     assert main(["--dataset", str(dataset), "--model", "default", "--mode", "nobrs", "--max-clicks", "2",
-                 "--zoom-skip-clicks", "-1", "--no-progress", "--out", str(out)]) == 0
-    assert built and set(built) == {(-1, 400, 1.4)}
+                 "--zoom-skip-clicks", "-1", "--zoom-min-crop", "120", "--no-progress", "--out", str(out)]) == 0
+    assert built and set(built) == {(-1, 120, 400, 1.4)}
     (summary,) = json.loads((out / "summary.json").read_text())
-    assert summary["zoom_params"]["skip_clicks"] == -1 and summary["zoom_params"]["target_size"] == 400
-    assert "ZoomIn target 400, expansion 1.4, skip -1" in (out / "summary.md").read_text()
+    assert summary["zoom_params"]["skip_clicks"] == -1 and summary["zoom_params"]["min_crop_size"] == 120
+    assert summary["zoom_params"]["target_size"] == 400
+    assert "ZoomIn target 400, expansion 1.4, skip -1, min crop 120" in (out / "summary.md").read_text()
