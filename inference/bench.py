@@ -230,9 +230,9 @@ def run_bench(model_name: str, modes: list[str], size: int, n_clicks: int, threa
     reference = next((r["mean_s"] for r in results if r["mode"] == "rgb-brs"), None)
     for r in results:
         r["ratio_to_rgb_brs"] = None if not reference else round(r["mean_s"] / reference, 4)
+    zoom_report = zoom_in if isinstance(zoom_in, bool) else dataclasses.asdict(zoom_in)
     return {"model": str(model_name), "size": size, "image": image_path or "synthetic", "device": str(model.device), "clicks": n_clicks,
-            "threads": threads or torch.get_num_threads(), "zoom_in": zoom_in if isinstance(zoom_in, bool) else dataclasses.asdict(zoom_in),
-            "with_flip": with_flip,
+            "threads": threads or torch.get_num_threads(), "zoom_in": zoom_report, "with_flip": with_flip,
             "bn_fused": bn_fused, "refine": None if refine is None else dataclasses.asdict(refine),
             "brs": dataclasses.asdict(brs), "refine_net": refine_net,
             "click_list": [[c.x, c.y, c.positive] for c in clicks], "modes": results}
