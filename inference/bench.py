@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from inference.brs import LBFGSParams
+from inference.cli_types import positive_int, zoom_skip_clicks
 from inference.clicks import Click
 from inference.device import torch_threads
 from inference.predictors.base import BRS_PREV_MASK_CHOICES, PredictorConfig, ZoomInParams
@@ -268,10 +269,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: unchanged)")
     parser.add_argument("--device", default=None, help="cpu, cuda, ... (default: CUDA when present)")
     parser.add_argument("--zoom-in", choices=("on", "off"), default="on")
-    parser.add_argument("--zoom-skip-clicks", type=int, default=None, metavar="N",
+    parser.add_argument("--zoom-skip-clicks", type=zoom_skip_clicks, default=None, metavar="N",
                         help="with --zoom-in on: the first N clicks see the whole image (reference 1; 0 and -1 "
                              "zoom from click 2, see python -m inference.evaluate --help)")
-    parser.add_argument("--zoom-min-crop", type=int, default=None, metavar="PX",
+    parser.add_argument("--zoom-min-crop", type=positive_int, default=None, metavar="PX",
                         help="with --zoom-in on: ZoomIn's smallest crop side in image pixels (reference 200)")
     parser.add_argument("--flip", choices=("on", "off"), default="on",
                         help="flip-averaged predictions (the reference evaluation's setting; 2 passes)")
@@ -304,10 +305,6 @@ def main(argv: list[str] | None = None) -> int:
                                                       ("min_crop_size", args.zoom_min_crop)) if value is not None}
     if zoom_overrides and args.zoom_in == "off":
         parser.error("--zoom-skip-clicks / --zoom-min-crop need --zoom-in on")
-    if args.zoom_skip_clicks is not None and args.zoom_skip_clicks < -1:
-        parser.error("--zoom-skip-clicks must be an integer >= -1")
-    if args.zoom_min_crop is not None and args.zoom_min_crop < 1:
-        parser.error("--zoom-min-crop must be an integer >= 1")
     zoom_in: bool | ZoomInParams = ZoomInParams(**zoom_overrides) if zoom_overrides else args.zoom_in == "on"
     try:
         refine = None if args.refine_radius is None else GuidedFilterParams(args.refine_radius, args.refine_eps)

@@ -16,6 +16,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from inference.cli_types import positive_int, zoom_skip_clicks
 from inference.evaluation.datasets import DatasetError, loader_names
 from inference.evaluation.runner import MODEL_FREE_MODES, MODES
 
@@ -57,29 +58,12 @@ def _unit_interval(value: str) -> float:
     return number
 
 
-def _positive_int(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer ≥ 1, got {value}")
-    return number
-
-
-def _skip_clicks(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer ≥ -1, got {value!r}") from None
-    if number < -1:
-        raise argparse.ArgumentTypeError(f"expected an integer ≥ -1, got {value}")
-    return number
-
-
 def _clicks_limit(value: str) -> int | None | str:
     lowered = value.lower()
     if lowered in {"auto", "none"}:
         return "auto" if lowered == "auto" else None
     try:
-        return _positive_int(value)
+        return positive_int(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected auto, none or an integer ≥ 1, got {value!r}") from None
 
@@ -96,22 +80,22 @@ def build_parser() -> argparse.ArgumentParser:
                         "not needed for --mode grabcut")
     p.add_argument("--mode", action="append", required=True, choices=MODES, dest="modes",
                    help="predictor mode; repeat for several")
-    p.add_argument("--max-clicks", type=_positive_int, default=20)
-    p.add_argument("--limit", type=_positive_int, default=None, help="evaluate only the first N samples")
-    p.add_argument("--workers", type=_positive_int, default=1, help="worker processes")
+    p.add_argument("--max-clicks", type=positive_int, default=20)
+    p.add_argument("--limit", type=positive_int, default=None, help="evaluate only the first N samples")
+    p.add_argument("--workers", type=positive_int, default=1, help="worker processes")
     p.add_argument("--zoom-in", type=_on_off, default=True, metavar="on|off",
                    help="ZoomIn(target_size=400, expansion 1.4) as the reference evaluation (default on)")
-    p.add_argument("--zoom-target", type=_positive_int, default=None, metavar="PX",
+    p.add_argument("--zoom-target", type=positive_int, default=None, metavar="PX",
                    help="override the ZoomIn target size (longest side of the zoomed crop, pixels)")
     p.add_argument("--zoom-expansion", type=_positive_float, default=None, metavar="RATIO",
                    help="override the ZoomIn expansion ratio around the object's box")
-    p.add_argument("--zoom-skip-clicks", type=_skip_clicks, default=None, metavar="N",
+    p.add_argument("--zoom-skip-clicks", type=zoom_skip_clicks, default=None, metavar="N",
                    help="override when ZoomIn starts: the first N clicks see the whole image (reference 1); "
                         "0 also re-predicts the first click zoomed when the object is small (f-BRS); "
                         "-1 zooms from click 2 and resizes the whole image for click 1 (RITM)")
-    p.add_argument("--zoom-min-crop", type=_positive_int, default=None, metavar="PX",
+    p.add_argument("--zoom-min-crop", type=positive_int, default=None, metavar="PX",
                    help="override ZoomIn's smallest crop side in image pixels (reference 200)")
-    p.add_argument("--refine-radius", type=_positive_int, default=None, metavar="R",
+    p.add_argument("--refine-radius", type=positive_int, default=None, metavar="R",
                    help="guided-filter the maps with the image, window radius R pixels (default: off)")
     p.add_argument("--refine-eps", type=_positive_float, default=None, metavar="EPS",
                    help="guided-filter regulariser, guide in [0, 1] units (default 1e-3; needs --refine-radius)")
@@ -128,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--brs-min-iou-diff", type=_unit_fraction, default=0.01, metavar="D",
                    help="BRS early exit: stop the optimisation once the mask's IoU with the previous "
                         "evaluation's exceeds 1 − D (reference evaluation 0.01, reference demos 1e-3)")
-    p.add_argument("--brs-maxfun", type=_positive_int, default=20, metavar="N",
+    p.add_argument("--brs-maxfun", type=positive_int, default=20, metavar="N",
                    help="BRS L-BFGS-B objective evaluations per click at most (reference 20; maxiter 2·N)")
     p.add_argument("--brs-warm-start", type=_on_off, default=True, metavar="on|off",
                    help="start each click's BRS optimisation from the previous click's solution (on, the "
