@@ -504,3 +504,12 @@ def test_distil_configs_are_the_multipaste_recipe_with_the_anchors():
     assert (distil.distill_first_click_weight, first.distill_first_click_weight) == (0.0, 1.0)
     assert replace(first, name=distil.name, distill_first_click_weight=0.0,
                    time_budget_min=distil.time_budget_min) == distil
+
+
+def test_gpu_distil_configs_are_the_cpu_distil_recipe_at_a_gpus_batch():
+    cpu, gpu = get_config("finetune-cpu-distil"), get_config("gpu-distil")
+    assert (gpu.batch * gpu.accum_steps, gpu.freeze_bn, gpu.lr, gpu.distill_weight, gpu.paste, gpu.sampler,
+            gpu.augment) == (cpu.batch * cpu.accum_steps, True, cpu.lr, 1.0, cpu.paste, cpu.sampler, cpu.augment)
+    assert gpu.amp and gpu.val_every_min is None
+    light = get_config("gpu-distil-light")
+    assert light.paste.prob == 0.25 and replace(light, name=gpu.name, paste=gpu.paste) == gpu
