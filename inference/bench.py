@@ -3,7 +3,7 @@
     python -m inference.bench --model PATH_OR_NAME --modes nobrs,rgb-brs,f-brs-b --size 480 --clicks 10 \
         [--flip on|off] [--optimise auto|on|off] [--refine-radius R --refine-eps EPS] \
         [--brs-min-iou-diff D] [--brs-maxfun N] [--brs-warm-start on|off] [--brs-prev-mask optimised|network] [--net-clicks-limit auto|none|N] \
-        --json OUT.json
+        [--tta-scales S[,S...]] --json OUT.json
 
 The image is synthetic (closed-form texture + an elliptic object with a thin tail, longest side `--size`),
 or `--image PATH` resized to longest side `--size`; the click sequence is made once by the automatic clicker
@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from inference.brs import LBFGSParams
-from inference.cli_types import positive_int, zoom_skip_clicks
+from inference.cli_types import positive_int, tta_scales, zoom_skip_clicks
 from inference.clicks import Click
 from inference.device import torch_threads
 from inference.predictors.base import BRS_PREV_MASK_CHOICES, PredictorConfig, ZoomInParams
@@ -148,12 +148,13 @@ class _PeakMemory:
 def bench_mode(model: Any, image: np.ndarray, clicks: list[Click], mode: str, threads: int | None = None,
                zoom_in: bool | ZoomInParams = True, with_flip: bool = True,
                refine: GuidedFilterParams | None = None, brs: BRSSettings = BRSSettings(),
-               refine_net: str | None = None) -> dict[str, Any]:
+               refine_net: str | None = None, tta_scales: tuple[float, ...] = ()) -> dict[str, Any]:
     """Time every click of `clicks` in `mode` (fresh session; `zoom_in`: True for the evaluation's ZoomIn, False,
     or `ZoomInParams`; `with_flip`: flip-averaged predictions as the
     reference evaluation, two network passes per prediction; `refine`: `inference.refine.GuidedFilterParams`
     or None; `brs`: the BRS modes' settings; `refine_net`: a learnt refiner's weights file after the guided
-    filter, or None); returns per-click seconds, the session's set-up seconds and stats."""
+    filter, or None; `tta_scales`: extra input scales, `PredictorConfig.tta_scales`); returns per-click
+    seconds, the session's set-up seconds and stats."""
     from inference.session import SegmentationSession, zoom_params
     device = getattr(model, "device", torch.device("cpu")) if model is not None else torch.device("cpu")
     seconds, evals = [], []
@@ -161,7 +162,8 @@ def bench_mode(model: Any, image: np.ndarray, clicks: list[Click], mode: str, th
         start = time.perf_counter()
         config = brs.applied_to(PredictorConfig(with_flip=with_flip, zoom_in=zoom_params(zoom_in),
                                                 refine=None if mode == "grabcut" else refine,
-                                                refine_net=None if mode == "grabcut" else refine_net))
+                                                refine_net=None if mode == "grabcut" else refine_net,
+                                                tta_scales=() if mode == "grabcut" else tta_scales))
         session = SegmentationSession(None if mode == "grabcut" else model, image, mode=mode,
                                       num_threads=threads, config=config)
         setup_s = time.perf_counter() - start
@@ -199,15 +201,20 @@ def run_bench(model_name: str, modes: list[str], size: int, n_clicks: int, threa
               device: str | None = None, zoom_in: bool | ZoomInParams = True, log: Callable[[str], None] = print,
               image_path: str | None = None, click_list: list | None = None, with_flip: bool = True,
               optimise: bool | None = None, refine: GuidedFilterParams | None = None,
-              brs: BRSSettings = BRSSettings(), refine_net: str | None = None) -> dict[str, Any]:
+              brs: BRSSettings = BRSSettings(), refine_net: str | None = None,
+              tta_scales: tuple[float, ...] = ()) -> dict[str, Any]:
     """Load the model (`optimise`: see `model_zoo.load_model`), make the scene and clicks, time every mode
     (`refine`: `inference.refine.GuidedFilterParams` or None; `brs`: the BRS modes' settings; `refine_net`: a
-    learnt refiner's weights file, with `refine`); returns the JSON report."""
+    learnt refiner's weights file, with `refine`; `tta_scales`: extra input scales, NoBRS and f-BRS modes
+    only); returns the JSON report."""
     from inference.model_zoo import load_model
-    from inference.predictors import MODES
+    from inference.predictors import MODEL_FREE_MODES, MODES, supports_tta_scales
     unknown = [m for m in modes if m not in MODES]
     if unknown:
         raise ValueError(f"unknown modes {unknown}; known: {', '.join(MODES)}")
+    refused = [m for m in modes if tta_scales and m not in MODEL_FREE_MODES and not supports_tta_scales(m)]
+    if refused:
+        raise ValueError(f"--tta-scales: not available in mode(s) {', '.join(refused)} (NoBRS and f-BRS-A/B/C only)")
     model = load_model(model_name, device=device, optimise=optimise)
     bn_fused = not any(isinstance(m, torch.nn.BatchNorm2d) for m in model.net.modules())
     clicks = None
@@ -223,10 +230,12 @@ def run_bench(model_name: str, modes: list[str], size: int, n_clicks: int, threa
     clicks = clicks[:n_clicks]
     log(f"model {model_name} on {model.device}, image {image.shape[1]}x{image.shape[0]}, {n_clicks} clicks, "
         f"torch threads {threads or torch.get_num_threads()}, flip {'on' if with_flip else 'off'}, "
-        f"BN {'fused' if bn_fused else 'not fused'}, refine {refine}, refine_net {refine_net}, BRS {brs}")
+        f"BN {'fused' if bn_fused else 'not fused'}, refine {refine}, refine_net {refine_net}, BRS {brs}, "
+        f"extra input scales {list(tta_scales)}")
     results = []
     for mode in modes:
-        results.append(bench_mode(model, image, clicks, mode, threads, zoom_in, with_flip, refine, brs, refine_net))
+        results.append(bench_mode(model, image, clicks, mode, threads, zoom_in, with_flip, refine, brs, refine_net,
+                                  tta_scales))
         log(f"  {mode}: mean {results[-1]['mean_s']:.3f} s/click")
     reference = next((r["mean_s"] for r in results if r["mode"] == "rgb-brs"), None)
     for r in results:
@@ -235,7 +244,7 @@ def run_bench(model_name: str, modes: list[str], size: int, n_clicks: int, threa
     return {"model": str(model_name), "size": size, "image": image_path or "synthetic", "device": str(model.device), "clicks": n_clicks,
             "threads": threads or torch.get_num_threads(), "zoom_in": zoom_report, "with_flip": with_flip,
             "bn_fused": bn_fused, "refine": None if refine is None else dataclasses.asdict(refine),
-            "brs": dataclasses.asdict(brs), "refine_net": refine_net,
+            "brs": dataclasses.asdict(brs), "refine_net": refine_net, "tta_scales": list(tta_scales),
             "click_list": [[c.x, c.y, c.positive] for c in clicks], "modes": results}
 
 
@@ -296,6 +305,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="the network's next previous-mask input in BRS modes (optimised: the reference)")
     parser.add_argument("--net-clicks-limit", default="auto", metavar="auto|none|N",
                         help="clicks given to the network (auto: the mode's reference default)")
+    parser.add_argument("--tta-scales", type=tta_scales, default=(), metavar="S[,S...]",
+                        help="also run the network at these input scales and average the logits (NoBRS, f-BRS)")
     parser.add_argument("--json", dest="json_out", default=None, help="write the report here")
     args = parser.parse_args(argv)
     if args.clicks < 1:
@@ -316,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
                            zoom_in, log=lambda s: print(s, file=sys.stderr),
                            image_path=args.image, click_list=click_list, with_flip=args.flip == "on",
                            optimise={"auto": None, "on": True, "off": False}[args.optimise], refine=refine,
-                           brs=brs, refine_net=args.refine_net)
+                           brs=brs, refine_net=args.refine_net, tta_scales=args.tta_scales)
     except (ValueError, FileNotFoundError, json.JSONDecodeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["positive_int", "zoom_skip_clicks"]
+__all__ = ["positive_int", "tta_scales", "zoom_skip_clicks"]
 
 
 def positive_int(value: str) -> int:
@@ -12,6 +12,17 @@ def positive_int(value: str) -> int:
     if number < 1:
         raise argparse.ArgumentTypeError(f"expected an integer ≥ 1, got {value}")
     return number
+
+
+def tta_scales(value: str) -> tuple[float, ...]:
+    """Extra network-input scales, comma-separated: distinct numbers in (0, 16) other than 1 (argparse type)."""
+    try:
+        scales = tuple(float(part) for part in value.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {value!r}") from None
+    if any(not 0 < s < 16 or s == 1 for s in scales) or len(set(scales)) != len(scales):
+        raise argparse.ArgumentTypeError(f"expected distinct scales in (0, 16) other than 1, got {value!r}")
+    return scales
 
 
 def zoom_skip_clicks(value: str) -> int:

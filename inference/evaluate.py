@@ -6,7 +6,7 @@
         [--refine-radius R [--refine-eps EPS] [--refine-feedback]] [--net-clicks-limit auto|none|N]
         [--brs-reg-weight W] [--brs-min-iou-diff D] [--brs-maxfun N]
         [--brs-warm-start on|off] [--brs-prev-mask optimised|network] [--brs-trust-iou T] [--focus on|off]
-        --out OUTDIR
+        [--tta-scales S[,S...]] --out OUTDIR
 
 Writes OUTDIR/summary.json, samples.jsonl, miou.png and summary.md.
 """
@@ -16,7 +16,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from inference.cli_types import positive_int, zoom_skip_clicks
+from inference.cli_types import positive_int, tta_scales, zoom_skip_clicks
 from inference.evaluation.datasets import DatasetError, loader_names
 from inference.evaluation.runner import MODEL_FREE_MODES, MODES
 
@@ -126,6 +126,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--focus", type=_on_off, default=False, metavar="on|off",
                    help="focus refinement: re-predict the region each click ≥ 2 changed at a finer resolution "
                         "and blend it in (inference.focus; default off)")
+    p.add_argument("--tta-scales", type=tta_scales, default=(), metavar="S[,S...]",
+                   help="also run the network on the input resized by each scale and average the logits "
+                        "(NoBRS and f-BRS-A/B/C; f-BRS applies the click's optimised scale and bias at each); "
+                        "default: off")
     p.add_argument("--early-stop", action="store_true",
                    help="stop each sample at IoU ≥ 0.90 like the reference (faster; mIoU@k beyond the "
                         "stop is then null). Default: run all clicks; NoC is the same either way")
@@ -166,6 +170,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             load_refiner(args.refine_net)
         except (FileNotFoundError, ValueError, RuntimeError) as exc:
             parser.error(f"--refine-net: {exc}")
+    if args.tta_scales:
+        from inference.predictors import supports_tta_scales
+        refused = [m for m in modes if m not in MODEL_FREE_MODES and not supports_tta_scales(m)]
+        if refused:
+            parser.error(f"--tta-scales: not available in mode(s) {', '.join(refused)} (NoBRS and f-BRS-A/B/C only)")
     from inference.refine import GuidedFilterParams
     refine = None if args.refine_radius is None else (
         args.refine_radius, GuidedFilterParams.eps if args.refine_eps is None else args.refine_eps)
@@ -180,7 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                    brs_reg_weight=args.brs_reg_weight, brs_min_iou_diff=args.brs_min_iou_diff,
                                    brs_maxfun=args.brs_maxfun, brs_warm_start=args.brs_warm_start,
                                    brs_prev_mask=args.brs_prev_mask, brs_trust_iou=args.brs_trust_iou,
-                                   focus=args.focus,
+                                   focus=args.focus, tta_scales=args.tta_scales,
                                    refine_feedback=args.refine_feedback, refine_net=args.refine_net,
                                    progress=not args.no_progress, dataset_kind=args.dataset_kind)
     except DatasetError as exc:

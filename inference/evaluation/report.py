@@ -114,6 +114,7 @@ def summary_markdown(summaries: Sequence[dict[str, Any]]) -> str:
         "",
         f"Data set `{first['dataset']}`, max {first.get('max_clicks')} clicks, threshold "
         f"{first.get('prob_thresh')}, zoom-in {_zoom_text(first)}, {_refine_text(first)}, "
+        f"{_tta_text(first)}"
         f"{'stopped at IoU ≥ 0.90' if first.get('early_stop') else 'all clicks run (mIoU measured)'}; "
         "SPC = seconds / clicks up to reaching IoU 0.90 (as the reference). "
         f"Machine: {first.get('machine')}; workers: {first.get('workers')}.",
@@ -129,6 +130,14 @@ def _zoom_text(summary: dict[str, Any]) -> str:
     params = summary.get("zoom_params") or {"target_size": 400, "expansion_ratio": 1.4}
     return (f"on (ZoomIn target {params['target_size']}, expansion {params['expansion_ratio']}, "
             f"skip {params.get('skip_clicks', 1)}, min crop {params.get('min_crop_size', 200):g})")
+
+
+def _tta_text(summary: dict[str, Any]) -> str:
+    """'' or 'logits averaged over input scales 1, S…, ' from a summary."""
+    scales = summary.get("tta_scales")
+    if not scales:
+        return ""
+    return "logits averaged over input scales " + ", ".join(f"{s:g}" for s in [1.0, *scales]) + ", "
 
 
 def _refine_text(summary: dict[str, Any]) -> str:

@@ -186,6 +186,7 @@ class EvalConfig:
     focus: bool = False
     refine_feedback: bool = False
     refine_net: str | None = None
+    tta_scales: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         unknown = [m for m in self.modes if m not in MODES]
@@ -202,6 +203,12 @@ class EvalConfig:
             raise ValueError(f"limit must be ≥ 1, got {self.limit}")
         if self.zoom_overrides and not self.zoom_in:
             raise ValueError("zoom_overrides need zoom_in=True")
+        if self.tta_scales:
+            from inference.predictors import supports_tta_scales
+            refused = [m for m in self.modes if m not in MODEL_FREE_MODES and not supports_tta_scales(m)]
+            if refused:
+                raise ValueError(f"tta_scales are not available in mode(s) {', '.join(refused)} "
+                                 "(NoBRS and f-BRS-A/B/C only)")
         self.zoom_params()   # unknown override fields fail here, not in a worker
         self.refine_params()  # and bad guided-filter settings
         if self.refine_feedback and self.refine is None:
@@ -237,7 +244,8 @@ class EvalConfig:
                                brs_trust_iou=self.brs_trust_iou,
                                focus=FocusParams() if self.focus else None,
                                refine_feedback=self.refine_feedback,
-                               refine=self.refine_params(), refine_net=self.refine_net)
+                               refine=self.refine_params(), refine_net=self.refine_net,
+                               tta_scales=tuple(self.tta_scales))
 
     def refine_params(self) -> GuidedFilterParams | None:
         """The guided-filter refinement every network session gets, or None (off)."""
@@ -386,6 +394,7 @@ def run_evaluation(config: EvalConfig, workers: int = 1, progress: bool = True,
              "focus": dataclasses.asdict(config.predictor_config().focus) if config.focus else None,
              "refine_feedback": config.refine_feedback,
              "refine_net": config.refine_net,
+             "tta_scales": list(config.predictor_config().tta_scales),
              "early_stop": config.early_stop, "workers": workers, "wall_seconds_run": wall,
              "machine": machine_description(threads)}
     summaries = [

@@ -14,7 +14,7 @@ from inference.predictors.grabcut import GrabCutPredictor
 from inference.predictors.input_brs import DistMapBRSPredictor, RGBBRSPredictor
 
 __all__ = ["MODES", "MODEL_FREE_MODES", "PredictorConfig", "ZoomInParams", "Predictor", "build_predictor",
-           "register_mode"]
+           "register_mode", "supports_tta_scales"]
 
 Builder = Callable[[torch.nn.Module | None, torch.device, PredictorConfig], object]
 _REGISTRY: dict[str, Builder] = {}
@@ -34,6 +34,11 @@ for _cls in (NoBRSPredictor, RGBBRSPredictor, DistMapBRSPredictor, FBRSAPredicto
 register_mode("grabcut", lambda net, device, config: GrabCutPredictor())
 
 MODES: tuple[str, ...] = tuple(_REGISTRY)
+
+
+def supports_tta_scales(mode: str) -> bool:
+    """Whether `mode`'s predictor takes `PredictorConfig.tta_scales` (NoBRS and f-BRS-A/B/C)."""
+    return bool(getattr(_REGISTRY.get(mode), "supports_tta_scales", False))
 
 
 def build_predictor(mode: str, net: torch.nn.Module | None, device: torch.device,

@@ -20,6 +20,7 @@ from inference.networks.base import ClickNetwork
 from inference.refine import GuidedFilterParams, GuidedRefiner
 from inference.refine_net import LearntRefiner, load_refiner
 from inference.transforms import AddHorizontalFlip, LimitLongestSide, SigmoidForPred, Transform, ZoomIn
+from inference.transforms.rescale import rescale_input
 
 __all__ = ["BRS_PREV_MASK_CHOICES", "PredictorConfig", "ZoomInParams", "Predictor", "NoBRSPredictor", "image_to_tensor"]
 
@@ -69,6 +70,12 @@ class PredictorConfig:
     `refine_net`: with `refine`, a learnt refiner's weights file applied after the guided filter
     (`inference.refine_net`); it sees the image, the raw and filtered maps and the clicks. None: off. Measured
     and not adopted (docs/model_card.md, "Learnt boundary refiner"); no refiner weights are shipped.
+    `tta_scales`: extra network-input scales (each > 0 and not 1): every click's logits are the mean of the
+    main pass's and one pass per scale on the transformed input resized by it (`inference.transforms.rescale`;
+    the flip, when on, goes along), each brought back to the main pass's size. BRS modes optimise at the main
+    scale only; f-BRS applies the click's optimised scale and bias, which are per channel, at every scale.
+    The averaged map is the returned map, ZoomIn's and the next previous-mask input. Empty (the reference):
+    off. NoBRS and f-BRS-A/B/C only (RGB-/DistMap-BRS optimise a per-pixel bias).
     """
 
     prob_thresh: float = 0.49
@@ -88,8 +95,14 @@ class PredictorConfig:
     refine: GuidedFilterParams | None = None
     refine_feedback: bool = False
     refine_net: str | None = None
+    tta_scales: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
+        scales = tuple(self.tta_scales)
+        if any(not (isinstance(v, (int, float)) and 0 < v < 16 and v != 1) for v in scales) \
+                or len(set(scales)) != len(scales):
+            raise ValueError(f"tta_scales must be distinct numbers in (0, 16) other than 1, got {self.tta_scales!r}")
+        object.__setattr__(self, "tta_scales", tuple(float(v) for v in scales))
         if self.brs_prev_mask not in BRS_PREV_MASK_CHOICES:
             raise ValueError(f"brs_prev_mask must be one of {BRS_PREV_MASK_CHOICES}, got {self.brs_prev_mask!r}")
         if self.brs_prev_mask != "optimised" and self.refine_feedback:
@@ -123,8 +136,11 @@ class Predictor:
 
     mode: str = "nobrs"
     default_clicks_limit: int | None = None
+    supports_tta_scales = False   # subclasses that implement `_logits_at_scale`
 
     def __init__(self, net: ClickNetwork | None, device: torch.device, config: PredictorConfig) -> None:
+        if config.tta_scales and not self.supports_tta_scales:
+            raise ValueError(f"tta_scales are not available in mode {self.mode!r} (NoBRS and f-BRS-A/B/C only)")
         self.net = net
         self.device = torch.device(device)
         self.config = config
@@ -241,6 +257,8 @@ class Predictor:
         roi = self.roi
         self.main_scale = image_nd.shape[3] / (image.shape[3] if roi is None else roi[3] - roi[2] + 1)
         logits = self._predict_logits(image_nd, click_lists, changed)
+        if self.config.tta_scales:
+            logits = self._average_over_scales(logits, image_nd, click_lists)
         network_prediction = None
         if self.network_logits is not None:
             # Inverse transforms keep state (ZoomIn's previous map); the optimised map must set it, as usual.
@@ -253,6 +271,24 @@ class Predictor:
             return self._predict(clicks, None)
         self.prev_prediction = prediction if network_prediction is None else network_prediction
         return prediction.cpu().numpy()[0, 0].astype(np.float32, copy=False)
+
+    def _average_over_scales(self, logits: torch.Tensor, image_nd: torch.Tensor,
+                             click_lists: list[list[Click]]) -> torch.Tensor:
+        """Mean of the main pass's logits (B, 1, h, w) and one pass per `config.tta_scales`, all at the
+        transformed input's size (B, 1, H, W)."""
+        size = image_nd.shape[2:]
+        total = F.interpolate(logits, size=size, mode="bilinear", align_corners=True)
+        for scale in self.config.tta_scales:
+            scaled_image, scaled_clicks = rescale_input(image_nd, click_lists, scale)
+            scaled = self._logits_at_scale(scaled_image, scaled_clicks)
+            total = total + F.interpolate(scaled, size=size, mode="bilinear", align_corners=True)
+        return total / (1 + len(self.config.tta_scales))
+
+    def _logits_at_scale(self, image_nd: torch.Tensor, click_lists: list[list[Click]]) -> torch.Tensor:
+        """Logits (B, 1, h, w) at the size of `image_nd`, a rescaled copy of the click's transformed batch, with
+        whatever the main pass settled (f-BRS: the optimised scale and bias); subclasses with
+        `supports_tta_scales`."""
+        raise NotImplementedError
 
     def _inverse_transform(self, logits: torch.Tensor, size: torch.Size) -> torch.Tensor:
         """Logits (B, 1, h, w) of the transformed batch → probabilities (1, 1, H, W) at image size."""
@@ -277,7 +313,11 @@ class NoBRSPredictor(Predictor):
     """Plain forward pass of the network (no optimisation)."""
 
     mode = "nobrs"
+    supports_tta_scales = True
 
     def _predict_logits(self, image_nd: torch.Tensor, click_lists: list[list[Click]],
                         image_changed: bool) -> torch.Tensor:
         return self.net(image_nd, self.points(click_lists))["instances"]
+
+    def _logits_at_scale(self, image_nd: torch.Tensor, click_lists: list[list[Click]]) -> torch.Tensor:
+        return self._predict_logits(image_nd, click_lists, True)

@@ -23,6 +23,7 @@ class FeatureBRSPredictor(BRSPredictor):
 
     default_clicks_limit = 8
     letter = "B"
+    supports_tta_scales = True
 
     def __init__(self, net, device, config) -> None:
         super().__init__(net, device, config)
@@ -60,18 +61,38 @@ class FeatureBRSPredictor(BRSPredictor):
             coord = net.get_coord_features(image, prev_mask, self.points(click_lists))
             self.input_data, self.extras = net.forward_to_insertion(point, image, coord)
         features, extras, size = self.input_data, self.extras, image_nd.shape[2:]
-        with_flip = self.config.with_flip
 
         def predict(scale: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-            scale, bias = scale.view(batch, -1, 1, 1), bias.view(batch, -1, 1, 1)
-            if with_flip:
-                scale, bias = scale.repeat(2, 1, 1, 1), bias.repeat(2, 1, 1, 1)
-            logits = net.forward_from_insertion(point, features * scale + bias, extras)
+            logits = self._tail(features, extras, scale, bias, batch)
             return F.interpolate(logits, size=size, mode="bilinear", align_corners=True)
 
-        variables = ScaleBiasVariables(self.config.reg_weight, self.config.reg_bias_weight)
-        logits, self.opt_data = self._optimise(image_nd, click_lists, predict, variables, self.opt_data)
+        logits, self.opt_data = self._optimise(image_nd, click_lists, predict, self._variables(), self.opt_data)
         return logits
+
+    def _variables(self) -> ScaleBiasVariables:
+        return ScaleBiasVariables(self.config.reg_weight, self.config.reg_bias_weight)
+
+    def _tail(self, features: torch.Tensor, extras: Any, scale: torch.Tensor, bias: torch.Tensor,
+              batch: int) -> torch.Tensor:
+        """The network after the insertion point on `features · scale + bias`; scale and bias flat (batch·C,),
+        repeated for the flipped half when the flip is on."""
+        scale, bias = scale.view(batch, -1, 1, 1), bias.view(batch, -1, 1, 1)
+        if self.config.with_flip:
+            scale, bias = scale.repeat(2, 1, 1, 1), bias.repeat(2, 1, 1, 1)
+        return self.net.forward_from_insertion(self.insertion_point, features * scale + bias, extras)
+
+    def _logits_at_scale(self, image_nd: torch.Tensor, click_lists: list[list[Click]]) -> torch.Tensor:
+        """The rescaled batch through the whole network with this click's optimised scale and bias (per
+        channel, so they apply at any resolution); the cached main-scale features stay as they are."""
+        net = self.net
+        image, prev_mask = net.prepare_input(image_nd)
+        coord = net.get_coord_features(image, prev_mask, self.points(click_lists))
+        features, extras = net.forward_to_insertion(self.insertion_point, image, coord)
+        batch = image_nd.shape[0] // 2 if self.config.with_flip else image_nd.shape[0]
+        x = torch.from_numpy(np.asarray(self.opt_data, dtype=np.float32)).to(self.device)
+        (scale, bias), _ = self._variables().unpack(x)
+        logits = self._tail(features, extras, scale, bias, batch)
+        return F.interpolate(logits, size=image_nd.shape[2:], mode="bilinear", align_corners=True)
 
 
 class FBRSAPredictor(FeatureBRSPredictor):

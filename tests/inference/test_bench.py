@@ -143,3 +143,28 @@ def test_bench_zoom_settings_reach_the_session(tmp_path, monkeypatch, capsys):
             bench.main(["--model", "default", "--modes", "nobrs", "--size", "64", *extra])
         assert stop.value.code == 2
     assert "need --zoom-in on" in capsys.readouterr().err
+
+
+def test_bench_tta_scales_reach_the_session_and_are_refused_where_unsupported(tmp_path, monkeypatch, capsys):
+    """`--tta-scales` is what the timed sessions get and is recorded; modes without it, and bad values, are
+    refused."""
+    from inference import session as session_module
+
+    configs = []
+    real_init = session_module.SegmentationSession.__init__
+
+    def recording_init(self, *args, **kwargs):
+        configs.append(kwargs.get("config"))
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(session_module.SegmentationSession, "__init__", recording_init)
+    out = tmp_path / "bench.json"
+    assert bench.main(["--model", "default", "--modes", "nobrs,f-brs-b", "--size", "64", "--clicks", "2",
+                       "--threads", "1", "--tta-scales", "1.25", "--json", str(out)]) == 0
+    assert [c.tta_scales for c in configs[-2:]] == [(1.25,), (1.25,)]
+    assert json.loads(out.read_text())["tta_scales"] == [1.25]
+    assert bench.main(["--model", "default", "--modes", "rgb-brs", "--size", "64", "--tta-scales", "1.25"]) == 2
+    assert "rgb-brs" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:
+        bench.main(["--model", "default", "--modes", "nobrs", "--tta-scales", "1"])
+    assert stop.value.code == 2
