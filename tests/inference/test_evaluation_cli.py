@@ -227,3 +227,31 @@ def test_zoom_start_and_min_crop_reach_the_sessions_and_the_summary(tmp_path, mo
     assert summary["zoom_params"]["skip_clicks"] == -1 and summary["zoom_params"]["min_crop_size"] == 120
     assert summary["zoom_params"]["target_size"] == 400
     assert "ZoomIn target 400, expansion 1.4, skip -1, min crop 120" in (out / "summary.md").read_text()
+
+
+def test_tta_scales_reach_the_sessions_and_the_summary(tmp_path, monkeypatch):
+    """`--tta-scales` gives every network session those extra scales and is recorded in summary.json and
+    summary.md; without it the summary says none."""
+    from inference import session as session_module
+    from inference.evaluate import main
+
+    scales_seen: list[tuple[float, ...]] = []
+    real_init = session_module.SegmentationSession.__init__
+
+    def recording(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        scales_seen.append(self.config.tta_scales)
+
+    monkeypatch.setattr(session_module.SegmentationSession, "__init__", recording)
+    dataset = make_dataset(tmp_path / "ds", n=2)
+    runs = {}
+    for extra in ([], ["--tta-scales", "0.75,1.25"]):
+        out = tmp_path / f"out{len(extra)}"
+        assert main(["--dataset", str(dataset), "--model", "default", "--mode", "f-brs-b", "--max-clicks", "2",
+                     *extra, "--no-progress", "--out", str(out)]) == 0
+        runs[bool(extra)] = out
+    assert set(scales_seen) == {(), (0.75, 1.25)}
+    assert json.loads((runs[True] / "summary.json").read_text())[0]["tta_scales"] == [0.75, 1.25]
+    assert json.loads((runs[False] / "summary.json").read_text())[0]["tta_scales"] == []
+    assert "logits averaged over input scales 1, 0.75, 1.25" in (runs[True] / "summary.md").read_text()
+    assert "input scales" not in (runs[False] / "summary.md").read_text()
