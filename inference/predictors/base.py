@@ -74,8 +74,9 @@ class PredictorConfig:
     main pass's and one pass per scale on the transformed input resized by it (`inference.transforms.rescale`;
     the flip, when on, goes along), each brought back to the main pass's size. BRS modes optimise at the main
     scale only; f-BRS applies the click's optimised scale and bias, which are per channel, at every scale.
-    The averaged map is the returned map, ZoomIn's and the next previous-mask input. Empty (the reference):
-    off. NoBRS and f-BRS-A/B/C only (RGB-/DistMap-BRS optimise a per-pixel bias).
+    The averaged map is the returned map and ZoomIn's, and the next previous-mask input unless
+    `brs_prev_mask="network"` (which feeds back the main scale's unoptimised map). Empty (the reference): off.
+    NoBRS and f-BRS-A/B/C only (RGB-/DistMap-BRS optimise a per-pixel bias).
     """
 
     prob_thresh: float = 0.49
