@@ -208,13 +208,11 @@ def run_bench(model_name: str, modes: list[str], size: int, n_clicks: int, threa
     learnt refiner's weights file, with `refine`; `tta_scales`: extra input scales, NoBRS and f-BRS modes
     only); returns the JSON report."""
     from inference.model_zoo import load_model
-    from inference.predictors import MODEL_FREE_MODES, MODES, supports_tta_scales
+    from inference.predictors import MODES, check_tta_scales_modes
     unknown = [m for m in modes if m not in MODES]
     if unknown:
         raise ValueError(f"unknown modes {unknown}; known: {', '.join(MODES)}")
-    refused = [m for m in modes if tta_scales and m not in MODEL_FREE_MODES and not supports_tta_scales(m)]
-    if refused:
-        raise ValueError(f"--tta-scales: not available in mode(s) {', '.join(refused)} (NoBRS and f-BRS-A/B/C only)")
+    check_tta_scales_modes(modes, tta_scales)
     model = load_model(model_name, device=device, optimise=optimise)
     bn_fused = not any(isinstance(m, torch.nn.BatchNorm2d) for m in model.net.modules())
     clicks = None

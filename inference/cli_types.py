@@ -15,14 +15,17 @@ def positive_int(value: str) -> int:
 
 
 def tta_scales(value: str) -> tuple[float, ...]:
-    """Extra network-input scales, comma-separated: distinct numbers in (0, 16) other than 1 (argparse type)."""
+    """Extra network-input scales, comma-separated: distinct numbers in (0, 16) other than 1 (argparse type;
+    the check is `PredictorConfig`'s)."""
+    from inference.predictors.base import checked_tta_scales
     try:
         scales = tuple(float(part) for part in value.split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {value!r}") from None
-    if any(not 0 < s < 16 or s == 1 for s in scales) or len(set(scales)) != len(scales):
-        raise argparse.ArgumentTypeError(f"expected distinct scales in (0, 16) other than 1, got {value!r}")
-    return scales
+    try:
+        return checked_tta_scales(scales)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected distinct scales in (0, 16) other than 1, got {value!r}") from None
 
 
 def zoom_skip_clicks(value: str) -> int:

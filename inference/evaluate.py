@@ -170,11 +170,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             load_refiner(args.refine_net)
         except (FileNotFoundError, ValueError, RuntimeError) as exc:
             parser.error(f"--refine-net: {exc}")
-    if args.tta_scales:
-        from inference.predictors import supports_tta_scales
-        refused = [m for m in modes if m not in MODEL_FREE_MODES and not supports_tta_scales(m)]
-        if refused:
-            parser.error(f"--tta-scales: not available in mode(s) {', '.join(refused)} (NoBRS and f-BRS-A/B/C only)")
+    from inference.predictors import check_tta_scales_modes
+    try:
+        check_tta_scales_modes(modes, args.tta_scales)
+    except ValueError as exc:
+        parser.error(f"--tta-scales: {exc}")
     from inference.refine import GuidedFilterParams
     refine = None if args.refine_radius is None else (
         args.refine_radius, GuidedFilterParams.eps if args.refine_eps is None else args.refine_eps)

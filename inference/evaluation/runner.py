@@ -203,12 +203,8 @@ class EvalConfig:
             raise ValueError(f"limit must be ≥ 1, got {self.limit}")
         if self.zoom_overrides and not self.zoom_in:
             raise ValueError("zoom_overrides need zoom_in=True")
-        if self.tta_scales:
-            from inference.predictors import supports_tta_scales
-            refused = [m for m in self.modes if m not in MODEL_FREE_MODES and not supports_tta_scales(m)]
-            if refused:
-                raise ValueError(f"tta_scales are not available in mode(s) {', '.join(refused)} "
-                                 "(NoBRS and f-BRS-A/B/C only)")
+        from inference.predictors import check_tta_scales_modes
+        check_tta_scales_modes(self.modes, self.tta_scales)
         self.zoom_params()   # unknown override fields fail here, not in a worker
         self.refine_params()  # and bad guided-filter settings
         if self.refine_feedback and self.refine is None:

@@ -22,7 +22,8 @@ from inference.refine_net import LearntRefiner, load_refiner
 from inference.transforms import AddHorizontalFlip, LimitLongestSide, SigmoidForPred, Transform, ZoomIn
 from inference.transforms.rescale import rescale_input
 
-__all__ = ["BRS_PREV_MASK_CHOICES", "PredictorConfig", "ZoomInParams", "Predictor", "NoBRSPredictor", "image_to_tensor"]
+__all__ = ["BRS_PREV_MASK_CHOICES", "PredictorConfig", "ZoomInParams", "Predictor", "NoBRSPredictor",
+           "checked_tta_scales", "image_to_tensor"]
 
 
 @dataclass(frozen=True)
@@ -99,11 +100,7 @@ class PredictorConfig:
     tta_scales: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
-        scales = tuple(self.tta_scales)
-        if any(not (isinstance(v, (int, float)) and 0 < v < 16 and v != 1) for v in scales) \
-                or len(set(scales)) != len(scales):
-            raise ValueError(f"tta_scales must be distinct numbers in (0, 16) other than 1, got {self.tta_scales!r}")
-        object.__setattr__(self, "tta_scales", tuple(float(v) for v in scales))
+        object.__setattr__(self, "tta_scales", checked_tta_scales(self.tta_scales))
         if self.brs_prev_mask not in BRS_PREV_MASK_CHOICES:
             raise ValueError(f"brs_prev_mask must be one of {BRS_PREV_MASK_CHOICES}, got {self.brs_prev_mask!r}")
         if self.brs_prev_mask != "optimised" and self.refine_feedback:
@@ -119,6 +116,15 @@ class PredictorConfig:
     def clicks_limit(self, mode_default: int | None) -> int | None:
         """The effective net_clicks_limit."""
         return mode_default if self.net_clicks_limit == "auto" else self.net_clicks_limit
+
+
+def checked_tta_scales(scales: Sequence[float]) -> tuple[float, ...]:
+    """`scales` as a tuple of floats; ValueError unless they are distinct numbers in (0, 16) other than 1."""
+    values = tuple(scales)
+    if any(isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < 16 or v == 1 for v in values) \
+            or len(set(values)) != len(values):
+        raise ValueError(f"tta_scales must be distinct numbers in (0, 16) other than 1, got {scales!r}")
+    return tuple(float(v) for v in values)
 
 
 def image_to_tensor(image: np.ndarray, device: torch.device) -> torch.Tensor:
