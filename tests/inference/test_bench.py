@@ -100,8 +100,9 @@ def test_bench_brs_budget_caps_the_objective_evaluations(tmp_path, capsys):
         assert flag in capsys.readouterr().err
 
 
-def test_bench_cold_start_and_clicks_limit_reach_the_session(monkeypatch):
-    """--brs-warm-start off / --net-clicks-limit none are what the timed sessions get."""
+@pytest.fixture
+def session_configs(monkeypatch) -> list:
+    """The `config` of every `SegmentationSession` made while the test runs, in order."""
     from inference import session as session_module
 
     configs = []
@@ -112,9 +113,14 @@ def test_bench_cold_start_and_clicks_limit_reach_the_session(monkeypatch):
         real_init(self, *args, **kwargs)
 
     monkeypatch.setattr(session_module.SegmentationSession, "__init__", recording_init)
+    return configs
+
+
+def test_bench_cold_start_and_clicks_limit_reach_the_session(session_configs):
+    """--brs-warm-start off / --net-clicks-limit none are what the timed sessions get."""
     assert bench.main(["--model", "default", "--modes", "f-brs-b", "--size", "64", "--clicks", "2", "--threads", "1",
                        "--zoom-in", "off", "--brs-warm-start", "off", "--net-clicks-limit", "none"]) == 0
-    timed = configs[-1]
+    timed = session_configs[-1]
     assert timed.brs_warm_start is False and timed.net_clicks_limit is None and timed.zoom_in is None
 
 
@@ -145,23 +151,13 @@ def test_bench_zoom_settings_reach_the_session(tmp_path, monkeypatch, capsys):
     assert "need --zoom-in on" in capsys.readouterr().err
 
 
-def test_bench_tta_scales_reach_the_session_and_are_refused_where_unsupported(tmp_path, monkeypatch, capsys):
+def test_bench_tta_scales_reach_the_session_and_are_refused_where_unsupported(tmp_path, session_configs, capsys):
     """`--tta-scales` is what the timed sessions get and is recorded; modes without it, and bad values, are
     refused."""
-    from inference import session as session_module
-
-    configs = []
-    real_init = session_module.SegmentationSession.__init__
-
-    def recording_init(self, *args, **kwargs):
-        configs.append(kwargs.get("config"))
-        real_init(self, *args, **kwargs)
-
-    monkeypatch.setattr(session_module.SegmentationSession, "__init__", recording_init)
     out = tmp_path / "bench.json"
     assert bench.main(["--model", "default", "--modes", "nobrs,f-brs-b", "--size", "64", "--clicks", "2",
                        "--threads", "1", "--tta-scales", "1.25", "--json", str(out)]) == 0
-    assert [c.tta_scales for c in configs[-2:]] == [(1.25,), (1.25,)]
+    assert [c.tta_scales for c in session_configs[-2:]] == [(1.25,), (1.25,)]
     assert json.loads(out.read_text())["tta_scales"] == [1.25]
     assert bench.main(["--model", "default", "--modes", "rgb-brs", "--size", "64", "--tta-scales", "1.25"]) == 2
     assert "rgb-brs" in capsys.readouterr().err
