@@ -304,6 +304,10 @@ class Predictor:
             prediction = t.inv_transform(prediction)
         return prediction
 
+    def unflipped_batch(self, image_nd: torch.Tensor) -> int:
+        """The number of images in the transformed batch `image_nd` without their flipped copies."""
+        return image_nd.shape[0] // 2 if self.config.with_flip else image_nd.shape[0]
+
     def points(self, click_lists: Sequence[Sequence[Click]]) -> torch.Tensor:
         """The network's points tensor for the transformed click lists (first `net_clicks_limit` clicks)."""
         with_index = self.net.family != "fbrs"

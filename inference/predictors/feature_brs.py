@@ -51,7 +51,7 @@ class FeatureBRSPredictor(BRSPredictor):
                         image_changed: bool) -> torch.Tensor:
         net, point = self.net, self.insertion_point
         n_clicks = len(click_lists[0])
-        batch = image_nd.shape[0] // 2 if self.config.with_flip else image_nd.shape[0]
+        batch = self.unflipped_batch(image_nd)
         if self.opt_data is None or self.opt_data.shape[0] // (2 * self.channels) != batch:
             self.opt_data = np.zeros(batch * 2 * self.channels, dtype=np.float32)
 
@@ -88,7 +88,7 @@ class FeatureBRSPredictor(BRSPredictor):
         image, prev_mask = net.prepare_input(image_nd)
         coord = net.get_coord_features(image, prev_mask, self.points(click_lists))
         features, extras = net.forward_to_insertion(self.insertion_point, image, coord)
-        batch = image_nd.shape[0] // 2 if self.config.with_flip else image_nd.shape[0]
+        batch = self.unflipped_batch(image_nd)
         x = torch.from_numpy(np.asarray(self.opt_data, dtype=np.float32)).to(self.device)
         (scale, bias), _ = self._variables().unpack(x)
         logits = self._tail(features, extras, scale, bias, batch)

@@ -34,7 +34,7 @@ class InputBRSPredictor(BRSPredictor):
                         image_changed: bool) -> torch.Tensor:
         net = self.net
         points = self.points(click_lists)
-        batch = image_nd.shape[0] // 2 if self.config.with_flip else image_nd.shape[0]
+        batch = self.unflipped_batch(image_nd)
         channels = 3 if self.target == "rgb" else 2
         shape = (batch, channels, image_nd.shape[2], image_nd.shape[3])
         # The shape test also covers ZoomIn's stale-ROI quirk (full image, image_changed False), where the

@@ -12,26 +12,14 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "scripts"))
 from compare_evals import compare, main  # noqa: E402
 
-
-def _ious(noc: int) -> list[float]:
-    """IoUs that first reach 0.90 at click `noc` (never, for 20)."""
-    return [0.5] * (noc - 1) + ([0.95] if noc < 20 else [0.5]) + [0.96] * (20 - noc)
-
-
-def _run(root: Path, nocs: dict[str, dict[str, int]]) -> Path:
-    root.mkdir()
-    with open(root / "samples.jsonl", "w") as fh:
-        for mode, per_id in nocs.items():
-            for sample_id, value in per_id.items():
-                fh.write(json.dumps({"id": sample_id, "mode": mode, "ious": _ious(value)}) + "\n")
-    return root
+from tests.inference.eval_runs import write_run
 
 
 def test_paired_figures_per_mode_and_target_kind(tmp_path):
-    base = _run(tmp_path / "base", {"nobrs": {"a": 2, "b": 5, "c": 20, "d": 3},
-                                    "f-brs-b": {"a": 2, "b": 4, "c": 9, "d": 3}})
-    candidate = _run(tmp_path / "cand", {"nobrs": {"a": 1, "b": 5, "c": 12, "d": 4, "e": 1},
-                                         "rgb-brs": {"a": 1}})
+    base = write_run(tmp_path / "base", {"nobrs": {"a": 2, "b": 5, "c": 20, "d": 3},
+                                         "f-brs-b": {"a": 2, "b": 4, "c": 9, "d": 3}})
+    candidate = write_run(tmp_path / "cand", {"nobrs": {"a": 1, "b": 5, "c": 12, "d": 4, "e": 1},
+                                              "rgb-brs": {"a": 1}})
     result = compare(base, candidate, targets={"a": "base", "b": "base", "c": "pasted", "d": "pasted"})
     assert list(result) == ["nobrs"]                 # only modes both runs hold
     everything = result["nobrs"]["all"]
@@ -46,15 +34,15 @@ def test_paired_figures_per_mode_and_target_kind(tmp_path):
 
 
 def test_command_line_prints_and_saves_and_refuses_bad_input(tmp_path, capsys):
-    base = _run(tmp_path / "base", {"nobrs": {"a": 2, "b": 6}})
-    candidate = _run(tmp_path / "cand", {"nobrs": {"a": 3, "b": 4}})
+    base = write_run(tmp_path / "base", {"nobrs": {"a": 2, "b": 6}})
+    candidate = write_run(tmp_path / "cand", {"nobrs": {"a": 3, "b": 4}})
     out = tmp_path / "cmp.json"
     assert main(["--base", str(base), "--candidate", str(candidate), "--json", str(out)]) == 0
     assert "NoC@0.9 4.00 -> 3.50  paired -0.50 ± 1.50  better 1, worse 1" in capsys.readouterr().out
     assert json.loads(out.read_text())["nobrs"]["all"]["n"] == 2
     assert main(["--base", str(base), "--candidate", str(tmp_path / "missing")]) == 2
     assert "no samples.jsonl" in capsys.readouterr().err
-    other = _run(tmp_path / "other", {"f-brs-b": {"a": 1}})
+    other = write_run(tmp_path / "other", {"f-brs-b": {"a": 1}})
     assert main(["--base", str(base), "--candidate", str(other)]) == 2
     run = subprocess.run([sys.executable, "scripts/compare_evals.py", "--base", str(base), "--candidate",
                           str(candidate)], cwd=REPO, capture_output=True, text=True, timeout=60)

@@ -12,7 +12,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "scripts"))
 from noc_uncertainty import bootstrap_interval, main, summarise  # noqa: E402
-from test_compare_evals import _run  # noqa: E402
+
+from tests.inference.eval_runs import write_run
 
 
 def test_bootstrap_interval_brackets_the_mean_and_narrows_with_more_samples():
@@ -29,8 +30,8 @@ def test_bootstrap_interval_brackets_the_mean_and_narrows_with_more_samples():
 
 
 def test_summary_per_mode_and_pair(tmp_path):
-    run = _run(tmp_path / "run", {"nobrs": {"a": 2, "b": 6, "c": 20, "d": 4},
-                                  "f-brs-b": {"a": 2, "b": 5, "c": 20, "d": 7}})
+    run = write_run(tmp_path / "run", {"nobrs": {"a": 2, "b": 6, "c": 20, "d": 4},
+                                       "f-brs-b": {"a": 2, "b": 5, "c": 20, "d": 7}})
     result = summarise(run, resamples=2000)
     nobrs = result["modes"]["nobrs"]
     assert (nobrs["n"], nobrs["mean"]) == (4, 8.0)
@@ -43,7 +44,7 @@ def test_summary_per_mode_and_pair(tmp_path):
 
 
 def test_command_line_prints_saves_and_refuses_bad_input(tmp_path, capsys):
-    run = _run(tmp_path / "run", {"nobrs": {"a": 2, "b": 6}, "f-brs-b": {"a": 3, "b": 6}})
+    run = write_run(tmp_path / "run", {"nobrs": {"a": 2, "b": 6}, "f-brs-b": {"a": 3, "b": 6}})
     out = tmp_path / "u.json"
     assert main(["--run", str(run), "--resamples", "500", "--json", str(out)]) == 0
     printed = capsys.readouterr().out
