@@ -151,6 +151,33 @@ def test_click_disks_radius_polarity_and_padding():
     assert empty.sum() == 0
 
 
+def _disks_by_broadcast(points: torch.Tensor, height: int, width: int, radius: float) -> torch.Tensor:
+    """RITM's disk test over the whole map for every click slot at once (small sizes only)."""
+    half = points.shape[1] // 2
+    ys = torch.arange(height, dtype=torch.float32).view(1, 1, height, 1)
+    xs = torch.arange(width, dtype=torch.float32).view(1, 1, 1, width)
+    maps = []
+    for group in (points[:, :half, :2].float(), points[:, half:, :2].float()):
+        py, px = group[..., 0, None, None], group[..., 1, None, None]
+        hit = ((ys - py) ** 2 + (xs - px) ** 2 <= float(radius) ** 2) & (py >= 0) & (px >= 0)
+        maps.append(hit.any(dim=1).float())
+    return torch.stack(maps, dim=1)
+
+
+def test_click_disks_match_the_full_map_test_for_any_points():
+    gen = torch.Generator().manual_seed(0)
+    for trial in range(200):
+        batch, slots = int(torch.randint(1, 4, (1,), generator=gen)), int(torch.randint(1, 8, (1,), generator=gen))
+        height, width = (int(v) for v in torch.randint(5, 60, (2,), generator=gen))
+        # centres up to 6 px outside the map (partial disks), fractional (ZoomIn) or whole, some padding rows
+        points = torch.rand(batch, 2 * slots, 3, generator=gen) * torch.tensor([height + 12.0, width + 12.0, 1.0]) - 6
+        if trial % 2:
+            points[..., :2] = points[..., :2].round()
+        radius = (5.0, 3.0, 2.5, 1.0, 0.0, 7.3)[trial % 6]
+        expected = _disks_by_broadcast(points, height, width, radius)
+        assert torch.equal(click_disks(points, height, width, radius), expected), trial
+
+
 def test_bad_inputs_raise():
     net = _net()
     with pytest.raises(ValueError, match="expected image"):
