@@ -2,7 +2,8 @@
 
     python -m inference.bench --model PATH_OR_NAME --modes nobrs,rgb-brs,f-brs-b --size 480 --clicks 10 \
         [--flip on|off] [--optimise auto|on|off] [--refine-radius R --refine-eps EPS] \
-        [--brs-min-iou-diff D] [--brs-maxfun N] [--brs-warm-start on|off] [--brs-prev-mask optimised|network] [--net-clicks-limit auto|none|N] \
+        [--brs-min-iou-diff D] [--brs-maxfun N] [--brs-warm-start on|off] [--brs-prev-mask optimised|network] [--brs-click-radius R] \
+        [--net-clicks-limit auto|none|N] \
         [--tta-scales S[,S...]] --json OUT.json
 
 The image is synthetic (closed-form texture + an elliptic object with a thin tail, longest side `--size`),
@@ -28,7 +29,7 @@ import numpy as np
 import torch
 
 from inference.brs import LBFGSParams
-from inference.cli_types import positive_int, tta_scales, zoom_skip_clicks
+from inference.cli_types import non_negative_int, positive_int, tta_scales, zoom_skip_clicks
 from inference.clicks import Click
 from inference.device import torch_threads
 from inference.predictors.base import BRS_PREV_MASK_CHOICES, PredictorConfig, ZoomInParams
@@ -47,6 +48,7 @@ class BRSSettings:
     warm_start: bool = True
     net_clicks_limit: int | None | str = "auto"
     prev_mask: str = "optimised"
+    click_radius: int = 1
 
     def __post_init__(self) -> None:
         if not 0 <= self.min_iou_diff < 1:
@@ -63,7 +65,7 @@ class BRSSettings:
         """`config` with these settings."""
         return dataclasses.replace(config, min_iou_diff=self.min_iou_diff, lbfgs=LBFGSParams(maxfun=self.maxfun),
                                    brs_warm_start=self.warm_start, net_clicks_limit=self.net_clicks_limit,
-                                   brs_prev_mask=self.prev_mask)
+                                   brs_prev_mask=self.prev_mask, brs_click_radius=self.click_radius)
 
 
 def synthetic_scene(size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -301,6 +303,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="start each click's BRS optimisation from the previous solution (on, the reference)")
     parser.add_argument("--brs-prev-mask", choices=BRS_PREV_MASK_CHOICES, default="optimised",
                         help="the network's next previous-mask input in BRS modes (optimised: the reference)")
+    parser.add_argument("--brs-click-radius", type=non_negative_int, default=1, metavar="R",
+                        help="BRS loss on the (2R+1)² square around each click (reference 1; 0: the pixel only)")
     parser.add_argument("--net-clicks-limit", default="auto", metavar="auto|none|N",
                         help="clicks given to the network (auto: the mode's reference default)")
     parser.add_argument("--tta-scales", type=tta_scales, default=(), metavar="S[,S...]",
@@ -320,6 +324,7 @@ def main(argv: list[str] | None = None) -> int:
         click_list = json.loads(args.click_list) if args.click_list else None
         brs = BRSSettings(min_iou_diff=args.brs_min_iou_diff, maxfun=args.brs_maxfun,
                           warm_start=args.brs_warm_start == "on", prev_mask=args.brs_prev_mask,
+                          click_radius=args.brs_click_radius,
                           net_clicks_limit=_clicks_limit(args.net_clicks_limit))
         report = run_bench(args.model, modes, args.size, args.clicks, args.threads, args.device,
                            zoom_in, log=lambda s: print(s, file=sys.stderr),

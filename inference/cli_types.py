@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["positive_int", "tta_scales", "zoom_skip_clicks"]
+__all__ = ["non_negative_int", "positive_int", "tta_scales", "zoom_skip_clicks"]
 
 
 def positive_int(value: str) -> int:
@@ -11,6 +11,17 @@ def positive_int(value: str) -> int:
     number = int(value)
     if number < 1:
         raise argparse.ArgumentTypeError(f"expected an integer ≥ 1, got {value}")
+    return number
+
+
+def non_negative_int(value: str) -> int:
+    """An integer ≥ 0 (argparse type)."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer ≥ 0, got {value!r}") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer ≥ 0, got {value}")
     return number
 
 

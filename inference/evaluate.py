@@ -5,7 +5,7 @@
         [--zoom-expansion RATIO] [--zoom-skip-clicks N] [--zoom-min-crop PX]
         [--refine-radius R [--refine-eps EPS] [--refine-feedback]] [--net-clicks-limit auto|none|N]
         [--brs-reg-weight W] [--brs-min-iou-diff D] [--brs-maxfun N]
-        [--brs-warm-start on|off] [--brs-prev-mask optimised|network] [--brs-trust-iou T] [--focus on|off]
+        [--brs-warm-start on|off] [--brs-prev-mask optimised|network] [--brs-trust-iou T] [--brs-click-radius R] [--focus on|off]
         [--tta-scales S[,S...]] --out OUTDIR
 
 Writes OUTDIR/summary.json, samples.jsonl, miou.png and summary.md.
@@ -16,7 +16,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from inference.cli_types import positive_int, tta_scales, zoom_skip_clicks
+from inference.cli_types import non_negative_int, positive_int, tta_scales, zoom_skip_clicks
 from inference.evaluation.datasets import DatasetError, loader_names
 from inference.evaluation.runner import MODEL_FREE_MODES, MODES
 
@@ -123,6 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--brs-trust-iou", type=_unit_interval, default=None, metavar="T",
                    help="BRS modes: drop a click's optimisation when the optimised mask's IoU with the "
                         "unoptimised one is below T (default: off, the reference)")
+    p.add_argument("--brs-click-radius", type=non_negative_int, default=1, metavar="R",
+                   help="BRS modes: the corrective loss covers the (2R+1)² square around each click at "
+                        "network-input resolution (reference 1, a 3×3 square; 0: the clicked pixel only)")
     p.add_argument("--focus", type=_on_off, default=False, metavar="on|off",
                    help="focus refinement: re-predict the region each click ≥ 2 changed at a finer resolution "
                         "and blend it in (inference.focus; default off)")
@@ -189,7 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                    brs_reg_weight=args.brs_reg_weight, brs_min_iou_diff=args.brs_min_iou_diff,
                                    brs_maxfun=args.brs_maxfun, brs_warm_start=args.brs_warm_start,
                                    brs_prev_mask=args.brs_prev_mask, brs_trust_iou=args.brs_trust_iou,
-                                   focus=args.focus, tta_scales=args.tta_scales,
+                                   brs_click_radius=args.brs_click_radius, focus=args.focus, tta_scales=args.tta_scales,
                                    refine_feedback=args.refine_feedback, refine_net=args.refine_net,
                                    progress=not args.no_progress, dataset_kind=args.dataset_kind)
     except DatasetError as exc:

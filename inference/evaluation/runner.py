@@ -183,6 +183,7 @@ class EvalConfig:
     brs_warm_start: bool = True
     brs_prev_mask: str = "optimised"
     brs_trust_iou: float | None = None
+    brs_click_radius: int = 1
     focus: bool = False
     refine_feedback: bool = False
     refine_net: str | None = None
@@ -209,7 +210,7 @@ class EvalConfig:
         self.refine_params()  # and bad guided-filter settings
         if self.refine_feedback and self.refine is None:
             raise ValueError("refine_feedback needs refine")
-        # The predictor's own checks (brs_prev_mask, brs_trust_iou, focus and their exclusions) fail here, not in
+        # The predictor's own checks (brs_prev_mask, brs_trust_iou, brs_click_radius, focus and their exclusions) fail here, not in
         # a worker.
         self.predictor_config()
         if self.refine_net is not None:
@@ -237,7 +238,7 @@ class EvalConfig:
                                net_clicks_limit=self.net_clicks_limit, reg_weight=self.brs_reg_weight,
                                min_iou_diff=self.brs_min_iou_diff, lbfgs=LBFGSParams(maxfun=self.brs_maxfun),
                                brs_warm_start=self.brs_warm_start, brs_prev_mask=self.brs_prev_mask,
-                               brs_trust_iou=self.brs_trust_iou,
+                               brs_trust_iou=self.brs_trust_iou, brs_click_radius=self.brs_click_radius,
                                focus=FocusParams() if self.focus else None,
                                refine_feedback=self.refine_feedback,
                                refine=self.refine_params(), refine_net=self.refine_net,
@@ -386,7 +387,7 @@ def run_evaluation(config: EvalConfig, workers: int = 1, progress: bool = True,
              "net_clicks_limit": config.net_clicks_limit, "brs_reg_weight": config.brs_reg_weight,
              "brs_min_iou_diff": config.brs_min_iou_diff, "brs_maxfun": config.brs_maxfun,
              "brs_warm_start": config.brs_warm_start, "brs_prev_mask": config.brs_prev_mask,
-             "brs_trust_iou": config.brs_trust_iou,
+             "brs_trust_iou": config.brs_trust_iou, "brs_click_radius": config.brs_click_radius,
              "focus": dataclasses.asdict(config.predictor_config().focus) if config.focus else None,
              "refine_feedback": config.refine_feedback,
              "refine_net": config.refine_net,

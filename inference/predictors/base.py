@@ -65,6 +65,9 @@ class PredictorConfig:
     `brs_trust_iou`: BRS modes drop a click's optimisation (returning the unoptimised map, the variables reset
     to zero) when the optimised mask's IoU with the unoptimised mask for the same clicks is
     below this, i.e. when satisfying the clicks changed the object globally. None (the reference): off.
+    `brs_click_radius`: BRS modes' corrective loss asks for the (2·r+1)² square around each click, at
+    network-input resolution, to be on the click's side; 1 (a 3×3 square) is the reference, 0 only the clicked
+    pixel. No effect in NoBRS.
     `focus`: after the map for click ≥ 2, re-predict the region the click changed at a finer resolution with the
     same network and blend it in (`inference.focus`); the blended map is also the next previous-mask input.
     None (the reference): off.
@@ -93,6 +96,7 @@ class PredictorConfig:
     brs_warm_start: bool = True
     brs_prev_mask: str = "optimised"
     brs_trust_iou: float | None = None
+    brs_click_radius: int = 1
     focus: FocusParams | None = None
     refine: GuidedFilterParams | None = None
     refine_feedback: bool = False
@@ -107,6 +111,8 @@ class PredictorConfig:
             raise ValueError("refine_feedback and brs_prev_mask='network' both choose the previous-mask input")
         if self.brs_trust_iou is not None and not 0 < self.brs_trust_iou <= 1:
             raise ValueError(f"brs_trust_iou must be in (0, 1] or None, got {self.brs_trust_iou!r}")
+        if not (isinstance(self.brs_click_radius, int) and self.brs_click_radius >= 0):
+            raise ValueError(f"brs_click_radius must be an integer >= 0, got {self.brs_click_radius!r}")
         if self.focus is not None and (self.refine_feedback or self.brs_prev_mask != "optimised"):
             raise ValueError("focus sets the previous-mask input itself: not with refine_feedback or "
                              "brs_prev_mask='network'")

@@ -23,7 +23,8 @@ class BRSPredictor(Predictor):
         Returns (logits (B, 1, H, W) at network-input size — the best evaluation's, or a fresh forward with
         `x0` when nothing ran — and the new variables (float64 after optimisation, `x0` otherwise)).
         """
-        pos_mask, neg_mask = click_square_maps(click_lists, tuple(image_nd.shape[2:]), device=self.device)
+        pos_mask, neg_mask = click_square_maps(click_lists, tuple(image_nd.shape[2:]),
+                                              radius=self.config.brs_click_radius, device=self.device)
         objective = BRSObjective(predict, variables, pos_mask, neg_mask, self.device,
                                  prob_thresh=self.config.prob_thresh, min_iou_diff=self.config.min_iou_diff)
         if not self.config.brs_warm_start:

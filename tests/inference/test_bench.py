@@ -91,7 +91,7 @@ def test_bench_brs_budget_caps_the_objective_evaluations(tmp_path, capsys):
                        "--zoom-in", "off", "--brs-min-iou-diff", "0", "--brs-maxfun", "2", "--json", str(out)]) == 0
     report = json.loads(out.read_text())
     assert report["brs"] == {"min_iou_diff": 0, "maxfun": 2, "warm_start": True, "net_clicks_limit": "auto",
-                            "prev_mask": "optimised"}
+                            "prev_mask": "optimised", "click_radius": 1}
     evals = report["modes"][0]["n_objective_evals"]
     assert max(evals) <= 3   # scipy may overshoot maxfun by one evaluation
     for flag, value in (("--brs-maxfun", "0"), ("--brs-min-iou-diff", "1"), ("--net-clicks-limit", "some"),
@@ -116,12 +116,18 @@ def session_configs(monkeypatch) -> list:
     return configs
 
 
-def test_bench_cold_start_and_clicks_limit_reach_the_session(session_configs):
-    """--brs-warm-start off / --net-clicks-limit none are what the timed sessions get."""
+def test_bench_cold_start_clicks_limit_and_click_radius_reach_the_session(session_configs, capsys):
+    """--brs-warm-start off / --net-clicks-limit none / --brs-click-radius 0 are what the timed sessions get;
+    a negative radius is refused."""
     assert bench.main(["--model", "default", "--modes", "f-brs-b", "--size", "64", "--clicks", "2", "--threads", "1",
-                       "--zoom-in", "off", "--brs-warm-start", "off", "--net-clicks-limit", "none"]) == 0
+                       "--zoom-in", "off", "--brs-warm-start", "off", "--net-clicks-limit", "none",
+                       "--brs-click-radius", "0"]) == 0
     timed = session_configs[-1]
     assert timed.brs_warm_start is False and timed.net_clicks_limit is None and timed.zoom_in is None
+    assert timed.brs_click_radius == 0
+    with pytest.raises(SystemExit):
+        bench.main(["--model", "default", "--modes", "f-brs-b", "--size", "64", "--brs-click-radius", "-1"])
+    assert "integer ≥ 0" in capsys.readouterr().err
 
 
 def test_bench_zoom_settings_reach_the_session(tmp_path, monkeypatch, capsys):

@@ -108,6 +108,8 @@ def test_command_line_errors(tmp_path):
         (["--dataset", missing, "--mode", "grabcut", "--focus", "on", "--brs-prev-mask", "network"],
          "--focus sets the previous-mask input itself"),
         (["--dataset", missing, "--mode", "grabcut", "--brs-trust-iou", "0"], "number in (0, 1]"),
+        (["--dataset", missing, "--mode", "grabcut", "--brs-click-radius", "-1"], "integer ≥ 0"),
+        (["--dataset", missing, "--mode", "grabcut", "--brs-click-radius", "one"], "integer ≥ 0"),
         (["--dataset", missing, "--mode", "grabcut", "--refine-radius", "4", "--refine-feedback",
           "--brs-prev-mask", "network"], "both choose the previous-mask input"),
         (["--dataset", missing, "--mode", "grabcut"], "not found"),
@@ -163,16 +165,16 @@ def test_refinement_is_applied_and_reported(tmp_path):
 
 
 def test_brs_options_reach_the_sessions_and_the_summary(tmp_path, monkeypatch):
-    """`--brs-prev-mask network` and `--brs-trust-iou` reach every BRS session's config and are recorded in
-    summary.json."""
+    """`--brs-prev-mask network`, `--brs-trust-iou` and `--brs-click-radius` reach every BRS session's config and
+    are recorded in summary.json."""
     from inference.evaluate import main
     from inference.predictors import brs_base
 
-    seen: list[tuple[str, float | None]] = []
+    seen: list[tuple[str, float | None, int]] = []
     real = brs_base.BRSPredictor._optimise
 
     def recording(self, *args, **kwargs):
-        seen.append((self.config.brs_prev_mask, self.config.brs_trust_iou))
+        seen.append((self.config.brs_prev_mask, self.config.brs_trust_iou, self.config.brs_click_radius))
         return real(self, *args, **kwargs)
 
     monkeypatch.setattr(brs_base.BRSPredictor, "_optimise", recording)
@@ -180,12 +182,12 @@ def test_brs_options_reach_the_sessions_and_the_summary(tmp_path, monkeypatch):
     out = tmp_path / "out"
     assert main(["--dataset", str(dataset), "--model", "default", "--mode", "f-brs-b", "--max-clicks", "2",
                  "--zoom-in", "off", "--brs-warm-start", "off", "--brs-prev-mask", "network",
-                 "--brs-trust-iou", "0.9", "--no-progress",
+                 "--brs-trust-iou", "0.9", "--brs-click-radius", "0", "--no-progress",
                  "--out", str(out)]) == 0
-    assert seen and set(seen) == {("network", 0.9)}
+    assert seen and set(seen) == {("network", 0.9, 0)}
     (summary,) = json.loads((out / "summary.json").read_text())
     assert summary["brs_prev_mask"] == "network" and summary["brs_warm_start"] is False
-    assert summary["brs_trust_iou"] == 0.9
+    assert summary["brs_trust_iou"] == 0.9 and summary["brs_click_radius"] == 0
 
 
 def test_focus_reaches_the_sessions_and_the_summary(tmp_path):

@@ -253,6 +253,43 @@ def test_brs_trust_iou_drops_optimisations_that_change_the_mask(ritm_net, toy_im
         PredictorConfig(brs_trust_iou=0.0)
 
 
+@pytest.mark.parametrize("radius", [0, 1, 2])
+def test_brs_click_radius_sets_the_loss_squares(radius, ritm_net, toy_image, monkeypatch):
+    """f-BRS-B's corrective loss covers the (2r+1)² square around each click, at network-input resolution."""
+    from inference.predictors import brs_base
+    from inference.predictors.base import PredictorConfig
+
+    squares: list[tuple[torch.Tensor, torch.Tensor]] = []
+    real = brs_base.BRSObjective
+
+    def recording(predict, variables, pos_mask, neg_mask, *args, **kwargs):
+        squares.append((pos_mask.clone(), neg_mask.clone()))
+        return real(predict, variables, pos_mask, neg_mask, *args, **kwargs)
+
+    monkeypatch.setattr(brs_base, "BRSObjective", recording)
+    config = PredictorConfig(zoom_in=None, with_flip=False, net_clicks_limit=None, brs_warm_start=False,
+                             brs_click_radius=radius)
+    session = SegmentationSession(ritm_net, toy_image, mode="f-brs-b", config=config)
+    for click in CLICKS:
+        session.add_click(click)
+    pos, neg = squares[-1]
+    side = 2 * radius + 1
+    assert pos.sum() == 2 * side ** 2 and neg.sum() == 2 * side ** 2   # two clicks of each polarity, no overlap
+    for click in CLICKS:
+        mask = pos if click.positive else neg
+        y, x = int(click.y), int(click.x)
+        assert mask[0, 0, y - radius:y + radius + 1, x - radius:x + radius + 1].all()
+        assert mask[0, 0, y, x + radius + 1] == 0 and mask[0, 0, y + radius + 1, x] == 0
+
+
+def test_brs_click_radius_must_be_a_non_negative_integer():
+    from inference.predictors.base import PredictorConfig
+
+    for bad in (-1, 1.5, "1"):
+        with pytest.raises(ValueError, match="brs_click_radius"):
+            PredictorConfig(brs_click_radius=bad)
+
+
 def _small_object_scene() -> tuple[np.ndarray, np.ndarray]:
     """uint8 (300, 400, 3) noisy grey scene with a 36 × 36 red square at x 200..235, y 120..155, and its mask."""
     rng = np.random.default_rng(0)
