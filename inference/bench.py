@@ -2,8 +2,8 @@
 
     python -m inference.bench --model PATH_OR_NAME --modes nobrs,rgb-brs,f-brs-b --size 480 --clicks 10 \
         [--flip on|off] [--optimise auto|on|off] [--refine-radius R --refine-eps EPS] \
-        [--brs-min-iou-diff D] [--brs-maxfun N] [--brs-warm-start on|off] [--brs-prev-mask optimised|network] [--brs-click-radius R] \
-        [--net-clicks-limit auto|none|N] \
+        [--brs-min-iou-diff D] [--brs-maxfun N] [--brs-warm-start on|off] [--brs-prev-mask optimised|network] \
+        [--brs-click-radius R] [--net-clicks-limit auto|none|N] \
         [--tta-scales S[,S...]] --json OUT.json
 
 The image is synthetic (closed-form texture + an elliptic object with a thin tail, longest side `--size`),

@@ -5,7 +5,8 @@
         [--zoom-expansion RATIO] [--zoom-skip-clicks N] [--zoom-min-crop PX]
         [--refine-radius R [--refine-eps EPS] [--refine-feedback]] [--net-clicks-limit auto|none|N]
         [--brs-reg-weight W] [--brs-min-iou-diff D] [--brs-maxfun N]
-        [--brs-warm-start on|off] [--brs-prev-mask optimised|network] [--brs-trust-iou T] [--brs-click-radius R] [--focus on|off]
+        [--brs-warm-start on|off] [--brs-prev-mask optimised|network] [--brs-trust-iou T] [--brs-click-radius R]
+        [--focus on|off]
         [--tta-scales S[,S...]] --out OUTDIR
 
 Writes OUTDIR/summary.json, samples.jsonl, miou.png and summary.md.

@@ -21,7 +21,8 @@ def run_evaluation(dataset: str, modes: list[str] | tuple[str, ...], model: str 
 
     ``settings``: any other `EvalConfig` field (max_clicks, limit, zoom_in, early_stop, device, dataset_kind,
     refine, refine_feedback, refine_net, net_clicks_limit, brs_reg_weight, brs_min_iou_diff, brs_maxfun,
-    brs_warm_start, brs_prev_mask, brs_trust_iou, brs_click_radius, focus, tta_scales, ...); an unknown name raises TypeError.
+    brs_warm_start, brs_prev_mask, brs_trust_iou, brs_click_radius, focus, tta_scales, ...); an unknown name
+    raises TypeError.
     """
     from .pipeline import evaluate_to_folder
     config = EvalConfig(dataset_dir=str(dataset), modes=tuple(modes), model=model,

@@ -210,8 +210,8 @@ class EvalConfig:
         self.refine_params()  # and bad guided-filter settings
         if self.refine_feedback and self.refine is None:
             raise ValueError("refine_feedback needs refine")
-        # The predictor's own checks (brs_prev_mask, brs_trust_iou, brs_click_radius, focus and their exclusions) fail here, not in
-        # a worker.
+        # The predictor's own checks (brs_prev_mask, brs_trust_iou, brs_click_radius, focus and their exclusions)
+        # fail here, not in a worker.
         self.predictor_config()
         if self.refine_net is not None:
             if self.refine is None:
