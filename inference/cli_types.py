@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Callable
 
 __all__ = ["non_negative_int", "positive_int", "tta_scales", "zoom_skip_clicks"]
 
@@ -11,17 +12,6 @@ def positive_int(value: str) -> int:
     number = int(value)
     if number < 1:
         raise argparse.ArgumentTypeError(f"expected an integer ≥ 1, got {value}")
-    return number
-
-
-def non_negative_int(value: str) -> int:
-    """An integer ≥ 0 (argparse type)."""
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer ≥ 0, got {value!r}") from None
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer ≥ 0, got {value}")
     return number
 
 
@@ -39,12 +29,20 @@ def tta_scales(value: str) -> tuple[float, ...]:
         raise argparse.ArgumentTypeError(f"expected distinct scales in (0, 16) other than 1, got {value!r}") from None
 
 
-def zoom_skip_clicks(value: str) -> int:
-    """ZoomIn's `skip_clicks`: an integer ≥ -1 (argparse type)."""
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer ≥ -1, got {value!r}") from None
-    if number < -1:
-        raise argparse.ArgumentTypeError(f"expected an integer ≥ -1, got {value}")
-    return number
+def _int_at_least(minimum: int, name: str, doc: str) -> Callable[[str], int]:
+    """An argparse type for integers ≥ `minimum` whose errors say so (also for text that is no integer)."""
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer ≥ {minimum}, got {value!r}") from None
+        if number < minimum:
+            raise argparse.ArgumentTypeError(f"expected an integer ≥ {minimum}, got {value}")
+        return number
+
+    parse.__name__, parse.__doc__ = name, doc
+    return parse
+
+
+non_negative_int = _int_at_least(0, "non_negative_int", "An integer ≥ 0 (argparse type).")
+zoom_skip_clicks = _int_at_least(-1, "zoom_skip_clicks", "ZoomIn's `skip_clicks`: an integer ≥ -1 (argparse type).")
