@@ -1,18 +1,17 @@
 """Per-click timing of the predictor modes on one model, same image and same clicks for every mode.
 
     python -m inference.bench --model PATH_OR_NAME --modes nobrs,rgb-brs,f-brs-b --size 480 --clicks 10 \
-        [--flip on|off] [--optimise auto|on|off] [--refine-radius R --refine-eps EPS] \
-        [--brs-min-iou-diff D] [--brs-maxfun N] [--brs-warm-start on|off] [--brs-prev-mask optimised|network] \
-        [--brs-click-radius R] [--net-clicks-limit auto|none|N] \
-        [--tta-scales S[,S...]] --json OUT.json
+        [--preset app|reference] [--set NAME=VALUE ...] [--optimise auto|on|off] [--json OUT.json]
 
-The image is synthetic (closed-form texture + an elliptic object with a thin tail, longest side `--size`),
-or `--image PATH` resized to longest side `--size`; the click sequence is made once by the automatic clicker
-against NoBRS predictions, or given with `--click-list JSON` (`[[x, y, positive], ...]` in the pixels of
-`--image`, scaled with it), and then replayed in every mode. Reported per mode: median / p90 / mean seconds per click, peak memory (CUDA: max allocated;
-CPU: peak resident set size of the process sampled while the mode runs) and `ratio_to_rgb_brs` = mean seconds
-per click of the mode / mean seconds per click of `rgb-brs` in the same run, and the seconds the session took
-to set up (per image: the image tensor, and the guide statistics when `--refine-radius` is on).
+The settings are a preset's (`inference.predictors.presets`: `app` (default), what the live workers run, or
+`reference`) with `--set` overrides, as in `python -m inference.evaluate`. The image is synthetic (closed-form
+texture + an elliptic object with a thin tail, longest side `--size`), or `--image PATH` resized to longest side
+`--size`; the click sequence is made once by the automatic clicker against NoBRS predictions, or given with
+`--click-list JSON` (`[[x, y, positive], ...]` in the pixels of `--image`, scaled with it), and then replayed in
+every mode. Reported per mode: median / p90 / mean seconds per click, peak memory (CUDA: max allocated; CPU: peak
+resident set size of the process sampled while the mode runs) and `ratio_to_rgb_brs` = mean seconds per click of
+the mode / mean seconds per click of `rgb-brs` in the same run, and the seconds the session took to set up (per
+image: the image tensor, and the guide statistics when the preset refines).
 """
 from __future__ import annotations
 
@@ -23,49 +22,17 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
 
-from inference.brs import LBFGSParams
-from inference.cli_types import non_negative_int, positive_int, tta_scales, zoom_skip_clicks
 from inference.clicks import Click
-from inference.device import torch_threads
-from inference.predictors.base import BRS_PREV_MASK_CHOICES, PredictorConfig, ZoomInParams
-from inference.refine import GuidedFilterParams
+from inference.predictors.base import PredictorConfig
+from inference.utils.cli import add_preset_arguments, positive_int
+from inference.utils.device import torch_threads
 
-__all__ = ["BRSSettings", "synthetic_scene", "make_clicks", "bench_mode", "run_bench", "main"]
-
-
-@dataclasses.dataclass(frozen=True)
-class BRSSettings:
-    """The BRS modes' settings the bench can change; the defaults are the reference's (see
-    `inference.predictors.base.PredictorConfig`)."""
-
-    min_iou_diff: float = 0.01
-    maxfun: int = 20
-    warm_start: bool = True
-    net_clicks_limit: int | None | str = "auto"
-    prev_mask: str = "optimised"
-    click_radius: int = 1
-
-    def __post_init__(self) -> None:
-        if not 0 <= self.min_iou_diff < 1:
-            raise ValueError(f"--brs-min-iou-diff must be in [0, 1), got {self.min_iou_diff}")
-        if self.maxfun < 1:
-            raise ValueError(f"--brs-maxfun must be >= 1, got {self.maxfun}")
-        if not (self.net_clicks_limit in ("auto", None) or (isinstance(self.net_clicks_limit, int)
-                                                          and self.net_clicks_limit >= 1)):
-            raise ValueError(f"--net-clicks-limit must be auto, none or an integer >= 1, got {self.net_clicks_limit!r}")
-        if self.prev_mask not in BRS_PREV_MASK_CHOICES:
-            raise ValueError(f"--brs-prev-mask must be optimised or network, got {self.prev_mask!r}")
-
-    def applied_to(self, config: PredictorConfig) -> PredictorConfig:
-        """`config` with these settings."""
-        return dataclasses.replace(config, min_iou_diff=self.min_iou_diff, lbfgs=LBFGSParams(maxfun=self.maxfun),
-                                   brs_warm_start=self.warm_start, net_clicks_limit=self.net_clicks_limit,
-                                   brs_prev_mask=self.prev_mask, brs_click_radius=self.click_radius)
+__all__ = ["synthetic_scene", "make_clicks", "bench_mode", "run_bench", "main"]
 
 
 def synthetic_scene(size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -147,27 +114,17 @@ class _PeakMemory:
             self.peak = max(self.peak, self._rss_mb())
 
 
-def bench_mode(model: Any, image: np.ndarray, clicks: list[Click], mode: str, threads: int | None = None,
-               zoom_in: bool | ZoomInParams = True, with_flip: bool = True,
-               refine: GuidedFilterParams | None = None, brs: BRSSettings = BRSSettings(),
-               refine_net: str | None = None, tta_scales: tuple[float, ...] = ()) -> dict[str, Any]:
-    """Time every click of `clicks` in `mode` (fresh session; `zoom_in`: True for the evaluation's ZoomIn, False,
-    or `ZoomInParams`; `with_flip`: flip-averaged predictions as the
-    reference evaluation, two network passes per prediction; `refine`: `inference.refine.GuidedFilterParams`
-    or None; `brs`: the BRS modes' settings; `refine_net`: a learnt refiner's weights file after the guided
-    filter, or None; `tta_scales`: extra input scales, `PredictorConfig.tta_scales`); returns per-click
-    seconds, the session's set-up seconds and stats."""
-    from inference.session import SegmentationSession, zoom_params
+def bench_mode(model: Any, image: np.ndarray, clicks: list[Click], mode: str, config: PredictorConfig,
+               threads: int | None = None) -> dict[str, Any]:
+    """Time every click of `clicks` in `mode` with `config` (a fresh session); returns per-click seconds, the
+    session's set-up seconds and stats."""
+    from inference.session import SegmentationSession
     device = getattr(model, "device", torch.device("cpu")) if model is not None else torch.device("cpu")
     seconds, evals = [], []
     with _PeakMemory(torch.device(device)) as memory:
         start = time.perf_counter()
-        config = brs.applied_to(PredictorConfig(with_flip=with_flip, zoom_in=zoom_params(zoom_in),
-                                                refine=None if mode == "grabcut" else refine,
-                                                refine_net=None if mode == "grabcut" else refine_net,
-                                                tta_scales=() if mode == "grabcut" else tta_scales))
-        session = SegmentationSession(None if mode == "grabcut" else model, image, mode=mode,
-                                      num_threads=threads, config=config)
+        session = SegmentationSession(None if mode == "grabcut" else model, image, mode=mode, config=config,
+                                      num_threads=threads)
         setup_s = time.perf_counter() - start
         for click in clicks:
             start = time.perf_counter()
@@ -200,21 +157,18 @@ def load_scene(path: str, size: int, click_list: list | None) -> tuple[np.ndarra
 
 
 def run_bench(model_name: str, modes: list[str], size: int, n_clicks: int, threads: int | None = None,
-              device: str | None = None, zoom_in: bool | ZoomInParams = True, log: Callable[[str], None] = print,
-              image_path: str | None = None, click_list: list | None = None, with_flip: bool = True,
-              optimise: bool | None = None, refine: GuidedFilterParams | None = None,
-              brs: BRSSettings = BRSSettings(), refine_net: str | None = None,
-              tta_scales: tuple[float, ...] = ()) -> dict[str, Any]:
-    """Load the model (`optimise`: see `model_zoo.load_model`), make the scene and clicks, time every mode
-    (`refine`: `inference.refine.GuidedFilterParams` or None; `brs`: the BRS modes' settings; `refine_net`: a
-    learnt refiner's weights file, with `refine`; `tta_scales`: extra input scales, NoBRS and f-BRS modes
-    only); returns the JSON report."""
+              device: str | None = None, preset: str = "app", overrides: Sequence[tuple[str, str]] = (),
+              log: Callable[[str], None] = print, image_path: str | None = None, click_list: list | None = None,
+              optimise: bool | None = None) -> dict[str, Any]:
+    """Load the model (`optimise`: see `model_zoo.load_model`), make the scene and clicks, time every mode with
+    the `preset`'s settings and `overrides` ((name, text value) pairs); returns the JSON report."""
     from inference.model_zoo import load_model
-    from inference.predictors import MODES, check_tta_scales_modes
+    from inference.predictors import MODES
+    from inference.predictors.presets import get_preset
     unknown = [m for m in modes if m not in MODES]
     if unknown:
         raise ValueError(f"unknown modes {unknown}; known: {', '.join(MODES)}")
-    check_tta_scales_modes(modes, tta_scales)
+    configs = {mode: get_preset(preset).config(mode, dict(overrides)) for mode in modes}
     model = load_model(model_name, device=device, optimise=optimise)
     bn_fused = not any(isinstance(m, torch.nn.BatchNorm2d) for m in model.net.modules())
     clicks = None
@@ -229,22 +183,19 @@ def run_bench(model_name: str, modes: list[str], size: int, n_clicks: int, threa
             clicks = make_clicks(model, image, gt, n_clicks, threads)
     clicks = clicks[:n_clicks]
     log(f"model {model_name} on {model.device}, image {image.shape[1]}x{image.shape[0]}, {n_clicks} clicks, "
-        f"torch threads {threads or torch.get_num_threads()}, flip {'on' if with_flip else 'off'}, "
-        f"BN {'fused' if bn_fused else 'not fused'}, refine {refine}, refine_net {refine_net}, BRS {brs}, "
-        f"extra input scales {list(tta_scales)}")
+        f"torch threads {threads or torch.get_num_threads()}, BN {'fused' if bn_fused else 'not fused'}, "
+        f"preset {preset}, overrides {dict(overrides)}")
     results = []
     for mode in modes:
-        results.append(bench_mode(model, image, clicks, mode, threads, zoom_in, with_flip, refine, brs, refine_net,
-                                  tta_scales))
+        results.append(bench_mode(model, image, clicks, mode, configs[mode], threads))
         log(f"  {mode}: mean {results[-1]['mean_s']:.3f} s/click")
     reference = next((r["mean_s"] for r in results if r["mode"] == "rgb-brs"), None)
     for r in results:
         r["ratio_to_rgb_brs"] = None if not reference else round(r["mean_s"] / reference, 4)
-    zoom_report = zoom_in if isinstance(zoom_in, bool) else dataclasses.asdict(zoom_in)
-    return {"model": str(model_name), "size": size, "image": image_path or "synthetic", "device": str(model.device), "clicks": n_clicks,
-            "threads": threads or torch.get_num_threads(), "zoom_in": zoom_report, "with_flip": with_flip,
-            "bn_fused": bn_fused, "refine": None if refine is None else dataclasses.asdict(refine),
-            "brs": dataclasses.asdict(brs), "refine_net": refine_net, "tta_scales": list(tta_scales),
+        r["settings"] = dataclasses.asdict(configs[r["mode"]])
+    return {"model": str(model_name), "size": size, "image": image_path or "synthetic", "device": str(model.device),
+            "clicks": n_clicks, "threads": threads or torch.get_num_threads(), "bn_fused": bn_fused,
+            "preset": preset, "overrides": dict(overrides),
             "click_list": [[c.x, c.y, c.positive] for c in clicks], "modes": results}
 
 
@@ -260,77 +211,27 @@ def format_table(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _clicks_limit(value: str) -> int | None | str:
-    lowered = value.lower()
-    if lowered in ("auto", "none"):
-        return "auto" if lowered == "auto" else None
-    if not lowered.isdigit():
-        raise ValueError(f"--net-clicks-limit must be auto, none or an integer >= 1, got {value!r}")
-    return int(lowered)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m inference.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", required=True, help="registered model name or checkpoint path")
     parser.add_argument("--modes", default="nobrs,rgb-brs,f-brs-b", help="comma-separated modes")
-    parser.add_argument("--size", type=int, default=480, help="longest image side in pixels")
-    parser.add_argument("--clicks", type=int, default=10)
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: unchanged)")
+    parser.add_argument("--size", type=positive_int, default=480, help="longest image side in pixels")
+    parser.add_argument("--clicks", type=positive_int, default=10)
+    parser.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads (default: unchanged)")
     parser.add_argument("--device", default=None, help="cpu, cuda, ... (default: CUDA when present)")
-    parser.add_argument("--zoom-in", choices=("on", "off"), default="on")
-    parser.add_argument("--zoom-skip-clicks", type=zoom_skip_clicks, default=None, metavar="N",
-                        help="with --zoom-in on: the first N clicks see the whole image (reference 1; 0 and -1 "
-                             "zoom from click 2, see python -m inference.evaluate --help)")
-    parser.add_argument("--zoom-min-crop", type=positive_int, default=None, metavar="PX",
-                        help="with --zoom-in on: ZoomIn's smallest crop side in image pixels (reference 200)")
-    parser.add_argument("--flip", choices=("on", "off"), default="on",
-                        help="flip-averaged predictions (the reference evaluation's setting; 2 passes)")
+    add_preset_arguments(parser)
     parser.add_argument("--optimise", choices=("auto", "on", "off"), default="auto",
                         help="fold BatchNorm, channels-last weights on CPU (auto: the network class's default)")
     parser.add_argument("--image", default=None, help="image file instead of the synthetic scene")
     parser.add_argument("--click-list", default=None, help="JSON [[x, y, positive], ...] in --image pixels")
-    parser.add_argument("--refine-radius", type=int, default=None, metavar="R",
-                        help="guided-filter refinement of every map, window radius R pixels (default: off)")
-    parser.add_argument("--refine-eps", type=float, default=GuidedFilterParams.eps, metavar="EPS",
-                        help="guided-filter regulariser (guide in [0, 1] units; with --refine-radius)")
-    parser.add_argument("--refine-net", default=None, metavar="FILE",
-                        help="learnt refiner weights applied after the guided filter (needs --refine-radius)")
-    parser.add_argument("--brs-min-iou-diff", type=float, default=0.01, metavar="D",
-                        help="BRS early exit once the mask's IoU change is below D (reference evaluation 0.01)")
-    parser.add_argument("--brs-maxfun", type=int, default=20, metavar="N",
-                        help="BRS L-BFGS-B objective evaluations per click at most (reference 20)")
-    parser.add_argument("--brs-warm-start", choices=("on", "off"), default="on",
-                        help="start each click's BRS optimisation from the previous solution (on, the reference)")
-    parser.add_argument("--brs-prev-mask", choices=BRS_PREV_MASK_CHOICES, default="optimised",
-                        help="the network's next previous-mask input in BRS modes (optimised: the reference)")
-    parser.add_argument("--brs-click-radius", type=non_negative_int, default=1, metavar="R",
-                        help="BRS loss on the (2R+1)² square around each click (reference 1; 0: the pixel only)")
-    parser.add_argument("--net-clicks-limit", default="auto", metavar="auto|none|N",
-                        help="clicks given to the network (auto: the mode's reference default)")
-    parser.add_argument("--tta-scales", type=tta_scales, default=(), metavar="S[,S...]",
-                        help="also run the network at these input scales and average the logits (NoBRS, f-BRS)")
     parser.add_argument("--json", dest="json_out", default=None, help="write the report here")
     args = parser.parse_args(argv)
-    if args.clicks < 1:
-        parser.error("--clicks must be >= 1")
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
-    zoom_overrides = {name: value for name, value in (("skip_clicks", args.zoom_skip_clicks),
-                                                      ("min_crop_size", args.zoom_min_crop)) if value is not None}
-    if zoom_overrides and args.zoom_in == "off":
-        parser.error("--zoom-skip-clicks / --zoom-min-crop need --zoom-in on")
-    zoom_in: bool | ZoomInParams = ZoomInParams(**zoom_overrides) if zoom_overrides else args.zoom_in == "on"
     try:
-        refine = None if args.refine_radius is None else GuidedFilterParams(args.refine_radius, args.refine_eps)
         click_list = json.loads(args.click_list) if args.click_list else None
-        brs = BRSSettings(min_iou_diff=args.brs_min_iou_diff, maxfun=args.brs_maxfun,
-                          warm_start=args.brs_warm_start == "on", prev_mask=args.brs_prev_mask,
-                          click_radius=args.brs_click_radius,
-                          net_clicks_limit=_clicks_limit(args.net_clicks_limit))
-        report = run_bench(args.model, modes, args.size, args.clicks, args.threads, args.device,
-                           zoom_in, log=lambda s: print(s, file=sys.stderr),
-                           image_path=args.image, click_list=click_list, with_flip=args.flip == "on",
-                           optimise={"auto": None, "on": True, "off": False}[args.optimise], refine=refine,
-                           brs=brs, refine_net=args.refine_net, tta_scales=args.tta_scales)
+        report = run_bench(args.model, modes, args.size, args.clicks, args.threads, args.device, args.preset,
+                           args.overrides, log=lambda s: print(s, file=sys.stderr), image_path=args.image,
+                           click_list=click_list, optimise={"auto": None, "on": True, "off": False}[args.optimise])
     except (ValueError, FileNotFoundError, json.JSONDecodeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from inference.device import select_device
+from inference.utils.device import select_device
 
 __all__ = ["MissingWeightsError", "LoadedModel", "MODEL_REGISTRY", "available_models", "load_model", "resolve"]
 

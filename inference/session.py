@@ -14,11 +14,10 @@ import numpy as np
 import torch
 
 from inference.clicks import Click
-from inference.device import select_device, torch_threads
-from inference.predictors import MODEL_FREE_MODES, PredictorConfig, ZoomInParams, build_predictor
-from inference.refine import GuidedFilterParams
+from inference.utils.device import select_device, torch_threads
+from inference.predictors import MODEL_FREE_MODES, PredictorConfig, build_predictor
 
-__all__ = ["SegmentationSession", "SessionState", "zoom_params"]
+__all__ = ["SegmentationSession", "SessionState"]
 
 
 @dataclass(frozen=True)
@@ -29,22 +28,6 @@ class SessionState:
     predictor: Any
     probs: np.ndarray | None
     last_stats: Mapping[str, Any]
-
-
-def zoom_params(zoom_in: bool | Mapping[str, Any] | ZoomInParams | None) -> ZoomInParams | None:
-    """True → evaluation ZoomIn (target 400, skip 1, ...); a mapping → those ZoomIn fields; False/None → off."""
-    if zoom_in is None or zoom_in is False:
-        return None
-    if zoom_in is True:
-        return ZoomInParams()
-    if isinstance(zoom_in, ZoomInParams):
-        return zoom_in
-    if isinstance(zoom_in, Mapping):
-        params = dict(zoom_in)
-        if isinstance(params.get("target_size"), list):
-            params["target_size"] = tuple(params["target_size"])
-        return ZoomInParams(**params)
-    raise TypeError(f"zoom_in must be a bool, a mapping or ZoomInParams, got {zoom_in!r}")
 
 
 def _network_of(model: Any) -> torch.nn.Module | None:
@@ -58,31 +41,15 @@ class SegmentationSession:
         model: a `model_zoo.LoadedModel`, a `ClickNetwork`, or None for `mode="grabcut"`.
         image: uint8 (H, W, 3) RGB.
         mode: one of `inference.predictors.MODES`.
-        zoom_in: True (evaluation ZoomIn), False, a mapping of ZoomIn fields, or `ZoomInParams`.
-        with_flip, prob_thresh: reference predictor settings (flip-averaged logits; 0.49 threshold).
+        config: the predictor's settings; None → the reference's (`PredictorConfig()`). What the app runs:
+            `inference.predictors.presets.APP.config(mode)`.
         device: None → the model's device (CUDA when present else CPU for a bare network).
         num_threads: torch CPU threads used while this session computes (None: unchanged).
-        max_size: LimitLongestSide for large images (None: off).
-        refine: guided-filter settings for the returned maps (`inference.refine`; None: off).
-        net_clicks_limit: clicks given to the network: "auto" (the mode's reference default: NoBRS all,
-            RGB/DistMap-BRS 5, f-BRS 8), None (all) or a number; later clicks act through BRS only.
-        brs_warm_start: BRS modes start each click's optimisation from the previous click's solution (True,
-            the reference) or from the identity (False).
-        brs_prev_mask: BRS modes feed the network the optimised map as its next previous-mask input
-            ("optimised", the reference) or its own unoptimised prediction ("network").
-        refine_net: with `refine`, a learnt refiner's weights file applied after the guided filter
-            (`inference.refine_net`; None: off).
-        config: a full `PredictorConfig` (overrides zoom_in/with_flip/prob_thresh/max_size/refine/
-            net_clicks_limit/brs_warm_start/brs_prev_mask/refine_net).
         max_history: undo depth kept.
     """
 
-    def __init__(self, model: Any, image: np.ndarray, mode: str = "f-brs-b", zoom_in: Any = True,
-                 with_flip: bool = True, prob_thresh: float = 0.49, *, device: str | torch.device | None = None,
-                 num_threads: int | None = None, max_size: int | None = None,
-                 refine: GuidedFilterParams | None = None, net_clicks_limit: int | None | str = "auto",
-                 brs_warm_start: bool = True, brs_prev_mask: str = "optimised", refine_net: str | None = None,
-                 config: PredictorConfig | None = None,
+    def __init__(self, model: Any, image: np.ndarray, mode: str = "f-brs-b", config: PredictorConfig | None = None,
+                 *, device: str | torch.device | None = None, num_threads: int | None = None,
                  max_history: int = 100) -> None:
         net = _network_of(model)
         if net is None and mode not in MODEL_FREE_MODES:
@@ -95,11 +62,7 @@ class SegmentationSession:
         self.mode = mode
         self.num_threads = num_threads
         self.max_history = max_history
-        self.config = config or PredictorConfig(prob_thresh=prob_thresh, with_flip=with_flip,
-                                                zoom_in=zoom_params(zoom_in), max_size=max_size,
-                                                refine=refine, net_clicks_limit=net_clicks_limit,
-                                                brs_warm_start=brs_warm_start, brs_prev_mask=brs_prev_mask,
-                                                refine_net=refine_net)
+        self.config = config or PredictorConfig()
         self.predictor = build_predictor(mode, net, self.device, self.config)
         with torch_threads(num_threads):
             self.predictor.set_input_image(image)

@@ -15,16 +15,13 @@ __all__ = ["MODES", "EvalConfig", "SampleResult", "evaluate_sample", "run_evalua
 
 def run_evaluation(dataset: str, modes: list[str] | tuple[str, ...], model: str | None = None, *,
                    out_dir: str | None = None, workers: int = 1, progress: bool = True,
-                   zoom_overrides: tuple[tuple[str, float], ...] = (), **settings: Any) -> list[dict[str, Any]]:
+                   **settings: Any) -> list[dict[str, Any]]:
     """Evaluate ``modes`` of ``model`` on the data set folder ``dataset``; returns the per-mode
     summaries (the content of summary.json) and, when ``out_dir`` is given, writes all outputs there.
 
-    ``settings``: any other `EvalConfig` field (max_clicks, limit, zoom_in, early_stop, device, dataset_kind,
-    refine, refine_feedback, refine_net, net_clicks_limit, brs_reg_weight, brs_min_iou_diff, brs_maxfun,
-    brs_warm_start, brs_prev_mask, brs_trust_iou, brs_click_radius, focus, tta_scales, ...); an unknown name
-    raises TypeError.
+    ``settings``: any other `EvalConfig` field (max_clicks, limit, preset, overrides, early_stop, device,
+    dataset_kind); an unknown name raises TypeError.
     """
     from .pipeline import evaluate_to_folder
-    config = EvalConfig(dataset_dir=str(dataset), modes=tuple(modes), model=model,
-                        zoom_overrides=tuple(zoom_overrides), **settings)
+    config = EvalConfig(dataset_dir=str(dataset), modes=tuple(modes), model=model, **settings)
     return evaluate_to_folder(config, out_dir, workers=workers, progress=progress)

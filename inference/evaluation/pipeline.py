@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Any
 
 from .report import SampleWriter, write_outputs
-from .runner import EvalConfig, run_evaluation as run_samples
+from .runner import EvalConfig, run_samples
 
 __all__ = ["evaluate_to_folder"]
 

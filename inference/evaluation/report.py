@@ -112,9 +112,8 @@ def summary_markdown(summaries: Sequence[dict[str, Any]]) -> str:
         lines.append("| " + " | ".join(row) + " |")
     lines += [
         "",
-        f"Data set `{first['dataset']}`, max {first.get('max_clicks')} clicks, threshold "
-        f"{first.get('prob_thresh')}, zoom-in {_zoom_text(first)}, {_refine_text(first)}, "
-        f"{_tta_text(first)}"
+        f"Data set `{first['dataset']}`, max {first.get('max_clicks')} clicks, preset `{first.get('preset')}`"
+        f"{_overrides_text(first)} ({_settings_text(first)}), "
         f"{'stopped at IoU ≥ 0.90' if first.get('early_stop') else 'all clicks run (mIoU measured)'}; "
         "SPC = seconds / clicks up to reaching IoU 0.90 (as the reference). "
         f"Machine: {first.get('machine')}; workers: {first.get('workers')}.",
@@ -123,32 +122,23 @@ def summary_markdown(summaries: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _zoom_text(summary: dict[str, Any]) -> str:
-    """'off', or 'on (ZoomIn target T, expansion E, skip S, min crop M)' from a summary."""
-    if not summary.get("zoom_in"):
-        return "off"
-    params = summary.get("zoom_params") or {"target_size": 400, "expansion_ratio": 1.4}
-    return (f"on (ZoomIn target {params['target_size']}, expansion {params['expansion_ratio']}, "
-            f"skip {params.get('skip_clicks', 1)}, min crop {params.get('min_crop_size', 200):g})")
+def _overrides_text(summary: dict[str, Any]) -> str:
+    """'' or ' with NAME=VALUE, …' from a summary."""
+    overrides = summary.get("overrides") or {}
+    return "" if not overrides else " with " + ", ".join(f"{k}={v}" for k, v in overrides.items())
 
 
-def _tta_text(summary: dict[str, Any]) -> str:
-    """'' or 'logits averaged over input scales 1, S…, ' from a summary."""
-    scales = summary.get("tta_scales")
-    if not scales:
-        return ""
-    return "logits averaged over input scales " + ", ".join(f"{s:g}" for s in [1.0, *scales]) + ", "
-
-
-def _refine_text(summary: dict[str, Any]) -> str:
-    """'no refinement', or the guided filter's radius and eps from a summary."""
-    refine = summary.get("refine")
-    if not refine:
-        return "no refinement"
-    text = f"guided-filter refinement (radius {refine['radius']}, eps {refine['eps']:g})"
-    if summary.get("refine_net"):
-        text += f" then the learnt refiner {Path(summary['refine_net']).name}"
-    return text
+def _settings_text(summary: dict[str, Any]) -> str:
+    """Threshold, zoom-in and post-processing of the first mode's resolved settings, in words."""
+    settings = summary.get("settings") or {}
+    zoom = settings.get("zoom_in")
+    zoom_text = "zoom-in off" if not zoom else (
+        f"ZoomIn target {zoom['target_size']}, expansion {zoom['expansion_ratio']}, skip {zoom['skip_clicks']}, "
+        f"min crop {zoom['min_crop_size']:g}")
+    refine = settings.get("refine")
+    refine_text = "no refinement" if not refine else (
+        f"guided filter radius {refine['radius']}, eps {refine['eps']:g}")
+    return f"threshold {settings.get('prob_thresh')}, {zoom_text}, {refine_text}"
 
 
 def results_table(summaries: Iterable[dict[str, Any]]) -> str:

@@ -31,10 +31,9 @@ from .metrics import (MIOU_CLICKS, TARGET_IOU, clicks_to_target, iou, miou_at, m
                       noc_summary)
 
 if TYPE_CHECKING:
-    from inference.predictors.base import PredictorConfig, ZoomInParams
-    from inference.refine import GuidedFilterParams
+    from inference.predictors.base import PredictorConfig
 
-__all__ = ["MODES", "EvalConfig", "SampleResult", "evaluate_sample", "summarize_mode", "run_evaluation",
+__all__ = ["MODES", "EvalConfig", "SampleResult", "evaluate_sample", "summarize_mode", "run_samples",
            "Evaluator"]
 
 MODES: tuple[str, ...] = ("nobrs", "rgb-brs", "distmap-brs", "f-brs-a", "f-brs-b", "f-brs-c", "grabcut")
@@ -161,33 +160,23 @@ def summarize_mode(results: Sequence[SampleResult], *, dataset: str, model: str 
 
 @dataclass(frozen=True)
 class EvalConfig:
-    """Everything a (worker) process needs to evaluate samples; picklable."""
+    """Everything a (worker) process needs to evaluate samples; picklable.
+
+    `preset`: the named predictor settings (`inference.predictors.presets`: "app", what the live workers run,
+    or "reference", the papers'); `overrides`: (name, text value) pairs applied on top
+    (`presets.apply_overrides`, e.g. ("lbfgs.maxfun", "40")).
+    """
 
     dataset_dir: str
     modes: tuple[str, ...]
     model: str | None = None
     dataset_kind: str | None = None
     max_clicks: int = 20
-    zoom_in: bool = True
-    zoom_overrides: tuple[tuple[str, float], ...] = ()
-    with_flip: bool = True
-    prob_thresh: float = 0.49
+    preset: str = "app"
+    overrides: tuple[tuple[str, str], ...] = ()
     early_stop: bool = False
     device: str | None = None
     limit: int | None = None
-    refine: tuple[int, float] | None = None
-    net_clicks_limit: int | None | str = "auto"
-    brs_reg_weight: float = 1e-3
-    brs_min_iou_diff: float = 0.01
-    brs_maxfun: int = 20
-    brs_warm_start: bool = True
-    brs_prev_mask: str = "optimised"
-    brs_trust_iou: float | None = None
-    brs_click_radius: int = 1
-    focus: bool = False
-    refine_feedback: bool = False
-    refine_net: str | None = None
-    tta_scales: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         unknown = [m for m in self.modes if m not in MODES]
@@ -202,66 +191,13 @@ class EvalConfig:
             raise ValueError(f"max_clicks must be ≥ 1, got {self.max_clicks}")
         if self.limit is not None and self.limit < 1:
             raise ValueError(f"limit must be ≥ 1, got {self.limit}")
-        if self.zoom_overrides and not self.zoom_in:
-            raise ValueError("zoom_overrides need zoom_in=True")
-        from inference.predictors import check_tta_scales_modes
-        check_tta_scales_modes(self.modes, self.tta_scales)
-        self.zoom_params()   # unknown override fields fail here, not in a worker
-        self.refine_params()  # and bad guided-filter settings
-        if self.refine_feedback and self.refine is None:
-            raise ValueError("refine_feedback needs refine")
-        # The predictor's own checks (brs_prev_mask, brs_trust_iou, brs_click_radius, focus and their exclusions)
-        # fail here, not in a worker.
-        self.predictor_config()
-        if self.refine_net is not None:
-            if self.refine is None:
-                raise ValueError("refine_net needs refine")
-            from inference.refine_net import load_refiner
-            load_refiner(self.refine_net)   # a missing or wrong weights file fails here, not in a worker
-        if not (self.net_clicks_limit in ("auto", None) or (isinstance(self.net_clicks_limit, int)
-                                                          and self.net_clicks_limit >= 1)):
-            raise ValueError(f"net_clicks_limit must be 'auto', None or an integer ≥ 1, got {self.net_clicks_limit!r}")
-        if not self.brs_reg_weight >= 0:
-            raise ValueError(f"brs_reg_weight must be ≥ 0, got {self.brs_reg_weight!r}")
-        if not 0 <= self.brs_min_iou_diff < 1:
-            raise ValueError(f"brs_min_iou_diff must be in [0, 1), got {self.brs_min_iou_diff!r}")
-        if not (isinstance(self.brs_maxfun, int) and self.brs_maxfun >= 1):
-            raise ValueError(f"brs_maxfun must be an integer ≥ 1, got {self.brs_maxfun!r}")
+        for mode in self.modes:   # unknown presets, settings or bad values fail here, not in a worker
+            self.predictor_config(mode)
 
-    def predictor_config(self) -> PredictorConfig:
-        """The `PredictorConfig` every session of a network mode gets (the reference defaults plus this
-        evaluation's settings; GrabCut ignores it)."""
-        from inference.brs import LBFGSParams
-        from inference.focus import FocusParams
-        from inference.predictors.base import PredictorConfig
-        return PredictorConfig(prob_thresh=self.prob_thresh, with_flip=self.with_flip, zoom_in=self.zoom_params(),
-                               net_clicks_limit=self.net_clicks_limit, reg_weight=self.brs_reg_weight,
-                               min_iou_diff=self.brs_min_iou_diff, lbfgs=LBFGSParams(maxfun=self.brs_maxfun),
-                               brs_warm_start=self.brs_warm_start, brs_prev_mask=self.brs_prev_mask,
-                               brs_trust_iou=self.brs_trust_iou, brs_click_radius=self.brs_click_radius,
-                               focus=FocusParams() if self.focus else None,
-                               refine_feedback=self.refine_feedback,
-                               refine=self.refine_params(), refine_net=self.refine_net,
-                               tta_scales=tuple(self.tta_scales))
-
-    def refine_params(self) -> GuidedFilterParams | None:
-        """The guided-filter refinement every network session gets, or None (off)."""
-        if self.refine is None:
-            return None
-        from inference.refine import GuidedFilterParams
-        radius, eps = self.refine
-        return GuidedFilterParams(radius=radius, eps=eps)
-
-    def zoom_params(self) -> ZoomInParams | None:
-        """The ZoomIn every session gets: None (off) or the reference evaluation's (target 400, expansion
-        1.4) with `zoom_overrides` (field name, value) pairs applied."""
-        if not self.zoom_in:
-            return None
-        from inference.predictors.base import ZoomInParams
-        try:
-            return dataclasses.replace(ZoomInParams(), **dict(self.zoom_overrides))
-        except TypeError as exc:
-            raise ValueError(f"unknown ZoomIn setting in {dict(self.zoom_overrides)}: {exc}") from None
+    def predictor_config(self, mode: str) -> PredictorConfig:
+        """The `PredictorConfig` every session of `mode` gets (GrabCut ignores it)."""
+        from inference.predictors.presets import get_preset
+        return get_preset(self.preset).config(mode, dict(self.overrides))
 
 
 @dataclass
@@ -291,8 +227,7 @@ class Evaluator:
         """``image -> SegmentationSession`` for ``mode`` with the evaluation settings."""
         from inference.session import SegmentationSession
         model = None if mode in MODEL_FREE_MODES else self.model()
-        cfg = self.config
-        config = cfg.predictor_config()
+        config = self.config.predictor_config(mode)
 
         def make(image: np.ndarray) -> SessionLike:
             return SegmentationSession(model, image, mode=mode, config=config)
@@ -303,7 +238,7 @@ class Evaluator:
         """Evaluate sample ``index`` in ``mode``."""
         cfg = self.config
         return evaluate_sample(self.session_factory(mode), self.dataset[index], mode,
-                               cfg.max_clicks, cfg.prob_thresh, cfg.early_stop)
+                               cfg.max_clicks, cfg.predictor_config(mode).prob_thresh, cfg.early_stop)
 
 
 # --- worker processes --------------------------------------------------------------------------------
@@ -324,7 +259,7 @@ def _worker_run(task: tuple[str, int]) -> SampleResult:
     return _WORKER.run(*task)
 
 
-def run_evaluation(config: EvalConfig, workers: int = 1, progress: bool = True,
+def run_samples(config: EvalConfig, workers: int = 1, progress: bool = True,
                    on_result: Callable[[SampleResult], None] | None = None,
                    ) -> tuple[list[dict[str, Any]], list[SampleResult]]:
     """Evaluate every mode of ``config`` on the data set.
@@ -380,24 +315,13 @@ def run_evaluation(config: EvalConfig, workers: int = 1, progress: bool = True,
     model_name = config.model
     if config.model is not None and any(m not in MODEL_FREE_MODES for m in config.modes):
         model_name = _model_label(config.model)
-    zoom = config.zoom_params()
-    extra = {"zoom_in": zoom is not None, "zoom_params": dataclasses.asdict(zoom) if zoom else None,
-             "with_flip": config.with_flip, "prob_thresh": config.prob_thresh,
-             "refine": dataclasses.asdict(config.refine_params()) if config.refine is not None else None,
-             "net_clicks_limit": config.net_clicks_limit, "brs_reg_weight": config.brs_reg_weight,
-             "brs_min_iou_diff": config.brs_min_iou_diff, "brs_maxfun": config.brs_maxfun,
-             "brs_warm_start": config.brs_warm_start, "brs_prev_mask": config.brs_prev_mask,
-             "brs_trust_iou": config.brs_trust_iou, "brs_click_radius": config.brs_click_radius,
-             "focus": dataclasses.asdict(config.predictor_config().focus) if config.focus else None,
-             "refine_feedback": config.refine_feedback,
-             "refine_net": config.refine_net,
-             "tta_scales": list(config.predictor_config().tta_scales),
-             "early_stop": config.early_stop, "workers": workers, "wall_seconds_run": wall,
-             "machine": machine_description(threads)}
+    extra = {"preset": config.preset, "overrides": dict(config.overrides), "early_stop": config.early_stop,
+             "workers": workers, "wall_seconds_run": wall, "machine": machine_description(threads)}
     summaries = [
         summarize_mode([r for r in results if r.mode == mode], dataset=local.dataset.name,
                        model=None if mode in MODEL_FREE_MODES else model_name, mode=mode,
-                       max_clicks=config.max_clicks, extra=extra)
+                       max_clicks=config.max_clicks,
+                       extra={**extra, "settings": dataclasses.asdict(config.predictor_config(mode))})
         for mode in config.modes
     ]
     return summaries, results

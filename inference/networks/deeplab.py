@@ -49,35 +49,51 @@ def _conv_bn_relu(in_channels: int, out_channels: int, kernel_size: int = 1, dil
     )
 
 
-class ASPPPooling(nn.Module):
-    """Global average pool → Conv1x1 → BN → ReLU → bilinear upsample back to the input size."""
+def _separable_bn_relu(in_channels: int, out_channels: int, dilation: int = 1) -> nn.Sequential:
+    """Depthwise 3×3 (dilated) → pointwise 1×1 → BN → ReLU (keys ``0.weight``, ``1.weight``, ``2.*``)."""
+    return nn.Sequential(
+        nn.Conv2d(in_channels, in_channels, 3, padding=dilation, dilation=dilation, groups=in_channels, bias=False),
+        nn.Conv2d(in_channels, out_channels, 1, bias=False),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU(inplace=True),
+    )
 
-    def __init__(self, in_channels: int, out_channels: int) -> None:
+
+class ASPPPooling(nn.Module):
+    """Global average pool → Conv1x1 → [BN →] ReLU → bilinear upsample back to the input size."""
+
+    def __init__(self, in_channels: int, out_channels: int, norm: bool = True) -> None:
         super().__init__()
-        self.gap = nn.Sequential(
-            nn.AdaptiveAvgPool2d((1, 1)),
-            nn.Conv2d(in_channels, out_channels, kernel_size=1, bias=False),
-            nn.BatchNorm2d(out_channels),
-            nn.ReLU(),
-        )
+        layers: list[nn.Module] = [nn.AdaptiveAvgPool2d((1, 1)),
+                                   nn.Conv2d(in_channels, out_channels, kernel_size=1, bias=False)]
+        if norm:
+            layers.append(nn.BatchNorm2d(out_channels))
+        self.gap = nn.Sequential(*layers, nn.ReLU())
 
     def forward(self, x: Tensor) -> Tensor:
         return resize_like(self.gap(x), x.shape[2:])
 
 
 class ASPP(nn.Module):
-    """Five parallel branches (1×1, three dilated 3×3, image pooling) → concat → 1×1 → BN → ReLU → Dropout."""
+    """Atrous spatial pyramid pooling: a 1×1 branch, one dilated 3×3 branch per rate, image pooling → concat →
+    1×1 → BN → ReLU → Dropout; (B, in_channels, h, w) → (B, out_channels, h, w).
 
-    def __init__(self, in_channels: int, out_channels: int, rates: tuple[int, int, int] = ASPP_RATES,
-                 project_dropout: float = 0.5) -> None:
+    The reference networks' (f-BRS / RITM DeepLab) have plain 3×3 branches and a BatchNorm in the pooling
+    branch; our MobileNetV2 network's are separable (`separable=True`) with no BatchNorm there
+    (`pool_norm=False`). State-dict keys: ``concurent.{i}`` (branches in order, pooling last), ``project``.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, rates: tuple[int, ...] = ASPP_RATES,
+                 project_dropout: float = 0.5, separable: bool = False, pool_norm: bool = True) -> None:
         super().__init__()
+        atrous = [_separable_bn_relu(in_channels, out_channels, r) if separable
+                  else _conv_bn_relu(in_channels, out_channels, kernel_size=3, dilation=r) for r in rates]
         self.concurent = nn.ModuleList(
-            [_conv_bn_relu(in_channels, out_channels)]
-            + [_conv_bn_relu(in_channels, out_channels, kernel_size=3, dilation=r) for r in rates]
-            + [ASPPPooling(in_channels, out_channels)]
+            [_conv_bn_relu(in_channels, out_channels)] + atrous
+            + [ASPPPooling(in_channels, out_channels, norm=pool_norm)]
         )
         project: list[nn.Module] = [
-            nn.Conv2d(5 * out_channels, out_channels, kernel_size=1, bias=False),
+            nn.Conv2d((len(rates) + 2) * out_channels, out_channels, kernel_size=1, bias=False),
             nn.BatchNorm2d(out_channels),
             nn.ReLU(),
         ]

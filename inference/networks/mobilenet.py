@@ -21,8 +21,9 @@ from torch.nn import functional as F
 
 from inference.networks.base import ClickNetwork
 from inference.networks.registry import register
+from inference.networks.deeplab import ASPP
 from inference.networks.mobilenet_parts import (
-    ASPP, IMAGENET_MEAN, IMAGENET_STD, Conv1S, InstanceHead, SepConvBNReLU, SkipProjection, click_disks,
+    IMAGENET_MEAN, IMAGENET_STD, Conv1S, InstanceHead, SepConvBNReLU, SkipProjection, click_disks,
 )
 from inference.networks import efficientnet_lite, mobilenet_v2
 
@@ -79,7 +80,7 @@ class MobileNetV2DeepLabClickNet(ClickNetwork):
         self.backbone = backbone_cls(output_stride=output_stride)
         self.maps_transform = Conv1S(self.coord_channels, stem_ch)
         self.aspp = ASPP(high_ch, aspp_ch, rates=default_aspp_rates(output_stride) if aspp_rates is None
-                         else tuple(aspp_rates), dropout=aspp_dropout)
+                         else tuple(aspp_rates), project_dropout=aspp_dropout, separable=True, pool_norm=False)
         self.skip = SkipProjection(low_ch, skip_ch)
         self.decoder = nn.Sequential(SepConvBNReLU(aspp_ch + skip_ch, head_ch), SepConvBNReLU(head_ch, head_ch))
         self.head = InstanceHead(head_ch, head_ch // 2)

@@ -1,5 +1,6 @@
 """Small building blocks of the MobileNetV2 click network: click disks (RITM DistMaps with use_disks),
-the Conv1S click branch, separable convolutions, a light ASPP and the DeepLabV3+ decoder."""
+the Conv1S click branch, separable convolutions and the DeepLabV3+ decoder (the ASPP is
+`inference.networks.deeplab.ASPP` with separable branches)."""
 from __future__ import annotations
 
 import math
@@ -7,6 +8,8 @@ import math
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+from inference.networks.ops import conv1s_maps_transform
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -51,28 +54,10 @@ def click_disks(points: torch.Tensor, height: int, width: int, radius: float = 5
     return out
 
 
-class ScaleLayer(nn.Module):
-    """Multiply by |scale| (a learnt scalar, init `init_value`), as RITM's ScaleLayer."""
-
-    def __init__(self, init_value: float = 0.05) -> None:
-        super().__init__()
-        self.scale = nn.Parameter(torch.tensor([init_value], dtype=torch.float32))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * self.scale.abs()
-
-
-class Conv1S(nn.Sequential):
+def Conv1S(in_ch: int, out_ch: int) -> nn.Sequential:  # noqa: N802 - named as the RITM block
     """Click branch: 1×1 (C→16) → LeakyReLU(0.2) → 3×3 stride 2 (16→out) → ScaleLayer(0.05); its output
-    (stride 2) is added to the stem activation."""
-
-    def __init__(self, in_ch: int, out_ch: int, mid_ch: int = 16) -> None:
-        super().__init__(
-            nn.Conv2d(in_ch, mid_ch, 1, bias=True),
-            nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv2d(mid_ch, out_ch, 3, stride=2, padding=1, bias=True),
-            ScaleLayer(0.05),
-        )
+    (stride 2) is added to the stem activation (RITM's Conv1S, `inference.networks.ops.conv1s_maps_transform`)."""
+    return conv1s_maps_transform(in_ch, out_channels=out_ch)
 
 
 class SepConvBNReLU(nn.Sequential):
@@ -85,28 +70,6 @@ class SepConvBNReLU(nn.Sequential):
             nn.BatchNorm2d(out_ch),
             nn.ReLU(inplace=True),
         )
-
-
-class ASPP(nn.Module):
-    """Atrous spatial pyramid pooling with separable atrous branches and an image-pooling branch;
-    (B, in_ch, h, w) → (B, out_ch, h, w)."""
-
-    def __init__(self, in_ch: int, out_ch: int, rates: tuple[int, ...] = (6, 12, 18), dropout: float = 0.1) -> None:
-        super().__init__()
-        self.branches = nn.ModuleList(
-            [nn.Sequential(nn.Conv2d(in_ch, out_ch, 1, bias=False), nn.BatchNorm2d(out_ch), nn.ReLU(inplace=True))]
-            + [SepConvBNReLU(in_ch, out_ch, dilation=r) for r in rates])
-        self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(in_ch, out_ch, 1, bias=False),
-                                  nn.ReLU(inplace=True))
-        n = len(rates) + 2
-        self.project = nn.Sequential(nn.Conv2d(n * out_ch, out_ch, 1, bias=False), nn.BatchNorm2d(out_ch),
-                                     nn.ReLU(inplace=True), nn.Dropout(dropout))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        outs = [branch(x) for branch in self.branches]
-        pooled = self.pool(x)
-        outs.append(F.interpolate(pooled, size=x.shape[2:], mode="bilinear", align_corners=True))
-        return self.project(torch.cat(outs, dim=1))
 
 
 class SkipProjection(nn.Sequential):

@@ -128,16 +128,16 @@ def activation(leaky: bool) -> nn.Module:
     return nn.LeakyReLU(negative_slope=0.2) if leaky else nn.ReLU(inplace=True)
 
 
-def conv1s_maps_transform(in_channels: int, leaky: bool = True) -> nn.Sequential:
-    """RITM Conv1S click-map encoder: Conv1x1(C→16) → act → Conv3x3/2(16→64) → ScaleLayer(0.05).
+def conv1s_maps_transform(in_channels: int, leaky: bool = True, out_channels: int = 64) -> nn.Sequential:
+    """RITM Conv1S click-map encoder: Conv1x1(C→16) → act → Conv3x3/2(16→out) → ScaleLayer(0.05).
 
-    Input (B, C, H, W) click maps; output (B, 64, ⌈H/2⌉, ⌈W/2⌉) added after the backbone's first conv.
+    Input (B, C, H, W) click maps; output (B, out, ⌈H/2⌉, ⌈W/2⌉) added after the backbone's first conv.
     Keys: ``0.{weight,bias}``, ``2.{weight,bias}``, ``3.scale``.
     """
     return nn.Sequential(
         nn.Conv2d(in_channels, 16, kernel_size=1),
         activation(leaky),
-        nn.Conv2d(16, 64, kernel_size=3, stride=2, padding=1),
+        nn.Conv2d(16, out_channels, kernel_size=3, stride=2, padding=1),
         ScaleLayer(init_value=0.05, lr_mult=1),
     )
 

@@ -4,7 +4,7 @@
 """
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Callable
 
 import torch
 
@@ -14,7 +14,7 @@ from inference.predictors.grabcut import GrabCutPredictor
 from inference.predictors.input_brs import DistMapBRSPredictor, RGBBRSPredictor
 
 __all__ = ["MODES", "MODEL_FREE_MODES", "PredictorConfig", "ZoomInParams", "Predictor", "build_predictor",
-           "register_mode", "supports_tta_scales", "check_tta_scales_modes"]
+           "register_mode"]
 
 Builder = Callable[[torch.nn.Module | None, torch.device, PredictorConfig], object]
 _REGISTRY: dict[str, Builder] = {}
@@ -34,19 +34,6 @@ for _cls in (NoBRSPredictor, RGBBRSPredictor, DistMapBRSPredictor, FBRSAPredicto
 register_mode("grabcut", lambda net, device, config: GrabCutPredictor())
 
 MODES: tuple[str, ...] = tuple(_REGISTRY)
-
-
-def supports_tta_scales(mode: str) -> bool:
-    """Whether `mode`'s predictor takes `PredictorConfig.tta_scales` (NoBRS and f-BRS-A/B/C)."""
-    return bool(getattr(_REGISTRY.get(mode), "supports_tta_scales", False))
-
-
-def check_tta_scales_modes(modes: Sequence[str], tta_scales: Sequence[float]) -> None:
-    """ValueError naming the network modes in `modes` that cannot take `tta_scales` (none when it is empty;
-    GrabCut ignores predictor settings)."""
-    refused = [m for m in modes if tta_scales and m not in MODEL_FREE_MODES and not supports_tta_scales(m)]
-    if refused:
-        raise ValueError(f"tta_scales are not available in mode(s) {', '.join(refused)} (NoBRS and f-BRS-A/B/C only)")
 
 
 def build_predictor(mode: str, net: torch.nn.Module | None, device: torch.device,

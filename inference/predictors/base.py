@@ -13,17 +13,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from inference.brs import LBFGSParams
 from inference.clicks import Click, points_tensor
-from inference.focus import FocusParams, FocusRefiner
 from inference.networks.base import ClickNetwork
-from inference.refine import GuidedFilterParams, GuidedRefiner
-from inference.refine_net import LearntRefiner, load_refiner
+from inference.postprocess.guided_filter import GuidedFilterParams, GuidedRefiner
+from inference.predictors.brs import LBFGSParams
 from inference.transforms import AddHorizontalFlip, LimitLongestSide, SigmoidForPred, Transform, ZoomIn
-from inference.transforms.rescale import rescale_input
 
-__all__ = ["BRS_PREV_MASK_CHOICES", "PredictorConfig", "ZoomInParams", "Predictor", "NoBRSPredictor",
-           "checked_tta_scales", "image_to_tensor"]
+__all__ = ["PredictorConfig", "ZoomInParams", "Predictor", "NoBRSPredictor", "image_to_tensor"]
 
 
 @dataclass(frozen=True)
@@ -38,49 +34,40 @@ class ZoomInParams:
     prob_thresh: float = 0.5
     stale_roi_quirk: bool = True
 
+    def __post_init__(self) -> None:
+        if not (_is_int(self.skip_clicks) and self.skip_clicks >= -1):
+            raise ValueError(f"skip_clicks must be an integer ≥ -1, got {self.skip_clicks!r}")
+        if not (self.min_crop_size > 0 and 0 < self.recompute_thresh_iou <= 1 and 0 < self.prob_thresh < 1):
+            raise ValueError(f"min_crop_size must be > 0, recompute_thresh_iou in (0, 1] and prob_thresh in "
+                             f"(0, 1), got {self}")
+        self.build()   # the transform's own checks (target size, expansion ratio)
+
     def build(self) -> ZoomIn:
         """A fresh ZoomIn transform with these settings."""
         return ZoomIn(self.target_size, self.skip_clicks, self.expansion_ratio, self.min_crop_size,
                       self.recompute_thresh_iou, self.prob_thresh, self.stale_roi_quirk)
 
 
-BRS_PREV_MASK_CHOICES = ("optimised", "network")
-
-
 @dataclass(frozen=True)
 class PredictorConfig:
-    """Everything a predictor needs besides the network; defaults = `get_predictor` / `evaluate_model.py`.
+    """A predictor's settings besides the network: the reference predictor's arguments (`get_predictor` and
+    `evaluate_model.py` defaults) plus the app's guided filter. Named combinations live in
+    `inference.predictors.presets` (`app`, what the live workers run; `reference`, the papers').
 
-    `net_clicks_limit="auto"` means the mode's reference default (NoBRS None, RGB/DistMap-BRS 5, f-BRS 8).
-    `brs_warm_start`: each click's BRS optimisation starts from the previous click's solution (True, the
-    reference) or from the identity (False: zero scale/bias or input bias at every click).
-    `refine`: guided-filter the returned map with the image (`inference.refine`); the network's next
-    previous-mask input and ZoomIn's ROI still use the unrefined map. None (the reference): off.
-    `refine_feedback`: with `refine`, the refined map (not the raw one) becomes the network's next
-    previous-mask input; ZoomIn's ROI still follows the raw map.
-    `brs_prev_mask`: which map a BRS mode feeds back as the network's next previous-mask input:
-    "optimised" (the reference: the map after the click's optimisation) or "network" (the network's own
-    prediction for the same clicks, without the optimisation's scale/bias or input bias). Either way the
-    returned map and ZoomIn's ROI follow the optimised map. No effect in NoBRS.
-    `brs_trust_iou`: BRS modes drop a click's optimisation (returning the unoptimised map, the variables reset
-    to zero) when the optimised mask's IoU with the unoptimised mask for the same clicks is
-    below this, i.e. when satisfying the clicks changed the object globally. None (the reference): off.
-    `brs_click_radius`: BRS modes' corrective loss asks for the (2·r+1)² square around each click, at
-    network-input resolution, to be on the click's side; 1 (a 3×3 square) is the reference, 0 only the clicked
-    pixel. No effect in NoBRS.
-    `focus`: after the map for click ≥ 2, re-predict the region the click changed at a finer resolution with the
-    same network and blend it in (`inference.focus`); the blended map is also the next previous-mask input.
-    None (the reference): off.
-    `refine_net`: with `refine`, a learnt refiner's weights file applied after the guided filter
-    (`inference.refine_net`); it sees the image, the raw and filtered maps and the clicks. None: off. Measured
-    and not adopted (docs/model_card.md, "Learnt boundary refiner"); no refiner weights are shipped.
-    `tta_scales`: extra network-input scales (each > 0 and not 1): every click's logits are the mean of the
-    main pass's and one pass per scale on the transformed input resized by it (`inference.transforms.rescale`;
-    the flip, when on, goes along), each brought back to the main pass's size. BRS modes optimise at the main
-    scale only; f-BRS applies the click's optimised scale and bias, which are per channel, at every scale.
-    The averaged map is the returned map and ZoomIn's, and the next previous-mask input unless
-    `brs_prev_mask="network"` (which feeds back the main scale's unoptimised map). Empty (the reference): off.
-    NoBRS and f-BRS-A/B/C only (RGB-/DistMap-BRS optimise a per-pixel bias).
+    prob_thresh: the mask threshold of BRS's early exit and of the evaluation (0.49).
+    with_flip: average the logits of the image and its horizontal flip.
+    zoom_in: ZoomIn settings, or None (whole image at every click).
+    max_size: LimitLongestSide for large images (None: off).
+    net_clicks_limit: clicks given to the network: "auto" (the mode's reference default: NoBRS all,
+        RGB/DistMap-BRS 5, f-BRS 8), None (all) or a number; later clicks act through BRS only.
+    optimize_after_n_clicks: BRS optimises from the click after this many (reference 1).
+    lbfgs: L-BFGS-B budget and tolerances.
+    reg_weight, reg_bias_weight: BRS regulariser, f-BRS w·(Σs² + w_b·Σb²), RGB/DistMap-BRS w·Σx².
+    min_iou_diff: BRS early exit once the mask's IoU with the previous evaluation's exceeds 1 − this.
+    brs_warm_start: each click's optimisation starts from the previous click's solution (True, the
+        reference) or from the identity (False: zero scale/bias or input bias at every click).
+    refine: guided-filter the returned map with the image (`inference.postprocess`); the network's next
+        previous-mask input and ZoomIn's ROI still use the unrefined map. None (the reference): off.
     """
 
     prob_thresh: float = 0.49
@@ -94,43 +81,32 @@ class PredictorConfig:
     reg_bias_weight: float = 10.0
     min_iou_diff: float = 0.01
     brs_warm_start: bool = True
-    brs_prev_mask: str = "optimised"
-    brs_trust_iou: float | None = None
-    brs_click_radius: int = 1
-    focus: FocusParams | None = None
     refine: GuidedFilterParams | None = None
-    refine_feedback: bool = False
-    refine_net: str | None = None
-    tta_scales: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "tta_scales", checked_tta_scales(self.tta_scales))
-        if self.brs_prev_mask not in BRS_PREV_MASK_CHOICES:
-            raise ValueError(f"brs_prev_mask must be one of {BRS_PREV_MASK_CHOICES}, got {self.brs_prev_mask!r}")
-        if self.brs_prev_mask != "optimised" and self.refine_feedback:
-            raise ValueError("refine_feedback and brs_prev_mask='network' both choose the previous-mask input")
-        if self.brs_trust_iou is not None and not 0 < self.brs_trust_iou <= 1:
-            raise ValueError(f"brs_trust_iou must be in (0, 1] or None, got {self.brs_trust_iou!r}")
-        if not (isinstance(self.brs_click_radius, int) and self.brs_click_radius >= 0):
-            raise ValueError(f"brs_click_radius must be an integer >= 0, got {self.brs_click_radius!r}")
-        if self.focus is not None and (self.refine_feedback or self.brs_prev_mask != "optimised"):
-            raise ValueError("focus sets the previous-mask input itself: not with refine_feedback or "
-                             "brs_prev_mask='network'")
-        if self.refine_net is not None and self.refine is None:
-            raise ValueError("refine_net needs refine (the learnt refiner corrects the guided-filter map)")
+        if not 0 < self.prob_thresh < 1:
+            raise ValueError(f"prob_thresh must be in (0, 1), got {self.prob_thresh!r}")
+        if self.max_size is not None and not (_is_int(self.max_size) and self.max_size >= 16):
+            raise ValueError(f"max_size must be None or an integer ≥ 16, got {self.max_size!r}")
+        if not (self.net_clicks_limit in ("auto", None) or (_is_int(self.net_clicks_limit)
+                                                          and self.net_clicks_limit >= 1)):
+            raise ValueError(f"net_clicks_limit must be 'auto', None or an integer ≥ 1, "
+                             f"got {self.net_clicks_limit!r}")
+        if not (_is_int(self.optimize_after_n_clicks) and self.optimize_after_n_clicks >= 0):
+            raise ValueError(f"optimize_after_n_clicks must be an integer ≥ 0, got {self.optimize_after_n_clicks!r}")
+        if not (self.reg_weight >= 0 and self.reg_bias_weight >= 0):
+            raise ValueError(f"reg_weight and reg_bias_weight must be ≥ 0, got {self.reg_weight!r}, "
+                             f"{self.reg_bias_weight!r}")
+        if not 0 <= self.min_iou_diff < 1:
+            raise ValueError(f"min_iou_diff must be in [0, 1), got {self.min_iou_diff!r}")
 
     def clicks_limit(self, mode_default: int | None) -> int | None:
         """The effective net_clicks_limit."""
         return mode_default if self.net_clicks_limit == "auto" else self.net_clicks_limit
 
 
-def checked_tta_scales(scales: Sequence[float]) -> tuple[float, ...]:
-    """`scales` as a tuple of floats; ValueError unless they are distinct numbers in (0, 16) other than 1."""
-    values = tuple(scales)
-    if any(isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < 16 or v == 1 for v in values) \
-            or len(set(values)) != len(values):
-        raise ValueError(f"tta_scales must be distinct numbers in (0, 16) other than 1, got {scales!r}")
-    return tuple(float(v) for v in values)
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def image_to_tensor(image: np.ndarray, device: torch.device) -> torch.Tensor:
@@ -149,11 +125,8 @@ class Predictor:
 
     mode: str = "nobrs"
     default_clicks_limit: int | None = None
-    supports_tta_scales = False   # subclasses that implement `_logits_at_scale`
 
     def __init__(self, net: ClickNetwork | None, device: torch.device, config: PredictorConfig) -> None:
-        if config.tta_scales and not self.supports_tta_scales:
-            raise ValueError(f"tta_scales are not available in mode {self.mode!r} (NoBRS and f-BRS-A/B/C only)")
         self.net = net
         self.device = torch.device(device)
         self.config = config
@@ -167,27 +140,16 @@ class Predictor:
             self.transforms.append(AddHorizontalFlip())
         self.original_image: torch.Tensor | None = None
         self.refiner: GuidedRefiner | None = None
-        self.learnt_refiner: LearntRefiner | None = None
-        self._refine_net = load_refiner(config.refine_net, self.device) if config.refine_net is not None else None
         self.prev_prediction: torch.Tensor | None = None
-        # Set by BRS predictors with brs_prev_mask="network": the click's unoptimised logits, same batch as
-        # the optimised ones; None otherwise.
-        self.network_logits: torch.Tensor | None = None
-        self.main_scale = 1.0                          # network-input px per image px of the last main pass
-        self.focus_box: tuple[int, int, int, int] | None = None   # last focus step's box, None if it did not run
-        self.focus_refiner = (FocusRefiner(net, self.points, config.with_flip, config.focus)
-                              if config.focus is not None and net is not None else None)
         self.index_offset = 0
         self.n_objective_evals = 0
         self.objective_values: list[float] = []
-        self.brs_rejected = False   # BRS modes: the last click's optimisation was dropped (brs_trust_iou)
 
     # --- object lifecycle ----------------------------------------------------------------------------
     def set_input_image(self, image: np.ndarray) -> None:
         """Start a new object on uint8 (H, W, 3) RGB `image`; resets transforms and state."""
         self.original_image = image_to_tensor(image, self.device)
         self.refiner = GuidedRefiner(image, self.config.refine) if self.config.refine is not None else None
-        self.learnt_refiner = LearntRefiner(self._refine_net, image) if self._refine_net is not None else None
         for t in self.transforms:
             t.reset()
         self.prev_prediction = torch.zeros_like(self.original_image[:, :1])
@@ -234,29 +196,9 @@ class Predictor:
         if not clicks:
             raise ValueError("at least one click is needed")
         self.n_objective_evals, self.objective_values = 0, []
-        self.focus_box, self.brs_rejected = None, False
-        prev_before = self.prev_prediction if prev_mask is None else prev_mask
         with torch.no_grad():
             probs = self._predict(list(clicks), prev_mask)
-            if self.focus_refiner is not None and len(clicks) > 1:
-                probs = self._focus(probs, prev_before, list(clicks))
-        if self.refiner is None:
-            return probs
-        refined = self.refiner.refine(probs)
-        if self.learnt_refiner is not None:
-            refined = self.learnt_refiner.refine(probs, refined, clicks)
-        if self.config.refine_feedback:
-            self.prev_prediction = torch.from_numpy(np.array(refined, dtype=np.float32))[None, None].to(self.device)
-        return refined
-
-    def _focus(self, probs: np.ndarray, prev_before: torch.Tensor, clicks: list[Click]) -> np.ndarray:
-        """The focus step (`inference.focus`) on float32 (H, W) `probs`; the blended map becomes the previous
-        prediction when the step ran."""
-        fused, self.focus_box = self.focus_refiner.refine(self.original_image, prev_before[0, 0].cpu().numpy(), probs,
-                                                          clicks, self.main_scale)
-        if self.focus_box is not None:
-            self.prev_prediction = torch.from_numpy(fused)[None, None].to(self.device)
-        return fused
+        return probs if self.refiner is None else self.refiner.refine(probs)
 
     def _predict(self, clicks: list[Click], prev_mask: torch.Tensor | None) -> np.ndarray:
         image = self.original_image
@@ -266,42 +208,12 @@ class Predictor:
         for t in self.transforms:
             image_nd, click_lists = t.transform(image_nd, click_lists)
             changed |= t.image_changed
-        self.network_logits = None
-        roi = self.roi
-        self.main_scale = image_nd.shape[3] / (image.shape[3] if roi is None else roi[3] - roi[2] + 1)
         logits = self._predict_logits(image_nd, click_lists, changed)
-        if self.config.tta_scales:
-            logits = self._average_over_scales(logits, image_nd, click_lists)
-        network_prediction = None
-        if self.network_logits is not None:
-            # Inverse transforms keep state (ZoomIn's previous map); the optimised map must set it, as usual.
-            saved = [t.get_state() for t in self.transforms]
-            network_prediction = self._inverse_transform(self.network_logits, image_nd.shape[2:])
-            for t, state in zip(self.transforms, saved):
-                t.set_state(state)
         prediction = self._inverse_transform(logits, image_nd.shape[2:])
         if self.zoom_in is not None and self.zoom_in.check_possible_recalculation():
             return self._predict(clicks, None)
-        self.prev_prediction = prediction if network_prediction is None else network_prediction
+        self.prev_prediction = prediction
         return prediction.cpu().numpy()[0, 0].astype(np.float32, copy=False)
-
-    def _average_over_scales(self, logits: torch.Tensor, image_nd: torch.Tensor,
-                             click_lists: list[list[Click]]) -> torch.Tensor:
-        """Mean of the main pass's logits (B, 1, h, w) and one pass per `config.tta_scales`, all at the
-        transformed input's size (B, 1, H, W)."""
-        size = image_nd.shape[2:]
-        total = F.interpolate(logits, size=size, mode="bilinear", align_corners=True)
-        for scale in self.config.tta_scales:
-            scaled_image, scaled_clicks = rescale_input(image_nd, click_lists, scale)
-            scaled = self._logits_at_scale(scaled_image, scaled_clicks)
-            total = total + F.interpolate(scaled, size=size, mode="bilinear", align_corners=True)
-        return total / (1 + len(self.config.tta_scales))
-
-    def _logits_at_scale(self, image_nd: torch.Tensor, click_lists: list[list[Click]]) -> torch.Tensor:
-        """Logits (B, 1, h, w) at the size of `image_nd`, a rescaled copy of the click's transformed batch, with
-        whatever the main pass settled (f-BRS: the optimised scale and bias); subclasses with
-        `supports_tta_scales`."""
-        raise NotImplementedError
 
     def _inverse_transform(self, logits: torch.Tensor, size: torch.Size) -> torch.Tensor:
         """Logits (B, 1, h, w) of the transformed batch → probabilities (1, 1, H, W) at image size."""
@@ -330,11 +242,8 @@ class NoBRSPredictor(Predictor):
     """Plain forward pass of the network (no optimisation)."""
 
     mode = "nobrs"
-    supports_tta_scales = True
 
     def _predict_logits(self, image_nd: torch.Tensor, click_lists: list[list[Click]],
                         image_changed: bool) -> torch.Tensor:
         return self.net(image_nd, self.points(click_lists))["instances"]
 
-    def _logits_at_scale(self, image_nd: torch.Tensor, click_lists: list[list[Click]]) -> torch.Tensor:
-        return self._predict_logits(image_nd, click_lists, True)

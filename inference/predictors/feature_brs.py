@@ -13,7 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from inference.brs import ScaleBiasVariables
+from inference.predictors.brs import ScaleBiasVariables
 from inference.clicks import Click
 from inference.predictors.brs_base import BRSPredictor
 
@@ -23,7 +23,6 @@ class FeatureBRSPredictor(BRSPredictor):
 
     default_clicks_limit = 8
     letter = "B"
-    supports_tta_scales = True
 
     def __init__(self, net, device, config) -> None:
         super().__init__(net, device, config)
@@ -80,19 +79,6 @@ class FeatureBRSPredictor(BRSPredictor):
         if self.config.with_flip:
             scale, bias = scale.repeat(2, 1, 1, 1), bias.repeat(2, 1, 1, 1)
         return self.net.forward_from_insertion(self.insertion_point, features * scale + bias, extras)
-
-    def _logits_at_scale(self, image_nd: torch.Tensor, click_lists: list[list[Click]]) -> torch.Tensor:
-        """The rescaled batch through the whole network with this click's optimised scale and bias (per
-        channel, so they apply at any resolution); the cached main-scale features stay as they are."""
-        net = self.net
-        image, prev_mask = net.prepare_input(image_nd)
-        coord = net.get_coord_features(image, prev_mask, self.points(click_lists))
-        features, extras = net.forward_to_insertion(self.insertion_point, image, coord)
-        batch = self.unflipped_batch(image_nd)
-        x = torch.from_numpy(np.asarray(self.opt_data, dtype=np.float32)).to(self.device)
-        (scale, bias), _ = self._variables().unpack(x)
-        logits = self._tail(features, extras, scale, bias, batch)
-        return F.interpolate(logits, size=image_nd.shape[2:], mode="bilinear", align_corners=True)
 
 
 class FBRSAPredictor(FeatureBRSPredictor):

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from inference.brs import InputBiasVariables
+from inference.predictors.brs import InputBiasVariables
 from inference.clicks import Click
 from inference.predictors.brs_base import BRSPredictor
 

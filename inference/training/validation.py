@@ -11,19 +11,11 @@ import numpy as np
 import torch
 
 from inference.evaluation.clicker import next_click
+from inference.evaluation.metrics import iou, noc
 from inference.networks.base import ClickNetwork
 from inference.training.data import Sample, load_sample, resize_sample
 
 PROB_THRESH = 0.49
-
-
-def iou(pred: np.ndarray, gt: np.ndarray, ignore: np.ndarray) -> float:
-    """IoU of bool (H, W) masks over pixels not in `ignore`; 1.0 when both are empty."""
-    valid = ~ignore
-    union = ((pred | gt) & valid).sum()
-    if union == 0:
-        return 1.0
-    return float(((pred & gt) & valid).sum() / union)
 
 
 @torch.no_grad()
@@ -55,18 +47,10 @@ def click_ious(net: ClickNetwork, sample: Sample, max_clicks: int = 20, stop_iou
         net_input = torch.cat([image, prob], dim=1) if net.with_prev_mask else image
         prob = torch.sigmoid(net(net_input, points)["instances"])
         pred = (prob[0, 0] > PROB_THRESH).cpu().numpy()
-        ious.append(iou(pred, sample.gt, sample.ignore))
+        ious.append(iou(sample.gt, pred, sample.ignore))
         if ious[-1] >= stop_iou:
             break
     return ious
-
-
-def noc(ious: list[float], threshold: float, max_clicks: int = 20) -> int:
-    """Number of clicks to reach `threshold` IoU (max_clicks if never)."""
-    for k, value in enumerate(ious, start=1):
-        if value >= threshold:
-            return k
-    return max_clicks
 
 
 def score_pairs(net: ClickNetwork, pairs: list[tuple[Path, Path]], long_side: int = 320, max_clicks: int = 20,

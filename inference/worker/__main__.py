@@ -11,7 +11,7 @@ from celery.utils.imports import symbol_by_name
 
 from inference.worker import keys, runtime
 from inference.worker.heartbeat import Heartbeat
-from inference.worker.service import DEFAULT_BRS, DEFAULT_REFINE, ENV_BRS, ENV_REFINE, mode_settings, refine_setting
+from inference.worker.service import worker_preset
 
 log = logging.getLogger("inference.worker")
 
@@ -23,8 +23,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--queue", default=None, help="override the queue name (default clicks.<host>.<pid>)")
     args = parser.parse_args(argv)
     try:   # a bad engine setting stops the worker here, not at every click
-        refine_setting(os.environ.get(ENV_REFINE, DEFAULT_REFINE))
-        mode_settings("f-brs-b", os.environ.get(ENV_BRS, DEFAULT_BRS))
+        worker_preset()
     except ValueError as exc:
         parser.exit(2, f"error: {exc}\n")
 

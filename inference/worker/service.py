@@ -18,56 +18,30 @@ from inference.worker.payload import encode_roi_png
 from inference.worker.requests import ClickRequest, ImageRef, RequestError
 
 ENGINE_HISTORY = MAX_UNDO_STEPS + 2   # undo snapshots kept by the engine (each holds an (H, W) map)
-ENV_REFINE = "CLICKLABEL_WORKER_REFINE"
-DEFAULT_REFINE = "4,1e-3"   # guided-filter refinement of the maps (docs/model_card.md, "Guided-filter refinement")
-# Per-mode departures from the reference predictor settings, each adopted on validation (docs/model_card.md,
-# "f-BRS-B optimisation budget on validation"): f-BRS-B starts every click's optimisation from the identity and
-# gives the network every click (reference: warm start, first 8 clicks). $CLICKLABEL_WORKER_BRS = "adopted"
-# (default) applies them, "reference" runs every mode with the reference settings.
-LIVE_MODE_SETTINGS: dict[str, dict[str, Any]] = {"f-brs-b": {"brs_warm_start": False, "net_clicks_limit": None}}
-ENV_BRS = "CLICKLABEL_WORKER_BRS"
-DEFAULT_BRS = "adopted"
+ENV_PRESET = "CLICKLABEL_WORKER_PRESET"   # the predictor settings the worker runs (`inference.predictors.presets`)
 
 SessionFactory = Callable[[Any, np.ndarray, str], Any]
 ClickFactory = Callable[[float, float, bool], Any]
 
 
-def refine_setting(value: str) -> Any:
-    """`inference.refine.GuidedFilterParams` from a $CLICKLABEL_WORKER_REFINE value: "off", or "RADIUS,EPS"
-    (e.g. "4,1e-3"). Raises ValueError with the expected form for anything else."""
-    from inference.refine import GuidedFilterParams
-
-    text = value.strip().lower()
-    if text in {"off", "none", "0", ""}:
-        return None
+def worker_preset() -> Any:
+    """The `inference.predictors.presets.Preset` named by $CLICKLABEL_WORKER_PRESET (default "app");
+    ValueError naming the known presets otherwise."""
+    from inference.predictors.presets import DEFAULT_PRESET, get_preset
     try:
-        radius, eps = text.split(",")
-        return GuidedFilterParams(radius=int(radius), eps=float(eps))
+        return get_preset(os.environ.get(ENV_PRESET, DEFAULT_PRESET))
     except ValueError as exc:
-        raise ValueError(f"CLICKLABEL_WORKER_REFINE must be 'off' or 'RADIUS,EPS' such as '4,1e-3'; got {value!r} "
-                         f"({exc})") from None
-
-
-def mode_settings(mode: str, value: str) -> dict[str, Any]:
-    """`SegmentationSession` keyword settings for `mode` under a $CLICKLABEL_WORKER_BRS value: "adopted" →
-    `LIVE_MODE_SETTINGS[mode]` (empty for modes without any), "reference" → none. Raises ValueError otherwise."""
-    text = value.strip().lower()
-    if text not in {"adopted", "reference"}:
-        raise ValueError(f"CLICKLABEL_WORKER_BRS must be 'adopted' or 'reference'; got {value!r}")
-    return dict(LIVE_MODE_SETTINGS.get(mode, {})) if text == "adopted" else {}
+        raise ValueError(f"{ENV_PRESET}: {exc}") from None
 
 
 def engine_session_factory(model: Any, image: np.ndarray, mode: str) -> Any:
-    """A new `inference.session.SegmentationSession` on uint8 (H, W, 3) RGB `image` (evaluation ZoomIn,
-    flip, longest side limited to $CLICKLABEL_WORKER_MAX_SIZE, default 800, like the reference demos;
-    guided-filter refinement per $CLICKLABEL_WORKER_REFINE, default `DEFAULT_REFINE`, never for GrabCut;
-    the mode's `LIVE_MODE_SETTINGS` unless $CLICKLABEL_WORKER_BRS is "reference")."""
+    """A new `inference.session.SegmentationSession` on uint8 (H, W, 3) RGB `image` with the worker preset's
+    settings for `mode` (`worker_preset`; the app's by default: the evaluation's ZoomIn and flip, longest side
+    800, the guided filter, f-BRS-B cold-started with every click given to the network)."""
     from inference.session import SegmentationSession
 
-    max_size = int(os.environ.get("CLICKLABEL_WORKER_MAX_SIZE", "800")) or None
-    refine = None if model is None else refine_setting(os.environ.get(ENV_REFINE, DEFAULT_REFINE))
-    return SegmentationSession(model, image, mode=mode, max_size=max_size, max_history=ENGINE_HISTORY,
-                               refine=refine, **mode_settings(mode, os.environ.get(ENV_BRS, DEFAULT_BRS)))
+    return SegmentationSession(model, image, mode=mode, config=worker_preset().config(mode),
+                               max_history=ENGINE_HISTORY)
 
 
 def engine_click(x: float, y: float, positive: bool) -> Any:

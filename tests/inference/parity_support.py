@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from inference.clicks import Click
-from inference.device import torch_threads
+from inference.utils.device import torch_threads
 from inference.networks.checkpoints import load_checkpoint
 from inference.predictors import PredictorConfig, ZoomInParams
 from inference.session import SegmentationSession

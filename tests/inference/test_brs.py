@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from inference.brs import (BRSMaskLoss, BRSObjective, InputBiasVariables, LBFGSParams, ScaleBiasVariables,
+from inference.predictors.brs import (BRSMaskLoss, BRSObjective, InputBiasVariables, LBFGSParams, ScaleBiasVariables,
                            batch_iou, run_lbfgs)
 from inference.clicks import Click, click_square_maps
 

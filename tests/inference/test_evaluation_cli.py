@@ -84,40 +84,36 @@ def test_command_line_errors(tmp_path):
     cases = [
         (["--dataset", str(tmp_path), "--mode", "nobrs"], "--model is required"),
         (["--dataset", str(tmp_path), "--mode", "bogus"], "invalid choice"),
-        (["--dataset", missing, "--mode", "grabcut", "--zoom-in", "maybe"], "on or off"),
-        (["--dataset", missing, "--mode", "grabcut", "--zoom-in", "off", "--zoom-target", "480"],
-         "need --zoom-in on"),
-        (["--dataset", missing, "--mode", "grabcut", "--zoom-expansion", "0"], "number > 0"),
-        (["--dataset", missing, "--mode", "grabcut", "--zoom-skip-clicks", "-2"], "integer ≥ -1"),
-        (["--dataset", missing, "--mode", "grabcut", "--zoom-skip-clicks", "one"], "integer ≥ -1"),
-        (["--dataset", missing, "--mode", "grabcut", "--zoom-in", "off", "--zoom-skip-clicks", "0"],
-         "need --zoom-in on"),
-        (["--dataset", missing, "--mode", "grabcut", "--zoom-min-crop", "0"], "integer ≥ 1"),
-        (["--dataset", missing, "--mode", "grabcut", "--zoom-in", "off", "--zoom-min-crop", "100"],
-         "need --zoom-in on"),
-        (["--dataset", missing, "--mode", "grabcut", "--refine-eps", "0.01"], "--refine-eps needs --refine-radius"),
-        (["--dataset", missing, "--mode", "grabcut", "--refine-radius", "0"], "integer ≥ 1"),
-        (["--dataset", missing, "--mode", "grabcut", "--refine-feedback"], "--refine-feedback needs --refine-radius"),
-        (["--dataset", missing, "--mode", "grabcut", "--net-clicks-limit", "some"], "auto, none or an integer"),
-        (["--dataset", missing, "--mode", "grabcut", "--brs-reg-weight", "-1"], "number ≥ 0"),
-        (["--dataset", missing, "--mode", "grabcut", "--brs-min-iou-diff", "1"], "number in [0, 1)"),
-        (["--dataset", missing, "--mode", "grabcut", "--brs-maxfun", "0"], "integer ≥ 1"),
-        (["--dataset", missing, "--mode", "grabcut", "--brs-warm-start", "cold"], "on or off"),
-        (["--dataset", missing, "--mode", "grabcut", "--brs-prev-mask", "refined"], "invalid choice"),
-        (["--dataset", missing, "--mode", "grabcut", "--focus", "maybe"], "on or off"),
-        (["--dataset", missing, "--mode", "grabcut", "--focus", "on", "--brs-prev-mask", "network"],
-         "--focus sets the previous-mask input itself"),
-        (["--dataset", missing, "--mode", "grabcut", "--brs-trust-iou", "0"], "number in (0, 1]"),
-        (["--dataset", missing, "--mode", "grabcut", "--brs-click-radius", "-1"], "integer ≥ 0"),
-        (["--dataset", missing, "--mode", "grabcut", "--brs-click-radius", "one"], "integer ≥ 0"),
-        (["--dataset", missing, "--mode", "grabcut", "--refine-radius", "4", "--refine-feedback",
-          "--brs-prev-mask", "network"], "both choose the previous-mask input"),
+        (["--dataset", missing, "--mode", "grabcut", "--preset", "tuned"], "invalid choice"),
+        (["--dataset", missing, "--mode", "grabcut", "--set", "zoom_in"], "expected NAME=VALUE"),
+        (["--dataset", missing, "--mode", "grabcut", "--set", "focus=on"], "unknown setting 'focus'"),
+        (["--dataset", missing, "--mode", "grabcut", "--set", "zoom_in.target_size=0"], "target_size"),
+        (["--dataset", missing, "--mode", "grabcut", "--set", "zoom_in.skip_clicks=-2"], "skip_clicks"),
+        (["--dataset", missing, "--mode", "grabcut", "--set", "zoom_in.skip_clicks=one"], "cannot read 'one'"),
+        (["--dataset", missing, "--mode", "grabcut", "--set", "zoom_in=off", "--set", "zoom_in.target_size=480"],
+         "zoom_in is off"),
+        (["--dataset", missing, "--mode", "grabcut", "--set", "refine.radius=0"], "radius"),
+        (["--dataset", missing, "--mode", "grabcut", "--preset", "reference", "--set", "refine.eps=0.01"],
+         "refine is off"),
+        (["--dataset", missing, "--mode", "grabcut", "--set", "net_clicks_limit=some"], "cannot read 'some'"),
+        (["--dataset", missing, "--mode", "grabcut", "--set", "reg_weight=-1"], "reg_weight"),
+        (["--dataset", missing, "--mode", "grabcut", "--set", "min_iou_diff=1"], "min_iou_diff"),
+        (["--dataset", missing, "--mode", "grabcut", "--set", "lbfgs.maxfun=0"], "maxfun"),
+        (["--dataset", missing, "--mode", "grabcut", "--set", "brs_warm_start=cold"], "cannot read 'cold'"),
+        (["--dataset", missing, "--mode", "grabcut", "--max-clicks", "0"], "integer ≥ 1"),
         (["--dataset", missing, "--mode", "grabcut"], "not found"),
     ]
     for args, message in cases:
         res = subprocess.run([sys.executable, "-m", "inference.evaluate", *args, "--out", str(tmp_path / "o")],
                              cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
         assert res.returncode == 2 and message in res.stderr, (args, res.stderr[-300:])
+
+
+def test_help_lists_at_most_fifteen_options():
+    from inference.evaluate import build_parser
+
+    options = [a for a in build_parser()._actions if a.option_strings]
+    assert len(options) <= 15, [a.option_strings for a in options]
 
 
 @pytest.mark.slow
@@ -136,7 +132,7 @@ def test_workers_with_a_real_model(tmp_path, shared_fixtures):
     for workers in ("1", "2"):
         out = tmp_path / f"out{workers}"
         assert main(["--dataset", str(dataset), "--model", str(fx / "weights.pth"), "--mode", "nobrs",
-                     "--zoom-in", "off", "--max-clicks", "2", "--workers", workers, "--no-progress",
+                     "--set", "zoom_in=off", "--max-clicks", "2", "--workers", workers, "--no-progress",
                      "--out", str(out)]) == 0
         runs.append(sorted((s["id"], s["clicks"], s["ious"]) for s in read_samples(out)))
     assert [r[:2] for r in runs[0]] == [r[:2] for r in runs[1]]
@@ -144,116 +140,89 @@ def test_workers_with_a_real_model(tmp_path, shared_fixtures):
         assert ious1 == pytest.approx(ious2, abs=1e-4)
 
 
-def test_refinement_is_applied_and_reported(tmp_path):
-    """`--refine-radius/--refine-eps` reach every session: the IoUs change and the outputs say so."""
-    from inference.evaluate import main
-
-    dataset = make_dataset(tmp_path / "ds", n=2)
-    runs = {}
-    for name, extra in (("plain", []), ("refined", ["--refine-radius", "2", "--refine-eps", "1e-3"])):
-        out = tmp_path / name
-        assert main(["--dataset", str(dataset), "--model", "default", "--mode", "nobrs", "--max-clicks", "3",
-                     "--no-progress", "--out", str(out), *extra]) == 0
-        runs[name] = out
-    summaries = json.loads((runs["refined"] / "summary.json").read_text())
-    assert summaries[0]["refine"] == {"radius": 2, "eps": 0.001, "max_side": 1024}
-    assert "guided-filter refinement (radius 2, eps 0.001)" in (runs["refined"] / "summary.md").read_text()
-    assert "no refinement" in (runs["plain"] / "summary.md").read_text()
-    plain = [s["ious"] for s in read_samples(runs["plain"])]
-    refined = [s["ious"] for s in read_samples(runs["refined"])]
-    assert plain != refined
-
-
-def test_brs_options_reach_the_sessions_and_the_summary(tmp_path, monkeypatch):
-    """`--brs-prev-mask network`, `--brs-trust-iou` and `--brs-click-radius` reach every BRS session's config and
-    are recorded in summary.json."""
-    from inference.evaluate import main
-    from inference.predictors import brs_base
-
-    seen: list[tuple[str, float | None, int]] = []
-    real = brs_base.BRSPredictor._optimise
-
-    def recording(self, *args, **kwargs):
-        seen.append((self.config.brs_prev_mask, self.config.brs_trust_iou, self.config.brs_click_radius))
-        return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(brs_base.BRSPredictor, "_optimise", recording)
-    dataset = make_dataset(tmp_path / "ds", n=1)
-    out = tmp_path / "out"
-    assert main(["--dataset", str(dataset), "--model", "default", "--mode", "f-brs-b", "--max-clicks", "2",
-                 "--zoom-in", "off", "--brs-warm-start", "off", "--brs-prev-mask", "network",
-                 "--brs-trust-iou", "0.9", "--brs-click-radius", "0", "--no-progress",
-                 "--out", str(out)]) == 0
-    assert seen and set(seen) == {("network", 0.9, 0)}
-    (summary,) = json.loads((out / "summary.json").read_text())
-    assert summary["brs_prev_mask"] == "network" and summary["brs_warm_start"] is False
-    assert summary["brs_trust_iou"] == 0.9 and summary["brs_click_radius"] == 0
-
-
-def test_focus_reaches_the_sessions_and_the_summary(tmp_path):
-    """`--focus on` gives every session the focus step and is recorded (with its settings) in summary.json."""
-    from inference.evaluate import main
-
-    dataset = make_dataset(tmp_path / "ds", n=1)
-    runs = {}
-    for flag in ("off", "on"):
-        out = tmp_path / flag
-        assert main(["--dataset", str(dataset), "--model", "default", "--mode", "nobrs", "--max-clicks", "4",
-                     "--focus", flag, "--no-progress", "--out", str(out)]) == 0
-        runs[flag] = out
-    (summary,) = json.loads((runs["on"] / "summary.json").read_text())
-    assert summary["focus"]["target_size"] == 320 and summary["focus"]["min_gain"] == 1.5
-    assert json.loads((runs["off"] / "summary.json").read_text())[0]["focus"] is None
-
-
-def test_zoom_start_and_min_crop_reach_the_sessions_and_the_summary(tmp_path, monkeypatch):
-    """`--zoom-skip-clicks N` and `--zoom-min-crop PX` build every session's ZoomIn with those settings (the
-    others unchanged) and are recorded in summary.json and summary.md."""
-    from inference.evaluate import main
-    from inference.transforms import zoom_in as zoom_module
-
-    built: list[tuple[int, float, object, float]] = []
-    real_init = zoom_module.ZoomIn.__init__
-
-    def recording(self, *args, **kwargs):
-        real_init(self, *args, **kwargs)
-        built.append((self.skip_clicks, self.min_crop_size, self.target_size, self.expansion_ratio))
-
-    monkeypatch.setattr(zoom_module.ZoomIn, "__init__", recording)
-    dataset = make_dataset(tmp_path / "ds", n=2)
-    out = tmp_path / "out"
-    assert main(["--dataset", str(dataset), "--model", "default", "--mode", "nobrs", "--max-clicks", "2",
-                 "--zoom-skip-clicks", "-1", "--zoom-min-crop", "120", "--no-progress", "--out", str(out)]) == 0
-    assert built and set(built) == {(-1, 120, 400, 1.4)}
-    (summary,) = json.loads((out / "summary.json").read_text())
-    assert summary["zoom_params"]["skip_clicks"] == -1 and summary["zoom_params"]["min_crop_size"] == 120
-    assert summary["zoom_params"]["target_size"] == 400
-    assert "ZoomIn target 400, expansion 1.4, skip -1, min crop 120" in (out / "summary.md").read_text()
-
-
-def test_tta_scales_reach_the_sessions_and_the_summary(tmp_path, monkeypatch):
-    """`--tta-scales` gives every network session those extra scales and is recorded in summary.json and
-    summary.md; without it the summary says none."""
+def _recording_sessions(monkeypatch) -> list:
+    """Patch SegmentationSession so that every session's (mode, config) is recorded in the returned list."""
     from inference import session as session_module
-    from inference.evaluate import main
 
-    scales_seen: list[tuple[float, ...]] = []
+    seen: list = []
     real_init = session_module.SegmentationSession.__init__
 
     def recording(self, *args, **kwargs):
         real_init(self, *args, **kwargs)
-        scales_seen.append(self.config.tta_scales)
+        seen.append((self.mode, self.config))
 
     monkeypatch.setattr(session_module.SegmentationSession, "__init__", recording)
+    return seen
+
+
+def test_the_default_preset_is_what_the_live_workers_run(tmp_path, monkeypatch):
+    """Without --preset every session gets the live worker's settings for its mode (the same object
+    `inference.worker.service` reads), and summary.json / summary.md record the preset and the settings."""
+    import dataclasses
+
+    from inference.evaluate import main
+    from inference.predictors.presets import APP
+    from inference.worker.service import engine_session_factory
+
+    seen = _recording_sessions(monkeypatch)
+    dataset = make_dataset(tmp_path / "ds", n=2)
+    out = tmp_path / "out"
+    assert main(["--dataset", str(dataset), "--model", "default", "--mode", "nobrs", "--mode", "f-brs-b",
+                 "--max-clicks", "2", "--no-progress", "--out", str(out)]) == 0
+    picture = np.zeros((40, 60, 3), np.uint8)
+    live = {mode: engine_session_factory(_default_model(), picture, mode).config for mode in ("nobrs", "f-brs-b")}
+    assert {mode for mode, _ in seen} == {"nobrs", "f-brs-b"}
+    for mode, config in seen:
+        assert config == APP.config(mode) == live[mode]
+    summaries = json.loads((out / "summary.json").read_text())
+    for summary in summaries:
+        assert summary["preset"] == "app" and summary["overrides"] == {}
+        assert summary["settings"] == json.loads(json.dumps(dataclasses.asdict(APP.config(summary["mode"]))))
+    fbrs_b = summaries[1]["settings"]
+    assert fbrs_b["brs_warm_start"] is False and fbrs_b["net_clicks_limit"] is None
+    text = (out / "summary.md").read_text()
+    assert "preset `app`" in text and "guided filter radius 4, eps 0.001" in text
+
+
+def _default_model():
+    from inference.model_zoo import load_model
+    return load_model("default")
+
+
+def test_reference_preset_and_overrides_reach_the_sessions_and_the_summary(tmp_path, monkeypatch):
+    """`--preset reference` gives the papers' settings, `--set` changes single ones, both recorded."""
+    from inference.evaluate import main
+    from inference.predictors.presets import REFERENCE
+
+    seen = _recording_sessions(monkeypatch)
+    dataset = make_dataset(tmp_path / "ds", n=1)
+    out = tmp_path / "out"
+    assert main(["--dataset", str(dataset), "--model", "default", "--mode", "f-brs-b", "--max-clicks", "2",
+                 "--preset", "reference", "--set", "lbfgs.maxfun=7", "--set", "zoom_in.skip_clicks=-1",
+                 "--set", "zoom_in.min_crop_size=120", "--set", "net_clicks_limit=none", "--no-progress",
+                 "--out", str(out)]) == 0
+    (mode, config), = set((m, c) for m, c in seen)
+    assert config.lbfgs.maxfun == 7 and config.net_clicks_limit is None and config.refine is None
+    assert (config.zoom_in.skip_clicks, config.zoom_in.min_crop_size, config.zoom_in.target_size) == (-1, 120, 400)
+    assert config.brs_warm_start is REFERENCE.config("f-brs-b").brs_warm_start is True
+    (summary,) = json.loads((out / "summary.json").read_text())
+    assert summary["preset"] == "reference"
+    assert summary["overrides"] == {"lbfgs.maxfun": "7", "zoom_in.skip_clicks": "-1",
+                                    "zoom_in.min_crop_size": "120", "net_clicks_limit": "none"}
+    assert summary["settings"]["lbfgs"]["maxfun"] == 7 and summary["settings"]["refine"] is None
+    text = (out / "summary.md").read_text()
+    assert "ZoomIn target 400, expansion 1.4, skip -1, min crop 120" in text and "no refinement" in text
+
+
+def test_refinement_changes_the_results(tmp_path):
+    """The app preset's guided filter reaches the maps: switching it off changes the IoUs."""
+    from inference.evaluate import main
+
     dataset = make_dataset(tmp_path / "ds", n=2)
     runs = {}
-    for extra in ([], ["--tta-scales", "0.75,1.25"]):
-        out = tmp_path / f"out{len(extra)}"
-        assert main(["--dataset", str(dataset), "--model", "default", "--mode", "f-brs-b", "--max-clicks", "2",
-                     *extra, "--no-progress", "--out", str(out)]) == 0
-        runs[bool(extra)] = out
-    assert set(scales_seen) == {(), (0.75, 1.25)}
-    assert json.loads((runs[True] / "summary.json").read_text())[0]["tta_scales"] == [0.75, 1.25]
-    assert json.loads((runs[False] / "summary.json").read_text())[0]["tta_scales"] == []
-    assert "logits averaged over input scales 1, 0.75, 1.25" in (runs[True] / "summary.md").read_text()
-    assert "input scales" not in (runs[False] / "summary.md").read_text()
+    for name, extra in (("refined", []), ("plain", ["--set", "refine=off"])):
+        out = tmp_path / name
+        assert main(["--dataset", str(dataset), "--model", "default", "--mode", "nobrs", "--max-clicks", "3",
+                     "--no-progress", "--out", str(out), *extra]) == 0
+        runs[name] = [s["ious"] for s in read_samples(out)]
+    assert runs["plain"] != runs["refined"]

@@ -46,7 +46,7 @@ def test_command_reproduces_autoeval(shared_fixtures, tmp_path, key, mode, gt_fi
     count. BRS modes on a CPU that does not reproduce the fixture machine's arithmetic
     (`ps.reproduces_reference_arithmetic`): L-BFGS-B amplifies the ~1e-5 forward differences, so there the
     clicker must follow the reference for `min_sync` clicks and a later parting is an expected failure."""
-    from inference.device import torch_threads
+    from inference.utils.device import torch_threads
     from inference.evaluate import main
     from tests.inference import parity_support as ps
 

@@ -127,55 +127,47 @@ def test_config_validation():
     with pytest.raises(ValueError, match="model"):
         EvalConfig(dataset_dir=".", modes=("nobrs",))
     EvalConfig(dataset_dir=".", modes=("grabcut",))  # no model needed
-    with pytest.raises(ValueError, match="need zoom_in"):
-        EvalConfig(dataset_dir=".", modes=("grabcut",), zoom_in=False, zoom_overrides=(("target_size", 480),))
-    with pytest.raises(ValueError, match="unknown ZoomIn setting"):
-        EvalConfig(dataset_dir=".", modes=("grabcut",), zoom_overrides=(("target_sise", 480),))
+    with pytest.raises(ValueError, match="unknown preset"):
+        EvalConfig(dataset_dir=".", modes=("grabcut",), preset="tuned")
+    with pytest.raises(ValueError, match="unknown setting 'target_sise'"):
+        EvalConfig(dataset_dir=".", modes=("grabcut",), overrides=(("target_sise", "480"),))
+    with pytest.raises(ValueError, match="zoom_in is off"):
+        EvalConfig(dataset_dir=".", modes=("grabcut",), overrides=(("zoom_in", "off"), ("zoom_in.target_size", "480")))
+    for name, bad in (("net_clicks_limit", "0"), ("reg_weight", "-1"), ("min_iou_diff", "1"),
+                      ("lbfgs.maxfun", "0"), ("lbfgs.maxfun", "2.5")):
+        with pytest.raises(ValueError, match=name.split(".")[-1]):
+            EvalConfig(dataset_dir=".", modes=("f-brs-b",), model="default", overrides=((name, bad),))
 
 
-def test_zoom_settings_resolve_to_what_the_sessions_get():
-    """True = the reference evaluation's ZoomIn; overrides replace single fields; False = off."""
-    from inference.predictors.base import ZoomInParams
+def test_presets_resolve_to_what_the_sessions_get():
+    """The app preset is the reference plus the guided filter and max size 800, with f-BRS-B cold-started and
+    given every click; overrides replace single fields of the mode's settings."""
+    from inference.postprocess.guided_filter import GuidedFilterParams
+    from inference.predictors.base import PredictorConfig, ZoomInParams
 
-    reference = EvalConfig(dataset_dir=".", modes=("nobrs",), model="some/file.pth").zoom_params()
-    assert reference == ZoomInParams() and (reference.target_size, reference.expansion_ratio) == (400, 1.4)
-    tuned = EvalConfig(dataset_dir=".", modes=("nobrs",), model="x", zoom_overrides=(("target_size", 480),
-                                                                                    ("expansion_ratio", 1.8)))
-    assert (tuned.zoom_params().target_size, tuned.zoom_params().expansion_ratio) == (480, 1.8)
-    assert tuned.zoom_params().skip_clicks == ZoomInParams().skip_clicks
-    assert EvalConfig(dataset_dir=".", modes=("nobrs",), model="x", zoom_in=False).zoom_params() is None
-
-
-def test_evaluation_config_checks_the_clicks_limit():
-    for limit in ("auto", None, 8):
-        assert EvalConfig(dataset_dir="unused", modes=("f-brs-b",), model="default",
-                          net_clicks_limit=limit).net_clicks_limit == limit
-    for bad in (0, "all", 2.5):
-        with pytest.raises(ValueError, match="net_clicks_limit"):
-            EvalConfig(dataset_dir="unused", modes=("f-brs-b",), model="default", net_clicks_limit=bad)
-
-
-def test_evaluation_config_builds_the_sessions_predictor_config():
-    from inference.refine import GuidedFilterParams
-
-    config = EvalConfig(dataset_dir="unused", modes=("f-brs-b", "grabcut"), model="default", refine=(4, 1e-3),
-                        net_clicks_limit=None, brs_reg_weight=1e-2, brs_min_iou_diff=1e-3, brs_maxfun=40,
-                        brs_warm_start=False, brs_prev_mask="network",
-                        zoom_overrides=(("target_size", 480),))
-    predictor = config.predictor_config()
-    assert predictor.reg_weight == 1e-2 and predictor.net_clicks_limit is None
-    assert predictor.min_iou_diff == 1e-3 and predictor.lbfgs.as_kwargs()["maxfun"] == 40
-    assert predictor.lbfgs.as_kwargs()["maxiter"] == 80 and predictor.brs_warm_start is False
-    assert predictor.brs_prev_mask == "network"
-    with pytest.raises(ValueError, match="brs_prev_mask"):
-        EvalConfig(dataset_dir="unused", modes=("f-brs-b",), model="default", brs_prev_mask="refined")
-    assert predictor.refine == GuidedFilterParams(4, 1e-3) and predictor.zoom_in.target_size == 480
-    assert predictor.prob_thresh == 0.49 and predictor.with_flip
-    with pytest.raises(ValueError, match="brs_reg_weight"):
-        EvalConfig(dataset_dir="unused", modes=("f-brs-b",), model="default", brs_reg_weight=-1.0)
-    for bad in (-0.1, 1.0):
-        with pytest.raises(ValueError, match="brs_min_iou_diff"):
-            EvalConfig(dataset_dir="unused", modes=("f-brs-b",), model="default", brs_min_iou_diff=bad)
-    for bad in (0, 2.5):
-        with pytest.raises(ValueError, match="brs_maxfun"):
-            EvalConfig(dataset_dir="unused", modes=("f-brs-b",), model="default", brs_maxfun=bad)
+    reference = EvalConfig(dataset_dir=".", modes=("nobrs",), model="x", preset="reference")
+    assert reference.predictor_config("nobrs") == PredictorConfig()
+    assert reference.predictor_config("nobrs").zoom_in == ZoomInParams()
+    app = EvalConfig(dataset_dir=".", modes=("nobrs", "f-brs-b"), model="x")
+    for mode in ("nobrs", "f-brs-a", "f-brs-b"):
+        config = app.predictor_config(mode)
+        assert config.refine == GuidedFilterParams(4, 1e-3) and config.max_size == 800
+        assert (config.brs_warm_start, config.net_clicks_limit) == (
+            (False, None) if mode == "f-brs-b" else (True, "auto"))
+    tuned = EvalConfig(dataset_dir=".", modes=("f-brs-b",), model="x",
+                       overrides=(("zoom_in.target_size", "480"), ("zoom_in.expansion_ratio", "1.8"),
+                                  ("lbfgs.maxfun", "40"), ("reg_weight", "1e-2"), ("min_iou_diff", "1e-3"),
+                                  ("brs_warm_start", "on"), ("refine.radius", "2")))
+    config = tuned.predictor_config("f-brs-b")
+    assert (config.zoom_in.target_size, config.zoom_in.expansion_ratio) == (480, 1.8)
+    assert config.zoom_in.skip_clicks == ZoomInParams().skip_clicks
+    assert config.lbfgs.as_kwargs()["maxfun"] == 40 and config.lbfgs.as_kwargs()["maxiter"] == 80
+    assert config.reg_weight == 1e-2 and config.min_iou_diff == 1e-3 and config.brs_warm_start is True
+    assert config.refine == GuidedFilterParams(2, 1e-3) and config.net_clicks_limit is None
+    assert config.prob_thresh == 0.49 and config.with_flip
+    fixed = EvalConfig(dataset_dir=".", modes=("nobrs",), model="x", overrides=(("zoom_in.target_size", "192,256"),))
+    assert fixed.predictor_config("nobrs").zoom_in.target_size == (192, 256)
+    off = EvalConfig(dataset_dir=".", modes=("nobrs",), model="x", overrides=(("zoom_in", "off"), ("refine", "off"),
+                                                                            ("net_clicks_limit", "3")))
+    assert off.predictor_config("nobrs").zoom_in is None and off.predictor_config("nobrs").refine is None
+    assert off.predictor_config("nobrs").net_clicks_limit == 3

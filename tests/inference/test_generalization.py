@@ -6,7 +6,8 @@ import torch
 from torch import nn
 
 from inference.clicks import Click, points_tensor
-from inference.generalization import convert_to_interactive, interaction_maps
+from inference.networks.generalization import convert_to_interactive, interaction_maps
+from inference.predictors.base import PredictorConfig
 from inference.session import SegmentationSession
 
 
@@ -47,14 +48,14 @@ def test_brs_moves_the_converted_networks_mask_toward_the_clicks():
     rng = np.random.default_rng(0)
     image = rng.integers(0, 255, size=(32, 40, 3), dtype=np.uint8)
     net = convert_to_interactive(_plain_cnn(), class_index=1)
-    plain = SegmentationSession(net, image, mode="nobrs", zoom_in=False)
+    plain = SegmentationSession(net, image, mode="nobrs", config=PredictorConfig(zoom_in=None))
     first = plain.add_click(Click(20, 16, True))
     # the clicks contradict the plain prediction where it is most confident
     inner = first[3:-3, 3:-3]    # away from the border (a click on row/col 0 has an empty loss square)
     pos_y, pos_x = np.add(np.unravel_index(np.argmin(inner), inner.shape), 3)
     neg_y, neg_x = np.add(np.unravel_index(np.argmax(inner), inner.shape), 3)
     clicks = [Click(20, 16, True), Click(int(pos_x), int(pos_y), True), Click(int(neg_x), int(neg_y), False)]
-    brs = SegmentationSession(net, image, mode="rgb-brs", zoom_in=False)
+    brs = SegmentationSession(net, image, mode="rgb-brs", config=PredictorConfig(zoom_in=None))
     for click in clicks:
         probs = brs.add_click(click)
         base = plain.add_click(click) if click is not clicks[0] else first

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from inference import model_zoo
-from inference.device import select_device
+from inference.utils.device import select_device
 
 
 def test_missing_registered_weights_raise_clear_error(monkeypatch, tmp_path):

@@ -1,4 +1,4 @@
-"""Guided-filter refinement (`inference.refine`) and its use by the predictor, the session and the evaluation."""
+"""Guided-filter refinement (`inference.postprocess.guided_filter`) and its use by the predictor, the session and the evaluation."""
 from __future__ import annotations
 
 import cv2
@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from inference.clicks import Click
-from inference.evaluation.runner import EvalConfig
-from inference.refine import GuidedFilterParams, GuidedRefiner
+from inference.predictors.base import PredictorConfig
+from inference.postprocess.guided_filter import GuidedFilterParams, GuidedRefiner
 from inference.session import SegmentationSession
 
 
@@ -105,8 +105,9 @@ def test_bad_settings_and_inputs_are_rejected():
 
 def test_session_returns_the_refined_map_and_feeds_the_network_the_raw_one(ritm_net, toy_image):
     params = GuidedFilterParams(2, 1e-3)
-    plain = SegmentationSession(ritm_net, toy_image, mode="nobrs", zoom_in=False)
-    refined = SegmentationSession(ritm_net, toy_image, mode="nobrs", zoom_in=False, refine=params)
+    plain = SegmentationSession(ritm_net, toy_image, mode="nobrs", config=PredictorConfig(zoom_in=None))
+    refined = SegmentationSession(ritm_net, toy_image, mode="nobrs",
+                                  config=PredictorConfig(zoom_in=None, refine=params))
     refiner = GuidedRefiner(toy_image, params)
     for click in (Click(30, 22, True), Click(5, 5, False), Click(40, 30, True)):
         raw = plain.add_click(click)
@@ -116,38 +117,6 @@ def test_session_returns_the_refined_map_and_feeds_the_network_the_raw_one(ritm_
         # The next click's previous-mask input is the unrefined map, as in the plain session.
         assert torch.equal(refined.predictor.prev_prediction, plain.predictor.prev_prediction)
     np.testing.assert_allclose(refined.undo(), refiner.refine(plain.undo()), atol=1e-6)
-
-
-def test_refine_feedback_makes_the_refined_map_the_next_previous_mask(ritm_net, toy_image):
-    """With `refine_feedback` the network's next previous-mask input is the map the session returned."""
-    import dataclasses
-
-    from inference.predictors.base import PredictorConfig
-
-    config = PredictorConfig(zoom_in=None, refine=GuidedFilterParams(2, 1e-3))
-    fed_back = SegmentationSession(ritm_net, toy_image, mode="nobrs",
-                                   config=dataclasses.replace(config, refine_feedback=True))
-    raw_fed = SegmentationSession(ritm_net, toy_image, mode="nobrs", config=config)
-    first = True
-    for click in (Click(30, 22, True), Click(5, 5, False), Click(40, 30, True)):
-        out = fed_back.add_click(click)
-        other = raw_fed.add_click(click)
-        np.testing.assert_array_equal(fed_back.predictor.prev_prediction[0, 0].numpy(), out)
-        assert not np.allclose(raw_fed.predictor.prev_prediction[0, 0].numpy(), other, atol=1e-3)
-        if first:   # same first click → same map; later maps differ because their inputs did
-            np.testing.assert_array_equal(out, other)
-            first = False
-    assert not np.allclose(out, other, atol=1e-4)
-    with pytest.raises(ValueError, match="refine_feedback needs refine"):
-        EvalConfig(dataset_dir="unused", modes=("nobrs",), model="default", refine_feedback=True)
-
-
-def test_evaluation_config_builds_the_refinement():
-    config = EvalConfig(dataset_dir="unused", modes=("nobrs",), model="default", refine=(4, 1e-2))
-    assert config.refine_params() == GuidedFilterParams(4, 1e-2)
-    assert EvalConfig(dataset_dir="unused", modes=("nobrs",), model="default").refine_params() is None
-    with pytest.raises(ValueError, match="radius"):
-        EvalConfig(dataset_dir="unused", modes=("nobrs",), model="default", refine=(0, 1e-2))
 
 
 def test_large_images_are_fitted_on_a_subsampled_copy():

@@ -6,12 +6,14 @@ import pytest
 import torch
 
 from inference.clicks import Click, click_square_maps
-from inference.brs import BRSMaskLoss
+from inference.predictors.brs import BRSMaskLoss
 from inference.predictors import MODES
+from inference.predictors.base import PredictorConfig, ZoomInParams
 from inference.session import SegmentationSession
 
 CLICKS = [Click(30, 22, True), Click(5, 5, False), Click(40, 30, True), Click(55, 40, False)]
 NET_MODES = [m for m in MODES if m != "grabcut"]
+NO_ZOOM = PredictorConfig(zoom_in=None)
 
 
 def _click_loss(probs: np.ndarray, clicks) -> float:
@@ -22,7 +24,7 @@ def _click_loss(probs: np.ndarray, clicks) -> float:
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", NET_MODES)
 def test_every_mode_returns_probabilities_and_stats(mode, toy_net, toy_image):
-    session = SegmentationSession(toy_net, toy_image, mode=mode, zoom_in=False)
+    session = SegmentationSession(toy_net, toy_image, mode=mode, config=NO_ZOOM)
     for click in CLICKS[:3]:
         probs = session.add_click(click)
         assert probs.shape == (48, 64) and probs.dtype == np.float32
@@ -36,8 +38,8 @@ def test_every_mode_returns_probabilities_and_stats(mode, toy_net, toy_image):
 @pytest.mark.parametrize("mode", ["rgb-brs", "distmap-brs", "f-brs-b", "f-brs-c"])
 def test_brs_lowers_the_click_loss_compared_to_nobrs(mode, ritm_net, toy_image):
     toy_net = ritm_net
-    plain = SegmentationSession(toy_net, toy_image, mode="nobrs", zoom_in=False)
-    brs = SegmentationSession(toy_net, toy_image, mode=mode, zoom_in=False)
+    plain = SegmentationSession(toy_net, toy_image, mode="nobrs", config=NO_ZOOM)
+    brs = SegmentationSession(toy_net, toy_image, mode=mode, config=NO_ZOOM)
     for click in CLICKS[:3]:
         p_plain, p_brs = plain.add_click(click), brs.add_click(click)
     assert _click_loss(p_brs, CLICKS[:3]) < _click_loss(p_plain, CLICKS[:3])
@@ -46,7 +48,8 @@ def test_brs_lowers_the_click_loss_compared_to_nobrs(mode, ritm_net, toy_image):
 @pytest.mark.parametrize("mode", ["nobrs", "rgb-brs", "f-brs-a"])
 def test_undo_redo_and_replay_are_exact(mode, ritm_net, toy_image):
     toy_net = ritm_net
-    session = SegmentationSession(toy_net, toy_image, mode=mode, zoom_in={"target_size": 40, "min_crop_size": 16})
+    session = SegmentationSession(toy_net, toy_image, mode=mode,
+                                  config=PredictorConfig(zoom_in=ZoomInParams(target_size=40, min_crop_size=16)))
     outputs = [session.add_click(c) for c in CLICKS]
     assert np.array_equal(session.undo(), outputs[2])
     assert session.clicks == CLICKS[:3]
@@ -62,7 +65,7 @@ def test_undo_redo_and_replay_are_exact(mode, ritm_net, toy_image):
 
 def test_snapshot_restore_roundtrip(ritm_net, toy_image):
     toy_net = ritm_net
-    session = SegmentationSession(toy_net, toy_image, mode="f-brs-b", zoom_in=True)
+    session = SegmentationSession(toy_net, toy_image, mode="f-brs-b", config=PredictorConfig())
     for c in CLICKS[:2]:
         session.add_click(c)
     state = session.snapshot()
@@ -76,7 +79,8 @@ def test_snapshot_restore_roundtrip(ritm_net, toy_image):
 def test_reset_and_roi(ritm_net, toy_image):
     toy_net = ritm_net
     session = SegmentationSession(toy_net, toy_image, mode="nobrs",
-                                  zoom_in={"target_size": 40, "min_crop_size": 16, "skip_clicks": -1})
+                                  config=PredictorConfig(zoom_in=ZoomInParams(target_size=40, min_crop_size=16,
+                                                                             skip_clicks=-1)))
     session.add_click(CLICKS[0])
     x0, y0, x1, y1 = session.roi
     assert 0 <= x0 <= x1 < 64 and 0 <= y0 <= y1 < 48
@@ -86,8 +90,8 @@ def test_reset_and_roi(ritm_net, toy_image):
 def test_prev_mask_feeds_the_ritm_input(toy_image):
     from tests.inference.toy_net import ToyClickNet
     net = ToyClickNet("ritm", with_prev_mask=True)
-    a = SegmentationSession(net, toy_image, mode="nobrs", zoom_in=False)
-    b = SegmentationSession(net, toy_image, mode="nobrs", zoom_in=False)
+    a = SegmentationSession(net, toy_image, mode="nobrs", config=NO_ZOOM)
+    b = SegmentationSession(net, toy_image, mode="nobrs", config=NO_ZOOM)
     mask = np.zeros((48, 64), np.float32)
     mask[10:30, 10:40] = 1
     assert np.array_equal(b.set_prev_mask(mask), mask)
@@ -122,8 +126,9 @@ def test_num_threads_is_scoped(ritm_net, toy_image):
 def test_net_clicks_limit_decides_which_clicks_the_network_sees(ritm_net, toy_image):
     """f-BRS gives the network its first 8 clicks by default; `net_clicks_limit=None` gives it all of them."""
     clicks = [Click(22 + 2 * i, 16 + i, True) for i in range(9)] + [Click(5, 5, False)]
-    limited = SegmentationSession(ritm_net, toy_image, mode="f-brs-b", zoom_in=False)
-    unlimited = SegmentationSession(ritm_net, toy_image, mode="f-brs-b", zoom_in=False, net_clicks_limit=None)
+    limited = SegmentationSession(ritm_net, toy_image, mode="f-brs-b", config=NO_ZOOM)
+    unlimited = SegmentationSession(ritm_net, toy_image, mode="f-brs-b",
+                                    config=PredictorConfig(zoom_in=None, net_clicks_limit=None))
     assert limited.predictor.net_clicks_limit == 8 and unlimited.predictor.net_clicks_limit is None
     points_limited = limited.predictor.points([clicks])
     points_all = unlimited.predictor.points([clicks])
@@ -138,7 +143,6 @@ def test_brs_warm_start_decides_where_each_click_starts(mode, ritm_net, toy_imag
     import dataclasses
 
     from inference.predictors import brs_base
-    from inference.predictors.base import PredictorConfig
 
     starts: list[np.ndarray] = []
     real_run_lbfgs = brs_base.run_lbfgs
@@ -163,133 +167,6 @@ def test_brs_warm_start_decides_where_each_click_starts(mode, ritm_net, toy_imag
             np.testing.assert_array_equal(start.ravel().astype(np.float32), expected.astype(np.float32))
 
 
-def _nobrs_map(net, image, config, clicks, prev: torch.Tensor) -> np.ndarray:
-    """NoBRS's map for `clicks` with `prev` (1, 1, H, W) as the previous-mask input."""
-    import dataclasses
-
-    from inference.predictors import build_predictor
-
-    predictor = build_predictor("nobrs", net, torch.device("cpu"), dataclasses.replace(config, brs_prev_mask="optimised"))
-    predictor.set_input_image(image)
-    predictor.prev_prediction = prev.clone()
-    return predictor.predict(clicks)
-
-
-@pytest.mark.parametrize("mode,warm", [("f-brs-b", False), ("f-brs-b", True), ("rgb-brs", False)])
-def test_brs_prev_mask_network_feeds_back_the_unoptimised_prediction(mode, warm, ritm_net, toy_image):
-    """With `brs_prev_mask="network"` the returned map is the optimised one, but the network's next
-    previous-mask input is what NoBRS would predict for the same clicks and previous mask; the default keeps
-    the reference (the optimised map is fed back)."""
-    from inference.predictors.base import PredictorConfig
-
-    for choice in ("network", "optimised"):
-        config = PredictorConfig(zoom_in=None, net_clicks_limit=None, brs_warm_start=warm, brs_prev_mask=choice)
-        session = SegmentationSession(ritm_net, toy_image, mode=mode, config=config)
-        changed = 0
-        for i, click in enumerate(CLICKS):
-            prev = session.predictor.prev_prediction.clone()
-            probs = session.add_click(click)
-            fed_back = session.predictor.prev_prediction.numpy()[0, 0]
-            plain = _nobrs_map(ritm_net, toy_image, config, CLICKS[:i + 1], prev)
-            if choice == "network":
-                np.testing.assert_allclose(fed_back, plain, atol=1e-5)
-            else:
-                np.testing.assert_array_equal(fed_back, probs)
-            changed += int(np.abs(probs - plain).max() > 1e-3)
-        assert changed > 0   # the optimisation did change some returned map, so the two choices differ
-
-
-def test_brs_prev_mask_network_keeps_zoom_in_on_the_optimised_map(ritm_net, toy_image):
-    """ZoomIn's previous map (which decides its ROI) stays the returned, optimised map."""
-    from inference.predictors.base import PredictorConfig
-
-    config = PredictorConfig(net_clicks_limit=None, brs_warm_start=False, brs_prev_mask="network")
-    session = SegmentationSession(ritm_net, toy_image, mode="f-brs-b", config=config)
-    differs = 0
-    for click in CLICKS:
-        probs = session.add_click(click)
-        np.testing.assert_array_equal(session.predictor.zoom_in.get_state()[2][0, 0], probs)
-        differs += int(np.abs(session.predictor.prev_prediction.numpy()[0, 0] - probs).max() > 1e-3)
-    assert differs > 0   # the fed-back map was not the returned one at some click
-
-
-def test_brs_prev_mask_is_checked():
-    from inference.predictors.base import PredictorConfig
-    from inference.refine import GuidedFilterParams
-
-    with pytest.raises(ValueError, match="brs_prev_mask must be one of"):
-        PredictorConfig(brs_prev_mask="refined")
-    with pytest.raises(ValueError, match="both choose the previous-mask input"):
-        PredictorConfig(refine=GuidedFilterParams(), refine_feedback=True, brs_prev_mask="network")
-
-
-def test_brs_trust_iou_drops_optimisations_that_change_the_mask(ritm_net, toy_image):
-    """`brs_trust_iou=1` drops every optimisation that changes the binary mask, so each returned mask is
-    NoBRS's for the same clicks and previous mask; a threshold near 0 drops none (the reference result)."""
-    from inference.predictors.base import PredictorConfig
-
-    strict = PredictorConfig(zoom_in=None, net_clicks_limit=None, brs_warm_start=False, brs_trust_iou=1.0)
-    session = SegmentationSession(ritm_net, toy_image, mode="f-brs-b", config=strict)
-    rejected = 0
-    for i, click in enumerate(CLICKS):
-        prev = session.predictor.prev_prediction.clone()
-        probs = session.add_click(click)
-        rejected += int(session.predictor.brs_rejected)
-        plain = _nobrs_map(ritm_net, toy_image, strict, CLICKS[:i + 1], prev)
-        np.testing.assert_array_equal(probs > 0.49, plain > 0.49)
-        if session.predictor.brs_rejected:
-            assert not np.abs(session.predictor.opt_data).any()   # variables back at the identity
-    assert rejected > 0
-
-    lenient = SegmentationSession(ritm_net, toy_image, mode="f-brs-b",
-                                  config=PredictorConfig(zoom_in=None, net_clicks_limit=None,
-                                                         brs_warm_start=False, brs_trust_iou=1e-6))
-    reference = SegmentationSession(ritm_net, toy_image, mode="f-brs-b",
-                                    config=PredictorConfig(zoom_in=None, net_clicks_limit=None, brs_warm_start=False))
-    for click in CLICKS:
-        np.testing.assert_array_equal(lenient.add_click(click), reference.add_click(click))
-        assert not lenient.predictor.brs_rejected
-    with pytest.raises(ValueError, match="brs_trust_iou"):
-        PredictorConfig(brs_trust_iou=0.0)
-
-
-@pytest.mark.parametrize("radius", [0, 1, 2])
-def test_brs_click_radius_sets_the_loss_squares(radius, ritm_net, toy_image, monkeypatch):
-    """f-BRS-B's corrective loss covers the (2r+1)² square around each click, at network-input resolution."""
-    from inference.predictors import brs_base
-    from inference.predictors.base import PredictorConfig
-
-    squares: list[tuple[torch.Tensor, torch.Tensor]] = []
-    real = brs_base.BRSObjective
-
-    def recording(predict, variables, pos_mask, neg_mask, *args, **kwargs):
-        squares.append((pos_mask.clone(), neg_mask.clone()))
-        return real(predict, variables, pos_mask, neg_mask, *args, **kwargs)
-
-    monkeypatch.setattr(brs_base, "BRSObjective", recording)
-    config = PredictorConfig(zoom_in=None, with_flip=False, net_clicks_limit=None, brs_warm_start=False,
-                             brs_click_radius=radius)
-    session = SegmentationSession(ritm_net, toy_image, mode="f-brs-b", config=config)
-    for click in CLICKS:
-        session.add_click(click)
-    pos, neg = squares[-1]
-    side = 2 * radius + 1
-    assert pos.sum() == 2 * side ** 2 and neg.sum() == 2 * side ** 2   # two clicks of each polarity, no overlap
-    for click in CLICKS:
-        mask = pos if click.positive else neg
-        y, x = int(click.y), int(click.x)
-        assert mask[0, 0, y - radius:y + radius + 1, x - radius:x + radius + 1].all()
-        assert mask[0, 0, y, x + radius + 1] == 0 and mask[0, 0, y + radius + 1, x] == 0
-
-
-def test_brs_click_radius_must_be_a_non_negative_integer():
-    from inference.predictors.base import PredictorConfig
-
-    for bad in (-1, 1.5, "1"):
-        with pytest.raises(ValueError, match="brs_click_radius"):
-            PredictorConfig(brs_click_radius=bad)
-
-
 def _small_object_scene() -> tuple[np.ndarray, np.ndarray]:
     """uint8 (300, 400, 3) noisy grey scene with a 36 × 36 red square at x 200..235, y 120..155, and its mask."""
     rng = np.random.default_rng(0)
@@ -310,7 +187,8 @@ def test_zoom_from_the_first_click_with_skip_clicks_zero(mode):
     model = load_model("default")
     image, mask = _small_object_scene()
     first = Click(x=217, y=137, positive=True)
-    sessions = {skip: SegmentationSession(model, image, mode=mode, zoom_in={"skip_clicks": skip})
+    sessions = {skip: SegmentationSession(model, image, mode=mode,
+                                           config=PredictorConfig(zoom_in=ZoomInParams(skip_clicks=skip)))
                 for skip in (0, 1)}
     maps = {skip: session.add_click(first) for skip, session in sessions.items()}
     assert sessions[1].roi is None
@@ -321,3 +199,20 @@ def test_zoom_from_the_first_click_with_skip_clicks_zero(mode):
     for skip in (0, 1):
         predicted = maps[skip] > 0.49
         assert (predicted & mask).sum() / (predicted | mask).sum() > 0.8
+
+
+def test_predictor_settings_are_checked():
+    """Settings that cannot run are refused when the config is made, with the setting's name."""
+    from inference.predictors.brs import LBFGSParams
+
+    for field, bad in (("prob_thresh", 1.0), ("net_clicks_limit", 0), ("net_clicks_limit", "all"),
+                       ("max_size", 8), ("min_iou_diff", 1.0), ("reg_weight", -1.0),
+                       ("optimize_after_n_clicks", -1)):
+        with pytest.raises(ValueError, match=field):
+            PredictorConfig(**{field: bad})
+    with pytest.raises(ValueError, match="maxfun"):
+        LBFGSParams(maxfun=0)
+    with pytest.raises(ValueError, match="skip_clicks"):
+        ZoomInParams(skip_clicks=-2)
+    with pytest.raises(ValueError, match="target_size"):
+        ZoomInParams(target_size=0)

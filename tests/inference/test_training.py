@@ -18,7 +18,7 @@ from inference.training.export import best_record, export_checkpoint, validation
 from inference.training.loss import distillation_loss, normalized_focal_loss
 from inference.training.points import SamplerConfig, add_error_click, sample_points
 from inference.training.trainer import Trainer, lr_factor
-from inference.training.validation import noc
+from inference.evaluation.metrics import noc
 
 
 @pytest.fixture(scope="module")

@@ -273,64 +273,39 @@ def test_previous_mask_seeds_the_session_and_a_bad_one_is_a_typed_error(tmp_path
     assert err.value.code == "bad_prev_mask"
 
 
-# --- guided-filter refinement setting ---------------------------------------------------------------
-def test_refine_setting_parses_off_and_radius_eps():
-    from inference.refine import GuidedFilterParams
-    from inference.worker.service import refine_setting
-
-    assert refine_setting("off") is None and refine_setting(" OFF ") is None
-    assert refine_setting("4,1e-3") == GuidedFilterParams(4, 1e-3)
-    for bad in ("4", "a,b", "0,1e-3", "4,-1", "4,1e-3,2"):
-        with pytest.raises(ValueError, match="CLICKLABEL_WORKER_REFINE"):
-            refine_setting(bad)
-
-
-def test_engine_sessions_refine_per_environment_and_count_the_bytes(monkeypatch):
+# --- the worker's predictor settings (a preset of inference.predictors.presets) -----------------------
+def test_engine_sessions_run_the_app_preset_and_count_the_refiner_bytes(monkeypatch):
+    """By default every session gets exactly `presets.APP`'s settings for its mode (the guided filter,
+    longest side 800; f-BRS-B cold start with every click to the network; other modes the reference's);
+    CLICKLABEL_WORKER_PRESET=reference gives the papers' settings."""
     from inference.model_zoo import load_model
+    from inference.predictors.presets import APP, REFERENCE
 
     model = load_model("default")
     picture = np.zeros((40, 60, 3), np.uint8)
     picture[10:30, 15:45] = (200, 80, 40)
-    monkeypatch.setenv("CLICKLABEL_WORKER_REFINE", "off")
-    plain = engine_session_factory(model, picture, "nobrs")
-    monkeypatch.setenv("CLICKLABEL_WORKER_REFINE", "2,1e-3")
+    monkeypatch.delenv("CLICKLABEL_WORKER_PRESET", raising=False)
+    for mode in ("nobrs", "f-brs-a", "f-brs-b", "rgb-brs"):
+        assert engine_session_factory(model, picture, mode).config == APP.config(mode)
+    fbrs_b = engine_session_factory(model, picture, "f-brs-b")
+    assert fbrs_b.config.brs_warm_start is False and fbrs_b.predictor.net_clicks_limit is None
+    other = engine_session_factory(model, picture, "f-brs-a")
+    assert other.config.brs_warm_start is True and other.predictor.net_clicks_limit == 8
     refined = engine_session_factory(model, picture, "nobrs")
-    assert plain.predictor.refiner is None and refined.predictor.refiner.params.radius == 2
-    assert engine_session_factory(None, picture, "grabcut").config.refine is None   # GrabCut is never refined
+    assert refined.predictor.refiner.params.radius == 4
+    monkeypatch.setenv("CLICKLABEL_WORKER_PRESET", "reference")
+    plain = engine_session_factory(model, picture, "nobrs")
+    assert plain.config == REFERENCE.config("nobrs") and plain.predictor.refiner is None
+    assert engine_session_factory(model, picture, "f-brs-b").predictor.net_clicks_limit == 8
     sizes = [LiveSession(s, engine_click, picture.shape[:2]).nbytes for s in (plain, refined)]
     assert sizes[1] - sizes[0] == refined.predictor.refiner.nbytes > 0
-    monkeypatch.setenv("CLICKLABEL_WORKER_REFINE", "radius 4")
-    with pytest.raises(ValueError, match="RADIUS,EPS"):
+    monkeypatch.setenv("CLICKLABEL_WORKER_PRESET", "tuned")
+    with pytest.raises(ValueError, match="CLICKLABEL_WORKER_PRESET: unknown preset 'tuned'"):
         engine_session_factory(model, picture, "nobrs")
 
 
-def test_engine_f_brs_b_sessions_use_the_adopted_settings(monkeypatch):
-    """Live f-BRS-B: cold start and every click to the network (model card); other modes keep the reference;
-    CLICKLABEL_WORKER_BRS=reference restores the reference f-BRS-B, anything else is refused."""
-    from inference.model_zoo import load_model
-
-    model = load_model("default")
-    picture = np.zeros((40, 60, 3), np.uint8)
-    monkeypatch.delenv("CLICKLABEL_WORKER_BRS", raising=False)
-    fbrs_b = engine_session_factory(model, picture, "f-brs-b")
-    assert fbrs_b.config.brs_warm_start is False and fbrs_b.predictor.net_clicks_limit is None
-    for mode in ("f-brs-a", "rgb-brs"):
-        other = engine_session_factory(model, picture, mode)
-        assert other.config.brs_warm_start is True and other.predictor.net_clicks_limit is not None
-    monkeypatch.setenv("CLICKLABEL_WORKER_BRS", "reference")
-    reference = engine_session_factory(model, picture, "f-brs-b")
-    assert reference.config.brs_warm_start is True and reference.predictor.net_clicks_limit == 8
-    monkeypatch.setenv("CLICKLABEL_WORKER_BRS", "tuned")
-    with pytest.raises(ValueError, match="'adopted' or 'reference'"):
-        engine_session_factory(model, picture, "f-brs-b")
-
-
-@pytest.mark.parametrize("name, value, message", [
-    ("CLICKLABEL_WORKER_REFINE", "sharp", "CLICKLABEL_WORKER_REFINE must be 'off' or 'RADIUS,EPS'"),
-    ("CLICKLABEL_WORKER_BRS", "tuned", "CLICKLABEL_WORKER_BRS must be 'adopted' or 'reference'"),
-])
-def test_worker_refuses_to_start_with_a_bad_engine_setting(name, value, message):
-    env = {**os.environ, name: value}
+def test_worker_refuses_to_start_with_an_unknown_preset():
+    env = {**os.environ, "CLICKLABEL_WORKER_PRESET": "tuned"}
     res = subprocess.run([sys.executable, "-m", "inference.worker"], cwd=REPO_ROOT, env=env, capture_output=True,
                          text=True, timeout=120)
-    assert res.returncode == 2 and message in res.stderr
+    assert res.returncode == 2 and "CLICKLABEL_WORKER_PRESET: unknown preset 'tuned'" in res.stderr

@@ -29,6 +29,12 @@ class LBFGSParams:
     maxfun: int = 20
     maxiter: int | None = None
 
+    def __post_init__(self) -> None:
+        if not (self.m >= 1 and self.maxfun >= 1 and (self.maxiter is None or self.maxiter >= 1)):
+            raise ValueError(f"L-BFGS-B needs m, maxfun and maxiter ≥ 1, got {self}")
+        if not (self.factr >= 0 and self.pgtol >= 0):
+            raise ValueError(f"L-BFGS-B needs factr and pgtol ≥ 0, got {self}")
+
     def as_kwargs(self) -> dict:
         """Keyword arguments for `fmin_l_bfgs_b`."""
         return {"m": self.m, "factr": self.factr, "pgtol": self.pgtol, "maxfun": self.maxfun,
