@@ -20,7 +20,7 @@ from labeling import errors
 from labeling.models import Image, ImageStatus
 from labeling.permissions import Action, access_image, access_project, actions_of, can_edit_image
 from labeling.selectors.images import image_last_review, image_list_of_project, image_neighbours
-from labeling.selectors.projects import label_list, progress_by_project, project_list
+from labeling.selectors.projects import label_list, project_list, project_status_counts
 
 LOGIN_URL = "/accounts/login/"
 
@@ -65,7 +65,7 @@ def _image_config(request: HttpRequest, image: Image) -> dict:
 def project_list_page(request: HttpRequest) -> HttpResponse:
     """The projects the logged-in user belongs to, with image counts by status."""
     projects = list(project_list(user=request.user))
-    progress = progress_by_project(project_ids=[p.pk for p in projects])
+    progress = project_status_counts(project_ids=[p.pk for p in projects])
     rows = []
     for p in projects:
         counts = progress.get(p.pk, {})

@@ -54,8 +54,8 @@ def project_progress(*, project: Project | int) -> dict:
             "done_fraction": (by_status[ImageStatus.ACCEPTED] / total) if total else 0.0}
 
 
-def progress_by_project(*, project_ids: list[int]) -> dict[int, dict[str, int]]:
-    """{project_id: {status: count}} for many projects in one query (admin lists)."""
+def project_status_counts(*, project_ids: list[int]) -> dict[int, dict[str, int]]:
+    """{project_id: {status: image count, every status}} for many projects in one query (the project list page)."""
     result: dict[int, dict[str, int]] = {pid: {s: 0 for s in ImageStatus.values} for pid in project_ids}
     rows = (Image.objects.filter(project_id__in=project_ids).values("project_id", "status")
             .annotate(n=Count("id")).values_list("project_id", "status", "n"))

@@ -30,7 +30,7 @@ from django.db import IntegrityError, transaction
 from labeling.errors import Conflict, UploadRejected
 from labeling.models import Image, Project
 from labeling.permissions import Action, require
-from labeling.uploads import ValidatedImage, validate_image
+from labeling.uploads import ValidatedImage, unsafe_member_path, validate_image
 
 DEFAULT_MAX_ZIP_MEMBERS = 10_000
 DEFAULT_MAX_ZIP_UNCOMPRESSED_BYTES = 4 * 1024 ** 3
@@ -242,20 +242,6 @@ def _check_zip_totals(members: list[zipfile.ZipInfo], label: str) -> None:
         packed = sum(info.compress_size for info in members)
         raise _zip_reject(label, "zip_bomb", f"the zip would expand to {total:,} bytes (from {packed:,} "
                           f"compressed), more than the limit of {max_total:,}; refused as a zip bomb.")
-
-
-def unsafe_member_path(name: str) -> str:
-    """Why a zip member path is unsafe ("" when it is fine): absolute, drive letter, `..`, NUL."""
-    normalised = name.replace("\\", "/")
-    if "\x00" in name:
-        return "contains a NUL character"
-    if normalised.startswith("/"):
-        return "is an absolute path"
-    if len(normalised) >= 2 and normalised[1] == ":":
-        return "starts with a drive letter"
-    if any(part == ".." for part in normalised.split("/")):
-        return "climbs out of the archive with '..'"
-    return ""
 
 
 def _is_symlink(info: zipfile.ZipInfo) -> bool:

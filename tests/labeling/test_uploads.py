@@ -12,8 +12,8 @@ from PIL import Image as PILImage
 
 from labeling.errors import UploadRejected
 from labeling.models import Image
-from labeling.services.images import image_upload_files, image_upload_zip, unsafe_member_path
-from labeling.uploads import validate_image
+from labeling.services.images import image_upload_files, image_upload_zip
+from labeling.uploads import unsafe_member_path, validate_image
 
 from upload_helpers import encode, jpeg, media_files, png, rgb_array, zip_of
 
