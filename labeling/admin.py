@@ -2,7 +2,6 @@
 reset, filters), annotations, reviews and export jobs. Writes go through `labeling.services`."""
 from __future__ import annotations
 
-import importlib.util
 from typing import Any
 
 from django import forms
@@ -12,12 +11,15 @@ from django.db.models import Count, F, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from labeling.errors import ClickLabelError
 from labeling.models import (Annotation, ExportJob, Image, ImageStatus, Label, Membership, Project, Review, Role)
-from labeling.services.thumbnails import thumbnail_bytes
+from labeling.selectors.projects import project_progress
+from labeling.services.exports import export_job_create
+from labeling.services.images import image_upload_files, image_upload_zip
+from labeling.services.thumbnails import thumbnail_get_or_create
 from labeling.services.workflow import image_assign, image_reset_status
 
 EXPORT_FORMAT = "coco-rle"
@@ -65,8 +67,6 @@ class ProjectAdmin(admin.ModelAdmin):
     def progress_detail(self, project: Project) -> str:
         if not project.pk:
             return "–"
-        from labeling.selectors.projects import project_progress
-
         data = project_progress(project=project)
         return format_html("{} images — {} ({} accepted)", data["total"], _status_counts_html(data["by_status"]),
                            f"{data['done_fraction']:.0%}")
@@ -87,17 +87,12 @@ class ProjectAdmin(admin.ModelAdmin):
         project = get_object_or_404(Project, pk=project_id)
         if not self.has_change_permission(request, project):
             return HttpResponse(status=403)
-        reports: list[dict] = []
-        uploads_available = importlib.util.find_spec("labeling.services.images") is not None
-        if request.method == "POST" and uploads_available:
-            reports = self._handle_upload(request, project)
+        reports = self._handle_upload(request, project) if request.method == "POST" else []
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, "project": project,
-                   "reports": reports, "uploads_available": uploads_available, "title": f"Upload images to {project}"}
+                   "reports": reports, "title": f"Upload images to {project}"}
         return TemplateResponse(request, "admin/labeling/project/upload.html", context)
 
     def _handle_upload(self, request: HttpRequest, project: Project) -> list[dict]:
-        from labeling.services.images import add_images, add_images_from_zip
-
         files = request.FILES.getlist("files")
         if not files:
             messages.warning(request, "Choose at least one file.")
@@ -106,10 +101,11 @@ class ProjectAdmin(admin.ModelAdmin):
         loose = [(f.name, f) for f in files if not f.name.lower().endswith(".zip")]  # streamed, not read whole
         try:
             if loose:
-                reports.append({"source": f"{len(loose)} file(s)",
-                                **add_images(project, loose, request.user).to_dict()})
+                report = image_upload_files(project=project, files=loose, user=request.user)
+                reports.append({"source": f"{len(loose)} file(s)", **report.to_dict()})
             for archive in (f for f in files if f.name.lower().endswith(".zip")):
-                reports.append({"source": archive.name, **add_images_from_zip(project, archive, request.user).to_dict()})
+                report = image_upload_zip(project=project, archive=archive, user=request.user)
+                reports.append({"source": archive.name, **report.to_dict()})
         except ClickLabelError as exc:
             messages.error(request, exc.message)
         accepted = sum(r["counts"]["accepted"] for r in reports)
@@ -120,11 +116,6 @@ class ProjectAdmin(admin.ModelAdmin):
 
     @admin.action(description=f"Export selected projects ({EXPORT_FORMAT}, runs in the background)")
     def export_projects(self, request: HttpRequest, queryset: QuerySet[Project]) -> None:
-        if importlib.util.find_spec("labeling.exports.jobs") is None:
-            self.message_user(request, "Exports are not available in this build.", messages.ERROR)
-            return
-        from labeling.exports.jobs import export_job_create
-
         for project in queryset:
             try:
                 job = export_job_create(project=project, user=request.user, fmt=EXPORT_FORMAT)
@@ -167,7 +158,7 @@ class ImageAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request, image):
             return HttpResponse(status=403)
         try:
-            data = thumbnail_bytes(image)
+            data = thumbnail_get_or_create(image=image)
         except (OSError, ValueError):
             return HttpResponse(status=404)
         response = HttpResponse(data, content_type="image/jpeg")
@@ -266,11 +257,7 @@ class ExportJobAdmin(admin.ModelAdmin):
     def download(self, job: ExportJob) -> str:
         if not job.file:
             return "–"
-        try:
-            url = reverse("api-export-download", args=[job.pk])
-        except NoReverseMatch:
-            return job.file.name
-        return format_html('<a href="{}">download</a>', url)
+        return format_html('<a href="{}">download</a>', reverse("api-export-download", args=[job.pk]))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

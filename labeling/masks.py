@@ -1,4 +1,5 @@
-"""Binary masks <-> COCO RLE, and parsing of the mask payloads the API accepts.
+"""Binary masks <-> COCO RLE, COCO segmentations (RLE or polygons) to masks, and parsing of the mask
+payloads the API accepts.
 
 Masks are numpy bool arrays of shape (H, W) (row = y, column = x). RLE follows COCO / pycocotools:
 `{"size": [H, W], "counts": <str>}` for compressed RLE, column-major (Fortran) run lengths; the
@@ -9,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import math
 from typing import Any
 
 import numpy as np
@@ -18,6 +20,7 @@ from pycocotools import mask as coco_mask
 from labeling.errors import ClickLabelError
 
 MAX_PNG_BYTES = 32 * 1024 * 1024
+MAX_POLYGON_POINTS = 1_000_000
 
 
 class InvalidMask(ClickLabelError):
@@ -81,6 +84,28 @@ def rle_bbox(rle: dict) -> list[int]:
     """COCO bbox `[x, y, width, height]` (ints, image pixels) of an RLE mask; zeros if empty."""
     x, y, w, h = coco_mask.toBbox(_to_coco_object(rle)).tolist()
     return [int(round(x)), int(round(y)), int(round(w)), int(round(h))]
+
+
+def segmentation_to_mask(segmentation: Any, *, height: int, width: int) -> np.ndarray:
+    """Decode a COCO segmentation (RLE dict, or a list of flat `[x0, y0, x1, y1, ...]` polygons in
+    pixel-corner coordinates, merged) to a bool (height, width) mask; raises InvalidMask."""
+    if isinstance(segmentation, dict):
+        if list(segmentation.get("size", [])) != [height, width]:
+            raise InvalidMask(f"RLE size {segmentation.get('size')} does not match the image ({height}, {width}).")
+        return rle_to_mask(segmentation)
+    if isinstance(segmentation, list) and segmentation:
+        polygons = []
+        for polygon in segmentation:
+            ok = (isinstance(polygon, list) and len(polygon) >= 6 and len(polygon) % 2 == 0
+                  and len(polygon) <= 2 * MAX_POLYGON_POINTS
+                  and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                          for v in polygon))
+            if not ok:
+                raise InvalidMask("each polygon must be a flat list of at least 3 (x, y) number pairs.")
+            polygons.append([float(v) for v in polygon])
+        rles = coco_mask.frPyObjects(polygons, height, width)
+        return coco_mask.decode(coco_mask.merge(rles)).astype(bool)
+    raise InvalidMask("segmentation must be an RLE object or a non-empty list of polygons.")
 
 
 def _png_to_mask(data: Any) -> np.ndarray:

@@ -1,4 +1,7 @@
-"""Celery tasks of the labelling app: thin wrappers that call a service by id."""
+"""Celery tasks of the labelling app: thin wrappers that call a service by id.
+
+Services enqueue these tasks (e.g. `labeling.services.exports.export_job_create`); this module imports
+nothing that imports it back."""
 from __future__ import annotations
 
 from celery import shared_task
@@ -13,5 +16,5 @@ def run_export_job(self, job_id: int) -> str:
     A redelivered message (the worker that had it was lost) may take over the job left "running".
     """
     redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
-    job = export_job_run(int(job_id), reclaim_running=redelivered)
+    job = export_job_run(job_id=int(job_id), reclaim_running=redelivered)
     return job.status if job is not None else "missing"

@@ -1,4 +1,5 @@
-"""Validation and normalisation of one uploaded image file.
+"""Validation and normalisation of one uploaded image file (`validate_image`), and the check of a zip
+member's path (`unsafe_member_path`).
 
 The type comes from the content (Pillow's decoder), never from the file name. Every accepted image is
 decoded completely and re-encoded, so what we store is exactly what the engine and the browser see:
@@ -111,6 +112,20 @@ def validate_image(data: bytes, filename: str) -> ValidatedImage:
     content = _encode(picture, stored_format)
     return ValidatedImage(content=content, format=stored_format, width=picture.width, height=picture.height,
                           note="; ".join(notes), source_format=source_format, notes=tuple(notes))
+
+
+def unsafe_member_path(name: str) -> str:
+    """Why a zip member path is unsafe ("" when it is fine): absolute, drive letter, `..`, NUL."""
+    normalised = name.replace("\\", "/")
+    if "\x00" in name:
+        return "contains a NUL character"
+    if normalised.startswith("/"):
+        return "is an absolute path"
+    if len(normalised) >= 2 and normalised[1] == ":":
+        return "starts with a drive letter"
+    if any(part == ".." for part in normalised.split("/")):
+        return "climbs out of the archive with '..'"
+    return ""
 
 
 def _reject(name: str, reason: str, message: str) -> UploadRejected:

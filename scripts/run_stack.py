@@ -2,9 +2,9 @@
 """`make run`: the whole ClickLabel stack on one machine, stopped cleanly with Ctrl-C.
 
 Starts, in order: a private redis-server on a unix socket under the var dir (unless REDIS_URL is set),
-`migrate`, `seed_demo`, the Celery worker(s) of `labeling.stack.worker_commands()` and daphne. Prints the URL
+`migrate`, `seed_demo`, the Celery worker(s) of `tools.stack.worker_commands()` and daphne. Prints the URL
 and the demo login, then waits. Ctrl-C (SIGINT) or SIGTERM — or any child dying — stops every child: each
-runs in its own process group, which gets SIGTERM, then SIGKILL after a grace period (labeling/stack.py).
+runs in its own process group, which gets SIGTERM, then SIGKILL after a grace period (tools/stack.py).
 
 Environment (all optional):
     CLICKLABEL_VAR_DIR      data dir: SQLite database, media, redis socket, credentials (default ./var)
@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from labeling import stack as launcher  # noqa: E402  (needs ROOT on sys.path; imports no Django)
+from tools import stack as launcher  # noqa: E402  (needs ROOT on sys.path; imports no Django)
 
 STARTUP_TIMEOUT = 120.0
 

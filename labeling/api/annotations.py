@@ -10,19 +10,11 @@ from rest_framework.views import APIView
 
 from labeling.api.base import paginated, requested_version
 from labeling.api.serializers import AnnotationOutputSerializer
-from labeling.errors import ClickLabelError
 from labeling.masks import parse_mask_payload
-from labeling.models import Image, Label
 from labeling.permissions import Action, access_annotation, access_image
 from labeling.selectors.annotations import annotation_list
+from labeling.selectors.projects import label_get
 from labeling.services.annotations import annotation_create, annotation_delete, annotation_update
-
-
-def _label_of(image: Image, label_id: int) -> Label:
-    label = Label.objects.filter(pk=label_id, project_id=image.project_id).first()
-    if label is None:
-        raise ClickLabelError(f"Label {label_id} does not belong to this image's project.", code="invalid_label")
-    return label
 
 
 class AnnotationListCreateApi(APIView):
@@ -49,7 +41,7 @@ class AnnotationListCreateApi(APIView):
         values = data.validated_data
         image = access_image(request.user, values["image"])
         annotation = annotation_create(
-            image=image, user=request.user, label=_label_of(image, values["label"]),
+            image=image, user=request.user, label=label_get(project_id=image.project_id, label_id=values["label"]),
             mask=parse_mask_payload(values["mask"], image.height, image.width), clicks=values["clicks"],
             model_name=values["model_name"], mode=values["mode"])
         return Response(AnnotationOutputSerializer(annotation).data, status=status.HTTP_201_CREATED)
@@ -77,7 +69,7 @@ class AnnotationDetailApi(APIView):
         image = annotation.image
         changes = {key: values[key] for key in ("clicks", "model_name", "mode") if key in values}
         if "label" in values:
-            changes["label"] = _label_of(image, values["label"])
+            changes["label"] = label_get(project_id=image.project_id, label_id=values["label"])
         if "mask" in values:
             changes["mask"] = parse_mask_payload(values["mask"], image.height, image.width)
         annotation = annotation_update(annotation=annotation, user=request.user, version=requested_version(request),

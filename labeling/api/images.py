@@ -18,8 +18,9 @@ from labeling.models import ReviewDecision
 from labeling.permissions import Action, access_image
 from labeling.selectors.annotations import draft_get
 from labeling.selectors.images import image_last_review, image_list
+from labeling.selectors.users import user_get_active
 from labeling.services.drafts import draft_delete, draft_save
-from labeling.services.workflow import image_assign, image_review, image_submit, user_by_id
+from labeling.services.workflow import image_assign, image_review, image_submit
 
 
 class ImageListApi(APIView):
@@ -92,7 +93,7 @@ class ImageAssignApi(APIView):
         data = self.AssignInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         assignee_id = data.validated_data["assignee"]
-        assignee = user_by_id(assignee_id) if assignee_id is not None else None
+        assignee = user_get_active(user_id=assignee_id) if assignee_id is not None else None
         return Response(_detail(image_assign(image=image, user=request.user, assignee=assignee)))
 
 

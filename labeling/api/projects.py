@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -13,21 +12,17 @@ from rest_framework.views import APIView
 from labeling.api.base import paginated
 from labeling.api.serializers import (ImageOutputSerializer, LabelOutputSerializer, MembershipOutputSerializer,
                                       ProjectOutputSerializer)
-from labeling.errors import ClickLabelError
-from labeling.models import Membership, Role
+from labeling.models import Role
 from labeling.permissions import Action, access_project
-from labeling.selectors.projects import label_list, membership_list, project_list, project_progress
+from labeling.selectors.projects import (label_list, membership_list, membership_roles, project_list,
+                                        project_progress)
+from labeling.selectors.users import user_get_active_by_ref
 from labeling.services.projects import label_create, membership_remove, membership_set, project_create, project_update
 from labeling.services.workflow import image_next_for_user
 
 
-def _roles(user: Any, project_ids: list[int]) -> dict[int, str]:
-    return dict(Membership.objects.filter(user_id=user.pk, project_id__in=project_ids)
-                .values_list("project_id", "role"))
-
-
 def _project_response(request: Request, project: Any, code: int = status.HTTP_200_OK) -> Response:
-    context = {"roles": _roles(request.user, [project.pk])}
+    context = {"roles": membership_roles(user=request.user, project_ids=[project.pk])}
     return Response(ProjectOutputSerializer(project, context=context).data, status=code)
 
 
@@ -42,7 +37,8 @@ class ProjectListCreateApi(APIView):
     def get(self, request: Request) -> Response:
         projects = project_list(user=request.user).prefetch_related("labels")
         ids = list(projects.values_list("id", flat=True))
-        return paginated(request, self, projects, ProjectOutputSerializer, {"roles": _roles(request.user, ids)})
+        roles = membership_roles(user=request.user, project_ids=ids)
+        return paginated(request, self, projects, ProjectOutputSerializer, {"roles": roles})
 
     @extend_schema(request=ProjectCreateInputSerializer, responses={201: ProjectOutputSerializer})
     def post(self, request: Request) -> Response:
@@ -109,15 +105,6 @@ class ProjectLabelsApi(APIView):
         return Response(LabelOutputSerializer(label).data, status=status.HTTP_201_CREATED)
 
 
-def _member_user(value: Any) -> Any:
-    users = get_user_model().objects.filter(is_active=True)
-    user = (users.filter(pk=int(value)).first() if isinstance(value, int) or str(value).isdigit()
-            else users.filter(username=str(value)).first())
-    if user is None:
-        raise ClickLabelError(f"No active user {value!r}.", code="invalid_user")
-    return user
-
-
 class ProjectMembersApi(APIView):
     class MemberAddInputSerializer(serializers.Serializer):
         user = serializers.CharField(help_text="User id or username.")
@@ -133,8 +120,8 @@ class ProjectMembersApi(APIView):
         project = access_project(request.user, project_id, Action.MANAGE_MEMBERS)
         data = self.MemberAddInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        membership = membership_set(project=project, user=request.user, member=_member_user(data.validated_data["user"]),
-                                    role=data.validated_data["role"])
+        member = user_get_active_by_ref(ref=data.validated_data["user"])
+        membership = membership_set(project=project, user=request.user, member=member, role=data.validated_data["role"])
         return Response(MembershipOutputSerializer(membership).data, status=status.HTTP_201_CREATED)
 
 
@@ -142,5 +129,5 @@ class ProjectMemberDetailApi(APIView):
     @extend_schema(responses={204: None})
     def delete(self, request: Request, project_id: int, user_id: int) -> Response:
         project = access_project(request.user, project_id, Action.MANAGE_MEMBERS)
-        membership_remove(project=project, user=request.user, member=_member_user(user_id))
+        membership_remove(project=project, user=request.user, member=user_get_active_by_ref(ref=user_id))
         return Response(status=status.HTTP_204_NO_CONTENT)

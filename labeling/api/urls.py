@@ -1,10 +1,7 @@
-"""REST API routes under /api/ (see docs/contracts.md). Upload/export/import routes come from
-`labeling.api.transfer_urls` (another module) when it exists."""
-import importlib.util
+"""REST API routes under /api/ (see docs/contracts.md), one API module per resource."""
+from django.urls import path
 
-from django.urls import include, path
-
-from labeling.api import annotations, auth, images, projects
+from labeling.api import annotations, auth, exports, images, imports, projects, uploads
 
 urlpatterns = [
     path("auth/token/", auth.TokenObtainApi.as_view(), name="api-token"),
@@ -25,8 +22,11 @@ urlpatterns = [
     path("images/<int:image_id>/draft/", images.ImageDraftApi.as_view(), name="api-image-draft"),
     path("annotations/", annotations.AnnotationListCreateApi.as_view(), name="api-annotations"),
     path("annotations/<int:annotation_id>/", annotations.AnnotationDetailApi.as_view(), name="api-annotation"),
+    path("projects/<int:project_id>/images/", uploads.ProjectImagesUploadApi.as_view(), name="api-project-images"),
+    path("projects/<int:project_id>/exports/", exports.ProjectExportsApi.as_view(), name="api-project-exports"),
+    path("projects/<int:project_id>/export/", exports.ProjectDirectExportApi.as_view(), name="api-project-export"),
+    path("projects/<int:project_id>/import/coco/", imports.ProjectCocoImportApi.as_view(),
+         name="api-project-import-coco"),
+    path("exports/<int:job_id>/", exports.ExportDetailApi.as_view(), name="api-export"),
+    path("exports/<int:job_id>/download/", exports.ExportDownloadApi.as_view(), name="api-export-download"),
 ]
-
-# Upload / export / import endpoints, built in parallel in another module; a broken module fails loudly.
-if importlib.util.find_spec("labeling.api.transfer_urls") is not None:
-    urlpatterns.append(path("", include("labeling.api.transfer_urls")))

@@ -2,7 +2,8 @@
 
 Formats (registry `FORMATS`, name → writer): "coco-rle", "coco-polygon", "voc", "yolo-seg". Each writer
 reads the same filtered `ExportData` (see `source.py` for names, label indices and mask decoding).
-Long exports run as `ExportJob`s through Celery (`labeling.exports.jobs`, `labeling.tasks`).
+Long exports run as `ExportJob`s through Celery: created by `labeling.services.exports`, run by
+`labeling.tasks` through `labeling.exports.jobs`.
 """
 from __future__ import annotations
 

@@ -2,28 +2,21 @@
 the engine). Click tasks expire, so a request stuck behind a dead worker is never run late."""
 from __future__ import annotations
 
-from typing import Any
-
 from inference.worker.tasks_names import CLICK_TASK, WARMUP_TASK
+from webapp.celery import app
 
 CLICK_EXPIRES_S = 30
 WARMUP_EXPIRES_S = 120
 _RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.2}
 
 
-def _app() -> Any:
-    from webapp.celery import app
-
-    return app
-
-
 def send_click(payload: dict, queue: str) -> None:
     """Queue one click request on `queue` (the worker holding the session)."""
-    _app().send_task(CLICK_TASK, args=[payload], queue=queue, expires=CLICK_EXPIRES_S,
-                     retry=True, retry_policy=_RETRY_POLICY)
+    app.send_task(CLICK_TASK, args=[payload], queue=queue, expires=CLICK_EXPIRES_S,
+                  retry=True, retry_policy=_RETRY_POLICY)
 
 
 def send_warmup(payload: dict, queue: str) -> None:
     """Ask `queue`'s worker to decode an image and run one forward pass (open or prefetch)."""
-    _app().send_task(WARMUP_TASK, args=[payload], queue=queue, expires=WARMUP_EXPIRES_S,
-                     retry=True, retry_policy=_RETRY_POLICY)
+    app.send_task(WARMUP_TASK, args=[payload], queue=queue, expires=WARMUP_EXPIRES_S,
+                  retry=True, retry_policy=_RETRY_POLICY)

@@ -1,4 +1,4 @@
-"""Reads about images: filtered lists and the last review."""
+"""Reads about images: filtered lists, an image's neighbours and its last review."""
 from __future__ import annotations
 
 from typing import Any
@@ -35,6 +35,22 @@ def image_list(*, user: Any, project_id: int | None = None, status: str | None =
         else:
             raise ClickLabelError("assignee must be a user id, 'me' or 'none'.", code="invalid_filter")
     return queryset.order_by("id")
+
+
+def image_list_of_project(*, user: Any, project_id: int, status: str | None = None) -> QuerySet[Image]:
+    """The project's images the user can see, by id, optionally of one status (an unknown status: none)."""
+    queryset = scope_images(Image.objects.select_related("assignee"), user).filter(project_id=project_id)
+    if status:
+        queryset = queryset.filter(status=status)
+    return queryset.order_by("id")
+
+
+def image_neighbours(*, image: Image, user: Any) -> tuple[int | None, int | None]:
+    """Ids of the previous and next image of the same project (by id) that the user can see."""
+    images = image_list_of_project(user=user, project_id=image.project_id)
+    prev_id = images.filter(id__lt=image.pk).order_by("-id").values_list("id", flat=True).first()
+    next_id = images.filter(id__gt=image.pk).order_by("id").values_list("id", flat=True).first()
+    return prev_id, next_id
 
 
 def image_last_review(*, image: Image) -> Review | None:

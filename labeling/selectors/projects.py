@@ -1,10 +1,11 @@
-"""Reads about projects: the visible list, labels, members and progress counts."""
+"""Reads about projects: the visible list, the user's roles, labels, members and progress counts."""
 from __future__ import annotations
 
 from typing import Any
 
 from django.db.models import Count, QuerySet
 
+from labeling.errors import ClickLabelError
 from labeling.models import Image, ImageStatus, Label, Membership, Project
 from labeling.permissions import scope_projects
 
@@ -14,9 +15,24 @@ def project_list(*, user: Any) -> QuerySet[Project]:
     return scope_projects(Project.objects.all(), user).order_by("name")
 
 
+def membership_roles(*, user: Any, project_ids: list[int]) -> dict[int, str]:
+    """{project_id: the user's role} for those of `project_ids` the user is a member of."""
+    return dict(Membership.objects.filter(user_id=user.pk, project_id__in=project_ids)
+                .values_list("project_id", "role"))
+
+
 def label_list(*, project: Project) -> QuerySet[Label]:
     """Labels of the project in display order."""
     return Label.objects.filter(project=project).order_by("order", "id")
+
+
+def label_get(*, project_id: int, label_id: int) -> Label:
+    """The label `label_id` of the project; ClickLabelError 400 ("invalid_label") when the project has no
+    such label."""
+    label = Label.objects.filter(pk=label_id, project_id=project_id).first()
+    if label is None:
+        raise ClickLabelError(f"Label {label_id} does not belong to this image's project.", code="invalid_label")
+    return label
 
 
 def membership_list(*, project: Project) -> QuerySet[Membership]:
@@ -38,8 +54,8 @@ def project_progress(*, project: Project | int) -> dict:
             "done_fraction": (by_status[ImageStatus.ACCEPTED] / total) if total else 0.0}
 
 
-def progress_by_project(*, project_ids: list[int]) -> dict[int, dict[str, int]]:
-    """{project_id: {status: count}} for many projects in one query (admin lists)."""
+def project_status_counts(*, project_ids: list[int]) -> dict[int, dict[str, int]]:
+    """{project_id: {status: image count, every status}} for many projects in one query (the project list page)."""
     result: dict[int, dict[str, int]] = {pid: {s: 0 for s in ImageStatus.values} for pid in project_ids}
     rows = (Image.objects.filter(project_id__in=project_ids).values("project_id", "status")
             .annotate(n=Count("id")).values_list("project_id", "status", "n"))

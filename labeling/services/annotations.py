@@ -28,7 +28,7 @@ MAX_CLICKS = 1000
 _UNSET: Any = object()
 
 
-def normalize_clicks(clicks: Any, *, width: int, height: int) -> list[dict]:
+def _normalize_clicks(clicks: Any, *, width: int, height: int) -> list[dict]:
     """Validate clicks `[{"x", "y", "positive"}, ...]` against the image size; return clean dicts.
 
     x in [0, width), y in [0, height) (floats allowed); `positive` must be a bool.
@@ -82,7 +82,7 @@ def annotation_create(*, image: Image, user: Any, label: Label, mask: np.ndarray
     _check_label(label, image)
     fields = _mask_fields(mask, image)
     annotation = Annotation.objects.create(
-        image=image, label=label, author=user, clicks=normalize_clicks(clicks, width=image.width, height=image.height),
+        image=image, label=label, author=user, clicks=_normalize_clicks(clicks, width=image.width, height=image.height),
         model_name=model_name[:200], mode=mode[:32], **fields)
     image_start(image=image)
     return annotation
@@ -123,7 +123,7 @@ def annotation_update(*, annotation: Annotation, user: Any, version: Any, label:
     if mask is not None:
         changes.update(_mask_fields(mask, image))
     if clicks is not _UNSET:
-        changes["clicks"] = normalize_clicks(clicks, width=image.width, height=image.height)
+        changes["clicks"] = _normalize_clicks(clicks, width=image.width, height=image.height)
     if model_name is not None:
         changes["model_name"] = model_name[:200]
     if mode is not None:

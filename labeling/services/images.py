@@ -30,7 +30,7 @@ from django.db import IntegrityError, transaction
 from labeling.errors import Conflict, UploadRejected
 from labeling.models import Image, Project
 from labeling.permissions import Action, require
-from labeling.uploads import ValidatedImage, validate_image
+from labeling.uploads import ValidatedImage, unsafe_member_path, validate_image
 
 DEFAULT_MAX_ZIP_MEMBERS = 10_000
 DEFAULT_MAX_ZIP_UNCOMPRESSED_BYTES = 4 * 1024 ** 3
@@ -153,14 +153,15 @@ def _user_or_none(user: Any) -> Any:
     return user if getattr(user, "is_authenticated", False) else None
 
 
-def clean_name(name: str) -> str:
+def _clean_name(name: str) -> str:
     """The client's file name without directories (either slash) or control characters; "image" if empty."""
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
     base = "".join(ch for ch in base if ch.isprintable()).strip()
     return base[:255] or "image"
 
 
-def add_images(project: Project, files: Iterable[tuple[str, bytes | IO[bytes]]], user: Any) -> UploadReport:
+def image_upload_files(*, project: Project, files: Iterable[tuple[str, bytes | IO[bytes]]],
+                       user: Any) -> UploadReport:
     """Validate and store loose image files `(name, bytes or binary file)`; a zip among them is expanded.
 
     Returns the UploadReport (accepted with new Image ids, refused with reasons). Raises Conflict when a
@@ -179,28 +180,28 @@ def add_images(project: Project, files: Iterable[tuple[str, bytes | IO[bytes]]],
         handle.seek(0)
         if head in ZIP_MAGIC:
             try:
-                _offer_zip(batch, handle, size, zip_label=clean_name(name))
+                _offer_zip(batch, handle, size, zip_label=_clean_name(name))
             except UploadRejected as exc:  # one bad zip does not sink the other files of the request
-                batch.refuse(clean_name(name), exc.details.get("reason", exc.code), exc.message)
+                batch.refuse(_clean_name(name), exc.details.get("reason", exc.code), exc.message)
         elif size > max_bytes:
-            batch.refuse(clean_name(name), "too_large", f"{clean_name(name)}: the file has {size:,} bytes, more "
+            batch.refuse(_clean_name(name), "too_large", f"{_clean_name(name)}: the file has {size:,} bytes, more "
                          f"than the limit of {max_bytes:,} bytes.")
         else:
-            batch.offer(clean_name(name), handle.read())
+            batch.offer(_clean_name(name), handle.read())
     return batch.commit(user)
 
 
-def add_images_from_zip(project: Project, zip_bytes_or_file: bytes | IO[bytes], user: Any) -> UploadReport:
+def image_upload_zip(*, project: Project, archive: bytes | IO[bytes], user: Any) -> UploadReport:
     """Validate and store every image in one zip (bytes or a seekable binary file).
 
     Raises UploadRejected (400) when the zip as a whole is refused (corrupt, too big, too many members,
     zip bomb); member-level problems are listed in the report's `refused`. Needs the manage-images right.
     """
     require(user, project, Action.MANAGE_IMAGES)
-    if isinstance(zip_bytes_or_file, (bytes, bytearray, memoryview)):
-        handle: IO[bytes] = io.BytesIO(bytes(zip_bytes_or_file))
+    if isinstance(archive, (bytes, bytearray, memoryview)):
+        handle: IO[bytes] = io.BytesIO(bytes(archive))
     else:
-        handle = zip_bytes_or_file
+        handle = archive
     handle.seek(0, io.SEEK_END)
     size = handle.tell()
     handle.seek(0)
@@ -243,20 +244,6 @@ def _check_zip_totals(members: list[zipfile.ZipInfo], label: str) -> None:
                           f"compressed), more than the limit of {max_total:,}; refused as a zip bomb.")
 
 
-def unsafe_member_path(name: str) -> str:
-    """Why a zip member path is unsafe ("" when it is fine): absolute, drive letter, `..`, NUL."""
-    normalised = name.replace("\\", "/")
-    if "\x00" in name:
-        return "contains a NUL character"
-    if normalised.startswith("/"):
-        return "is an absolute path"
-    if len(normalised) >= 2 and normalised[1] == ":":
-        return "starts with a drive letter"
-    if any(part == ".." for part in normalised.split("/")):
-        return "climbs out of the archive with '..'"
-    return ""
-
-
 def _is_symlink(info: zipfile.ZipInfo) -> bool:
     return info.create_system == 3 and stat.S_ISLNK(info.external_attr >> 16)
 
@@ -267,7 +254,7 @@ def _offer_member(batch: _Batch, archive: zipfile.ZipFile, info: zipfile.ZipInfo
     if problem:
         batch.refuse(name, "unsafe_path", f"{name}: refused, the path {problem} (zip-slip).")
         return
-    display = posixpath.normpath(name.replace("\\", "/")).lstrip("./") or clean_name(name)
+    display = posixpath.normpath(name.replace("\\", "/")).lstrip("./") or _clean_name(name)
     base = display.rsplit("/", 1)[-1]
     if display.startswith("__MACOSX/") or base.startswith("._") or base in {".DS_Store", "Thumbs.db"}:
         batch.refuse(display, "metadata", f"{display}: operating-system metadata, not an image; skipped.")

@@ -13,23 +13,18 @@ is created through `labeling.services.annotations.annotation_create` (model_name
 """
 from __future__ import annotations
 
-import math
 import posixpath
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import numpy as np
 from django.db import transaction
-from pycocotools import mask as coco_mask
 
 from labeling.errors import ClickLabelError
 from labeling.exports.source import safe_relative_name
-from labeling.masks import InvalidMask, rle_to_mask
+from labeling.masks import InvalidMask, segmentation_to_mask
 from labeling.models import Image, Label, Project
 from labeling.permissions import Action, require
 from labeling.services.annotations import annotation_create
-
-MAX_POLYGON_POINTS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -106,29 +101,8 @@ def _label_lookup(project: Project) -> tuple[dict[str, Label], dict[str, Label]]
     return exact, folded
 
 
-def segmentation_to_mask(segmentation: Any, height: int, width: int) -> np.ndarray:
-    """Decode a COCO segmentation (RLE dict or polygon list) to bool (H, W); raises InvalidMask."""
-    if isinstance(segmentation, dict):
-        if list(segmentation.get("size", [])) != [height, width]:
-            raise InvalidMask(f"RLE size {segmentation.get('size')} does not match the image ({height}, {width}).")
-        return rle_to_mask(segmentation)
-    if isinstance(segmentation, list) and segmentation:
-        polygons = []
-        for polygon in segmentation:
-            ok = (isinstance(polygon, list) and len(polygon) >= 6 and len(polygon) % 2 == 0
-                  and len(polygon) <= 2 * MAX_POLYGON_POINTS
-                  and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-                          for v in polygon))
-            if not ok:
-                raise InvalidMask("each polygon must be a flat list of at least 3 (x, y) number pairs.")
-            polygons.append([float(v) for v in polygon])
-        rles = coco_mask.frPyObjects(polygons, height, width)
-        return coco_mask.decode(coco_mask.merge(rles)).astype(bool)
-    raise InvalidMask("segmentation must be an RLE object or a non-empty list of polygons.")
-
-
 @transaction.atomic
-def import_coco(project: Project, coco: dict, user: Any) -> ImportReport:
+def coco_import(*, project: Project, coco: dict, user: Any) -> ImportReport:
     """Import the annotations of a COCO instance-segmentation dict into `project` as pre-labels.
 
     Raises ClickLabelError (400, "invalid_coco") when the file's structure is wrong, NotFound /
@@ -192,7 +166,7 @@ def _import_one(ann: dict, images_by_id: dict, labels_by_cat: dict, user: Any, r
         report.skipped.append(SkippedItem(ref, f"category {ann.get('category_id')!r} has no matching label"))
         return
     try:
-        mask = segmentation_to_mask(ann.get("segmentation"), image.height, image.width)
+        mask = segmentation_to_mask(ann.get("segmentation"), height=image.height, width=image.width)
     except InvalidMask as exc:
         report.skipped.append(SkippedItem(ref, exc.message))
         return

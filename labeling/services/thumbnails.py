@@ -12,14 +12,14 @@ from labeling.models import Image
 THUMB_SIDE = 96
 
 
-def thumbnail_path(image: Image, side: int = THUMB_SIDE) -> str:
+def thumbnail_path(*, image: Image, side: int = THUMB_SIDE) -> str:
     """Storage path of the cached thumbnail (MEDIA_ROOT/thumbs/...); the checksum keys out stale copies."""
     return f"thumbs/{image.project_id}/{image.pk}-{image.checksum[:16]}-{side}.jpg"
 
 
-def thumbnail_bytes(image: Image, side: int = THUMB_SIDE) -> bytes:
+def thumbnail_get_or_create(*, image: Image, side: int = THUMB_SIDE) -> bytes:
     """JPEG bytes of the image scaled to fit `side`×`side` (aspect kept); generated once, then read from cache."""
-    path = thumbnail_path(image, side)
+    path = thumbnail_path(image=image, side=side)
     if default_storage.exists(path):
         with default_storage.open(path, "rb") as handle:
             return handle.read()

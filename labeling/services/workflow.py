@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
@@ -179,10 +178,3 @@ def image_next_for_user(*, project: Project, user: Any, max_tries: int = 20) -> 
             return Image.objects.select_related("project").get(pk=candidate)
     raise Conflict("Could not claim an image: too much contention, try again.")
 
-
-def user_by_id(user_id: Any) -> Any:
-    """The active user with that id, or a 400 error."""
-    user = get_user_model().objects.filter(pk=user_id, is_active=True).first() if str(user_id).isdigit() else None
-    if user is None:
-        raise ClickLabelError(f"No active user with id {user_id!r}.", code="invalid_user")
-    return user

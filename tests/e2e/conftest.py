@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from labeling import stack as launcher
+from tools import stack as launcher
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CLICKLABEL_CHROMIUM", "/usr/bin/chromium")
@@ -24,7 +24,7 @@ START_TIMEOUT_S = 90
 
 
 class Stack:
-    """Child processes of one live stack (run by `labeling.stack`) and what the tests need to know about them."""
+    """Child processes of one live stack (run by `tools.stack`) and what the tests need to know about them."""
 
     def __init__(self, root: Path) -> None:
         self.root = root

@@ -42,7 +42,7 @@ def test_thumbnail_is_small_jpeg_and_cached(world, admin_client_):
     assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
     with PILImage.open(io.BytesIO(response.content)) as thumb:
         assert max(thumb.size) <= 96
-    assert default_storage.exists(thumbnail_path(world.image))
+    assert default_storage.exists(thumbnail_path(image=world.image))
 
 
 def test_assign_action_uses_an_intermediate_form(world, admin_client_):

@@ -59,7 +59,7 @@ TABLE = [
     ("annotation patch", "patch", "/api/annotations/{annotation}/", {"version": 1, "mode": "nobrs"}, EDIT),
     ("annotation delete", "delete", "/api/annotations/{annotation}/?version=1", None,
      (401, 404, 204, 403, 403, 204, 204)),
-    # upload / export / import (labeling/api/transfer_views.py), same permission model
+    # upload / export / import (labeling/api/uploads.py, exports.py, imports.py), same permission model
     ("image upload", "post", "/api/projects/{project}/images/", "UPLOAD", CREATE),
     ("export start", "post", "/api/projects/{project}/exports/", {"format": "coco-rle"},
      (401, 404, 403, 403, 403, 202, 202)),

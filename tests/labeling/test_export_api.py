@@ -70,9 +70,9 @@ def test_export_job_lifecycle(annotated, django_capture_on_commit_callbacks):
     body = response.json()
     assert body["status"] == "pending" and body["status_url"].endswith(f"/api/exports/{body['id']}/")
     assert client.get(f"/api/exports/{body['id']}/download/").status_code == 409
-    job = export_job_run(body["id"])
+    job = export_job_run(job_id=body["id"])
     assert job.status == ExportStatus.DONE
-    assert export_job_run(body["id"]).status == ExportStatus.DONE  # a second delivery does nothing
+    assert export_job_run(job_id=body["id"]).status == ExportStatus.DONE  # a second delivery does nothing
     status = client.get(body["status_url"]).json()
     assert status["status"] == "done" and status["progress"] == 1.0 and status["download_url"]
     download = client.get(status["download_url"])
@@ -83,7 +83,7 @@ def test_export_job_lifecycle(annotated, django_capture_on_commit_callbacks):
 
 def test_failed_job_reports_its_error(annotated):
     job = ExportJob.objects.create(project=annotated.project, format="coco-rle", options={"statuses": ["nope"]})
-    export_job_run(job.pk)
+    export_job_run(job_id=job.pk)
     job.refresh_from_db()
     assert job.status == ExportStatus.FAILED and "Unknown image status" in job.error
     response = annotated.client(annotated.manager).get(f"/api/exports/{job.pk}/download/")
@@ -108,5 +108,5 @@ def test_job_create_validates_before_queueing(annotated, django_capture_on_commi
 
 def test_a_running_job_is_left_alone_unless_reclaimed(annotated):
     job = ExportJob.objects.create(project=annotated.project, format="coco-rle", status=ExportStatus.RUNNING)
-    assert export_job_run(job.pk).status == ExportStatus.RUNNING  # a duplicate delivery does not run it twice
-    assert export_job_run(job.pk, reclaim_running=True).status == ExportStatus.DONE  # the first worker died
+    assert export_job_run(job_id=job.pk).status == ExportStatus.RUNNING  # a duplicate delivery does not run it twice
+    assert export_job_run(job_id=job.pk, reclaim_running=True).status == ExportStatus.DONE  # the first worker died

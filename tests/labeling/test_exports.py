@@ -16,7 +16,7 @@ from labeling.exports.polygons import mask_to_polygons
 from labeling.exports.voc import voc_colormap
 from labeling.masks import rle_to_mask
 from labeling.models import Image, ImageStatus, Label
-from labeling.services.images import add_images, add_images_from_zip
+from labeling.services.images import image_upload_files, image_upload_zip
 
 from export_helpers import add_annotation, ring_mask, two_parts_mask, unzip
 from upload_helpers import png, zip_of
@@ -29,8 +29,9 @@ def annotated(world):
     """Two 48x40 images of world.project: the first with a ring (cat) and two parts (dog), the second with
     one ring (dog) and status accepted; the world's own images are removed first."""
     Image.objects.filter(project=world.project).delete()
-    report = add_images_from_zip(world.project, zip_of({"scene/a.png": png(W, H, seed=1), "b.jpg": png(W, H, seed=2)}),
-                                 world.manager)
+    report = image_upload_zip(project=world.project,
+                              archive=zip_of({"scene/a.png": png(W, H, seed=1), "b.jpg": png(W, H, seed=2)}),
+                              user=world.manager)
     first, second = (Image.objects.get(pk=a.image_id) for a in report.accepted)
     second.status = ImageStatus.ACCEPTED
     second.save()
@@ -184,7 +185,9 @@ def test_every_registered_format_runs_on_an_empty_project(world):
 
 
 def test_duplicate_original_names_get_unique_export_names(world):
-    report = add_images(world.project, [("x.png", png(8, 8, seed=5)), ("x.png", png(8, 8, seed=6))], world.manager)
+    report = image_upload_files(project=world.project,
+                                files=[("x.png", png(8, 8, seed=5)), ("x.png", png(8, 8, seed=6))],
+                                user=world.manager)
     coco = json.loads(export_project(world.project, "coco-rle").data)
     names = [img["file_name"] for img in coco["images"] if img["id"] in {a.image_id for a in report.accepted}]
     assert len(set(names)) == 2 and names[0] == "x.png"

@@ -10,8 +10,8 @@ from labeling.errors import ClickLabelError
 from labeling.exports import export_project
 from labeling.masks import mask_to_rle, rle_to_mask
 from labeling.models import Annotation, Image
-from labeling.services.images import add_images_from_zip
-from labeling.services.imports import import_coco
+from labeling.services.images import image_upload_zip
+from labeling.services.imports import coco_import
 
 from export_helpers import add_annotation, ring_mask, two_parts_mask
 from upload_helpers import png, zip_of
@@ -22,8 +22,9 @@ H, W = 40, 48
 @pytest.fixture
 def images(world):
     Image.objects.filter(project=world.project).delete()
-    report = add_images_from_zip(world.project, zip_of({"dir/a.png": png(W, H, seed=1), "b.jpg": png(W, H, seed=2)}),
-                                 world.manager)
+    report = image_upload_zip(project=world.project,
+                              archive=zip_of({"dir/a.png": png(W, H, seed=1), "b.jpg": png(W, H, seed=2)}),
+                              user=world.manager)
     return [Image.objects.get(pk=a.image_id) for a in report.accepted]
 
 
@@ -37,7 +38,7 @@ def test_export_then_import_gives_the_same_masks(world, images, fmt):
     add_annotation(images[1], world.label2, originals[(images[1].pk, "dog")])
     coco = json.loads(export_project(world.project, fmt).data)
     Annotation.objects.all().delete()
-    report = import_coco(world.project, coco, world.manager)
+    report = coco_import(project=world.project, coco=coco, user=world.manager)
     assert report.skipped == [] and len(report.imported) == 2 and report.matched_images == 2
     for ann in Annotation.objects.filter(image__project=world.project):
         np.testing.assert_array_equal(rle_to_mask(ann.rle), originals[(ann.image_id, ann.label.name)])
@@ -66,7 +67,7 @@ def test_names_match_loosely_and_problems_are_reported(world, images):
             {"id": 108, "image_id": 4, "category_id": 7, "segmentation": ring},
         ],
     }
-    report = import_coco(world.project, coco, world.manager)
+    report = coco_import(project=world.project, coco=coco, user=world.manager)
     assert [(i.coco_id, i.image_id) for i in report.imported] == [(100, images[0].pk), (101, images[1].pk)]
     reasons = {s.ref: s.reason for s in report.skipped}
     assert "no label named 'horse'" in reasons["category 8"]
@@ -90,12 +91,13 @@ def test_names_match_loosely_and_problems_are_reported(world, images):
 ])
 def test_malformed_coco_is_refused_and_nothing_imported(world, images, coco, message):
     with pytest.raises(ClickLabelError, match=message) as caught:
-        import_coco(world.project, coco, world.manager)
+        coco_import(project=world.project, coco=coco, user=world.manager)
     assert caught.value.code == "invalid_coco" and caught.value.status == 400
     assert not Annotation.objects.exists()
 
 
 def test_import_needs_the_import_right(world, images):
     with pytest.raises(ClickLabelError) as caught:
-        import_coco(world.project, {"images": [], "categories": [], "annotations": []}, world.annotator)
+        coco_import(project=world.project, coco={"images": [], "categories": [], "annotations": []},
+                    user=world.annotator)
     assert caught.value.status == 403

@@ -12,8 +12,8 @@ from PIL import Image as PILImage
 
 from labeling.errors import UploadRejected
 from labeling.models import Image
-from labeling.services.images import add_images, add_images_from_zip, unsafe_member_path
-from labeling.uploads import validate_image
+from labeling.services.images import image_upload_files, image_upload_zip
+from labeling.uploads import unsafe_member_path, validate_image
 
 from upload_helpers import encode, jpeg, media_files, png, rgb_array, zip_of
 
@@ -68,7 +68,7 @@ BAD_FILES = [
 
 @pytest.mark.parametrize("name,make,code,phrase", BAD_FILES, ids=[row[0] for row in BAD_FILES])
 def test_bad_file_is_refused_with_a_clear_reason_and_nothing_written(world, clean_state, name, make, code, phrase):
-    report = add_images(world.project, [(name, make())], world.manager)
+    report = image_upload_files(project=world.project, files=[(name, make())], user=world.manager)
     assert report.accepted == []
     [refused] = report.refused
     assert refused.name == name and refused.code == code
@@ -84,21 +84,21 @@ def test_validate_image_raises_upload_rejected_with_http_400():
 
 def test_byte_limit_comes_from_settings(world, clean_state, settings):
     settings.CLICKLABEL_MAX_UPLOAD_BYTES = 100
-    report = add_images(world.project, [("big.png", png(32, 32))], world.manager)
+    report = image_upload_files(project=world.project, files=[("big.png", png(32, 32))], user=world.manager)
     assert report.refused[0].code == "too_large" and "limit of 100 bytes" in report.refused[0].reason
     assert_nothing_written(clean_state)
 
 
 def test_pixel_limit_comes_from_settings(world, clean_state, settings):
     settings.CLICKLABEL_MAX_IMAGE_PIXELS = 100
-    report = add_images(world.project, [("wide.png", png(20, 10))], world.manager)
+    report = image_upload_files(project=world.project, files=[("wide.png", png(20, 10))], user=world.manager)
     assert report.refused[0].code == "too_many_pixels"
     assert_nothing_written(clean_state)
 
 
 def test_cmyk_jpeg_is_stored_as_rgb_jpeg_and_says_so(world):
     cmyk = encode(PILImage.fromarray(rgb_array()).convert("CMYK"), "JPEG", quality=95)
-    [accepted] = add_images(world.project, [("print.jpg", cmyk)], world.manager).accepted
+    [accepted] = image_upload_files(project=world.project, files=[("print.jpg", cmyk)], user=world.manager).accepted
     assert "CMYK converted to RGB" in accepted.note
     image = Image.objects.get(pk=accepted.image_id)
     assert image.file.name.endswith(".jpg") and (image.width, image.height) == (24, 16)
@@ -108,7 +108,7 @@ def test_cmyk_jpeg_is_stored_as_rgb_jpeg_and_says_so(world):
 def test_16_bit_greyscale_is_scaled_to_8_bit(world):
     values = np.array([[0, 257, 65535, 32896]], dtype=np.uint16).repeat(4, axis=0)
     data = encode(PILImage.fromarray(values), "PNG")
-    [accepted] = add_images(world.project, [("deep.png", data)], world.manager).accepted
+    [accepted] = image_upload_files(project=world.project, files=[("deep.png", data)], user=world.manager).accepted
     assert "16-bit" in accepted.note
     pixels = _stored_pixels(Image.objects.get(pk=accepted.image_id))
     np.testing.assert_array_equal(pixels[0, :, 0], [0, 1, 255, 128])
@@ -119,8 +119,9 @@ def test_palette_and_alpha_images_become_rgb_flattened_on_white(world):
     rgba = np.zeros((4, 4, 4), np.uint8)
     rgba[..., 0] = 200
     rgba[:2, :, 3] = 255  # top half opaque red, bottom half fully transparent
-    report = add_images(world.project, [("pal.png", palette), ("alpha.png", encode(PILImage.fromarray(rgba), "PNG"))],
-                        world.manager)
+    report = image_upload_files(project=world.project,
+                                files=[("pal.png", palette), ("alpha.png", encode(PILImage.fromarray(rgba), "PNG"))],
+                                user=world.manager)
     notes = {a.name: a.note for a in report.accepted}
     assert "palette image converted to RGB" in notes["pal.png"]
     assert "flattened on white" in notes["alpha.png"]
@@ -133,7 +134,7 @@ def test_exif_orientation_is_applied_once_and_the_tag_removed(world):
     exif = PILImage.Exif()
     exif[0x0112] = 6  # "rotate 90 degrees clockwise to display"
     data = encode(PILImage.fromarray(original), "PNG", exif=exif)
-    [accepted] = add_images(world.project, [("phone.png", data)], world.manager).accepted
+    [accepted] = image_upload_files(project=world.project, files=[("phone.png", data)], user=world.manager).accepted
     assert "EXIF orientation 6" in accepted.note
     image = Image.objects.get(pk=accepted.image_id)
     assert (image.width, image.height) == (16, 24)
@@ -145,14 +146,15 @@ def test_exif_orientation_is_applied_once_and_the_tag_removed(world):
 def test_exif_rotated_jpeg_stays_jpeg_without_orientation(world):
     exif = PILImage.Exif()
     exif[0x0112] = 8
-    [accepted] = add_images(world.project, [("cam.jpg", jpeg(24, 16, exif=exif))], world.manager).accepted
+    [accepted] = image_upload_files(project=world.project, files=[("cam.jpg", jpeg(24, 16, exif=exif))],
+                                    user=world.manager).accepted
     image = Image.objects.get(pk=accepted.image_id)
     with image.file.open("rb") as fh, PILImage.open(fh) as stored:
         assert stored.format == "JPEG" and stored.size == (16, 24) and stored.getexif().get(0x0112) is None
 
 
 def test_checksum_is_sha256_of_the_stored_bytes(world):
-    [accepted] = add_images(world.project, [("a.png", png(seed=11))], world.manager).accepted
+    [accepted] = image_upload_files(project=world.project, files=[("a.png", png(seed=11))], user=world.manager).accepted
     image = Image.objects.get(pk=accepted.image_id)
     import hashlib
     with image.file.open("rb") as fh:
@@ -161,20 +163,22 @@ def test_checksum_is_sha256_of_the_stored_bytes(world):
 
 def test_duplicates_in_one_upload_and_against_the_project_are_refused(world):
     data = png(seed=21)
-    first = add_images(world.project, [("one.png", data), ("copy.png", data)], world.manager)
+    first = image_upload_files(project=world.project, files=[("one.png", data), ("copy.png", data)], user=world.manager)
     assert [a.name for a in first.accepted] == ["one.png"]
     assert first.refused[0].code == "duplicate" and "same image as one.png" in first.refused[0].reason
     state = {"rows": Image.objects.count(), "files": media_files()}
-    again = add_images(world.project, [("again.png", data)], world.manager)
+    again = image_upload_files(project=world.project, files=[("again.png", data)], user=world.manager)
     assert again.accepted == [] and again.refused[0].code == "duplicate"
     assert "already in the project as 'one.png'" in again.refused[0].reason
     assert_nothing_written(state)
     # the same picture is fine in another project
-    assert len(add_images(world.other_project, [("x.png", data)], world.outsider).accepted) == 1
+    assert len(image_upload_files(project=world.other_project, files=[("x.png", data)],
+                                  user=world.outsider).accepted) == 1
 
 
 def test_good_files_are_kept_when_others_in_the_batch_are_refused(world):
-    report = add_images(world.project, [("ok.png", png(seed=31)), ("bad.png", b"")], world.manager)
+    report = image_upload_files(project=world.project, files=[("ok.png", png(seed=31)), ("bad.png", b"")],
+                                user=world.manager)
     assert [a.name for a in report.accepted] == ["ok.png"] and [r.name for r in report.refused] == ["bad.png"]
     assert Image.objects.get(pk=report.accepted[0].image_id).original_name == "ok.png"
 
@@ -191,7 +195,8 @@ def test_a_storage_failure_rolls_back_rows_and_deletes_written_files(world, clea
 
     monkeypatch.setattr(FileSystemStorage, "_save", failing_save)
     with pytest.raises(OSError, match="disk full"):
-        add_images(world.project, [("a.png", png(seed=41)), ("b.png", png(seed=42))], world.manager)
+        image_upload_files(project=world.project, files=[("a.png", png(seed=41)), ("b.png", png(seed=42))],
+                           user=world.manager)
     assert calls["n"] == 2
     assert_nothing_written(clean_state)
 
@@ -200,14 +205,14 @@ def test_a_storage_failure_rolls_back_rows_and_deletes_written_files(world, clea
 
 def test_zip_with_good_images_in_folders(world):
     data = zip_of({"set/a.png": png(seed=51), "set/b.jpg": jpeg(seed=52), "set/": b""})
-    report = add_images_from_zip(world.project, data, world.manager)
+    report = image_upload_zip(project=world.project, archive=data, user=world.manager)
     assert sorted(a.name for a in report.accepted) == ["set/a.png", "set/b.jpg"] and report.refused == []
 
 
 @pytest.mark.parametrize("path", ["../evil.png", "a/../../evil.png", "/etc/evil.png", "C:/evil.png",
                                   "..\\evil.png"])
 def test_zip_slip_members_are_refused(world, clean_state, path):
-    report = add_images_from_zip(world.project, zip_of({path: png(seed=61)}), world.manager)
+    report = image_upload_zip(project=world.project, archive=zip_of({path: png(seed=61)}), user=world.manager)
     assert report.accepted == []
     [refused] = report.refused
     assert refused.code == "unsafe_path" and "zip-slip" in refused.reason
@@ -223,7 +228,7 @@ def test_symlinks_nested_zips_and_metadata_in_a_zip_are_refused(world, clean_sta
     inner = zip_of({"x.png": png(seed=71)})
     data = zip_of({"inner.zip": inner, "disguised.png": inner, "__MACOSX/._a.png": b"\x00\x05",
                    "empty.png": b""}, symlinks={"link.png": "/etc/passwd"})
-    report = add_images_from_zip(world.project, data, world.manager)
+    report = image_upload_zip(project=world.project, archive=data, user=world.manager)
     codes = {r.name: r.code for r in report.refused}
     assert codes == {"inner.zip": "nested_archive", "disguised.png": "nested_archive",
                      "__MACOSX/._a.png": "metadata", "empty.png": "empty", "link.png": "symlink"}
@@ -235,7 +240,7 @@ def test_symlinks_nested_zips_and_metadata_in_a_zip_are_refused(world, clean_sta
                          ids=["bad-header", "garbage", "empty"])
 def test_corrupt_zip_is_refused_as_a_whole(world, clean_state, data):
     with pytest.raises(UploadRejected) as caught:
-        add_images_from_zip(world.project, data, world.manager)
+        image_upload_zip(project=world.project, archive=data, user=world.manager)
     assert caught.value.status == 400
     assert caught.value.details["reason"] in {"corrupt_zip", "empty"}
     assert_nothing_written(clean_state)
@@ -246,7 +251,7 @@ def test_zip_bomb_is_refused_before_extracting(world, clean_state, settings):
     data = zip_of({"a.png": png(seed=81), "bomb.png": bytes(4 * 1024 * 1024)})
     assert len(data) < 20_000  # 4 MiB of zeros deflate to a few KiB
     with pytest.raises(UploadRejected) as caught:
-        add_images_from_zip(world.project, data, world.manager)
+        image_upload_zip(project=world.project, archive=data, user=world.manager)
     assert caught.value.details["reason"] == "zip_bomb" and "zip bomb" in caught.value.message
     assert_nothing_written(clean_state)
 
@@ -255,7 +260,7 @@ def test_too_many_zip_members_are_refused(world, clean_state, settings):
     settings.CLICKLABEL_MAX_ZIP_MEMBERS = 2
     data = zip_of({f"{i}.png": png(4, 4, seed=90 + i) for i in range(3)})
     with pytest.raises(UploadRejected, match="3 files, more than the limit of 2"):
-        add_images_from_zip(world.project, data, world.manager)
+        image_upload_zip(project=world.project, archive=data, user=world.manager)
     assert_nothing_written(clean_state)
 
 
@@ -269,13 +274,14 @@ def test_zip_member_lying_about_its_size_is_refused(world, clean_state):
     size_at = central + 24
     assert int.from_bytes(data[size_at:size_at + 4], "little") == info.file_size
     data[size_at:size_at + 4] = (10).to_bytes(4, "little")
-    report = add_images_from_zip(world.project, bytes(data), world.manager)
+    report = image_upload_zip(project=world.project, archive=bytes(data), user=world.manager)
     assert report.accepted == [] and report.refused[0].code in {"corrupt", "not_an_image"}
     assert_nothing_written(clean_state)
 
 
 def test_loose_zip_passed_to_add_images_is_expanded(world):
-    report = add_images(world.project, [("batch.zip", zip_of({"p.png": png(seed=99)}))], world.manager)
+    report = image_upload_files(project=world.project, files=[("batch.zip", zip_of({"p.png": png(seed=99)}))],
+                                user=world.manager)
     assert [a.name for a in report.accepted] == ["p.png"]
 
 
@@ -283,7 +289,7 @@ def test_loose_zip_passed_to_add_images_is_expanded(world):
 def test_only_managers_may_upload(world, clean_state, who):
     from labeling.errors import ClickLabelError
     with pytest.raises(ClickLabelError) as caught:
-        add_images(world.project, [("a.png", png(seed=123))], getattr(world, who))
+        image_upload_files(project=world.project, files=[("a.png", png(seed=123))], user=getattr(world, who))
     assert caught.value.status in (403, 404)
     assert_nothing_written(clean_state)
 
@@ -302,13 +308,15 @@ def test_zip_declaring_more_than_the_default_limit_is_refused_without_reading(wo
     data = zip_of({"a.png": png(seed=201), "b.png": png(seed=202)})
     data = _declare_size(_declare_size(data, 0, 0xFFFFFFFF), 1, 0xFFFFFFFF)  # 2 x 4 GiB declared
     with pytest.raises(UploadRejected, match="zip bomb") as caught:
-        add_images_from_zip(world.project, data, world.manager)
+        image_upload_zip(project=world.project, archive=data, user=world.manager)
     assert "8,589,934,590 bytes" in caught.value.message
     assert_nothing_written(clean_state)
 
 
 def test_a_bad_zip_among_loose_files_is_one_refusal(world):
-    report = add_images(world.project, [("ok.png", png(seed=211)), ("broken.zip", b"PK\x03\x04oops")], world.manager)
+    report = image_upload_files(project=world.project,
+                                files=[("ok.png", png(seed=211)), ("broken.zip", b"PK\x03\x04oops")],
+                                user=world.manager)
     assert [a.name for a in report.accepted] == ["ok.png"]
     assert report.refused[0].name == "broken.zip" and report.refused[0].code == "corrupt_zip"
 
@@ -318,5 +326,6 @@ def test_16_bit_rgb_png_is_reduced_to_8_bit_and_says_so(world):
     deep = (np.arange(4 * 6 * 3).reshape(4, 6, 3) * 1000).astype(np.uint16)
     ok, encoded = cv2.imencode(".png", deep)
     assert ok
-    [accepted] = add_images(world.project, [("deep-rgb.png", encoded.tobytes())], world.manager).accepted
+    [accepted] = image_upload_files(project=world.project, files=[("deep-rgb.png", encoded.tobytes())],
+                                    user=world.manager).accepted
     assert "16-bit samples converted to 8-bit" in accepted.note

@@ -1,5 +1,5 @@
 """Start and stop real live click workers (`python -m inference.worker`) as subprocesses for tests
-and the benchmark; each gets its own process group (via `labeling.stack`) so SIGKILL takes its pool child
+and the benchmark; each gets its own process group (via `tools.stack`) so SIGKILL takes its pool child
 with it."""
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from inference.worker import keys, worker_command
-from labeling import stack as launcher
+from tools import stack as launcher
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

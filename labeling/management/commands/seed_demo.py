@@ -21,6 +21,7 @@ from PIL import Image as PILImage
 from PIL import ImageDraw
 
 from labeling.models import Label, Membership, Project, Role
+from labeling.services.images import image_upload_files
 
 DEMO_PROJECT = "Demo: shapes"
 DEMO_LABELS = (("circle", "#e6194b"), ("square", "#3cb44b"), ("triangle", "#4363d8"))
@@ -108,9 +109,8 @@ class Command(BaseCommand):
     def _images(self, project: Project, admin: Any) -> int:
         if project.images.exists():
             return 0
-        from labeling.services.images import add_images
-
-        report = add_images(project, [(f"shapes_{i + 1}.png", demo_image(i)) for i in range(N_IMAGES)], admin)
+        files = [(f"shapes_{i + 1}.png", demo_image(i)) for i in range(N_IMAGES)]
+        report = image_upload_files(project=project, files=files, user=admin)
         for refused in report.refused:
             self.stderr.write(f"demo image refused: {refused.name}: {refused.reason}")
         return len(report.accepted)

@@ -1,6 +1,6 @@
 """A private stack for the live benchmark: redis-server on a unix socket, SQLite + media in a temporary
 var dir, `python -m inference.worker` and daphne on a free loopback port. Processes are started and
-stopped by `labeling.stack` (own process groups; SIGTERM, then SIGKILL of the group)."""
+stopped by `tools.stack` (own process groups; SIGTERM, then SIGKILL of the group)."""
 from __future__ import annotations
 
 import json
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from inference.worker import worker_command
-from labeling import stack as launcher
+from tools import stack as launcher
 
 
 @dataclass
@@ -71,4 +71,5 @@ def start_stack(mode: str, model: str, workers: int = 1, extra_env: dict[str, st
 
 
 def remove_var_dir(stack: Stack) -> None:
+    """Delete the stack's temporary var dir (database, media, logs)."""
     shutil.rmtree(stack.var_dir, ignore_errors=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from websockets.asyncio.client import ClientConnection, connect
 
-from labeling.live.bench.stats import summary
+from tools.bench_live.stats import summary
 
 ORIGIN = "http://127.0.0.1"
 

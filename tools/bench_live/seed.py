@@ -1,12 +1,18 @@
 """Seed a benchmark database: one user, one project (mode/model given), a small and a 4000×3000 image.
 
-Runs inside the private stack's environment (its own SQLite under a temporary var dir)."""
+Runs inside Django (`manage.py bench_live --seed-only`), in the private stack's environment (its own SQLite
+under a temporary var dir)."""
 from __future__ import annotations
 
 import io
 
 import numpy as np
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from PIL import Image as PILImage
+
+from labeling.models import Image, Membership, Project
 
 SMALL = (320, 240)
 LARGE = (4000, 3000)
@@ -26,13 +32,8 @@ def synthetic_image(width: int, height: int) -> bytes:
 
 
 def seed(mode: str, model: str) -> dict:
-    """Create the benchmark data; returns {"cookie", "small_image", "large_image", "sizes"}."""
-    from django.contrib.auth import get_user_model
-    from django.core.files.uploadedfile import SimpleUploadedFile
-    from django.test import Client
-
-    from labeling.models import Image, Membership, Project
-
+    """Create the benchmark data; returns {"cookie", "small_image", "large_image", "sizes"}, sizes as
+    {"small": (width, height), "large": (width, height)}."""
     user, _ = get_user_model().objects.get_or_create(username="bench")
     project, _ = Project.objects.get_or_create(name="bench-live", defaults={"default_mode": mode,
                                                                            "default_model": model})

@@ -13,7 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from tests.labeling.process_helpers import process_alive
+from tests.tools.process_helpers import process_alive
 
 
 ROOT = Path(__file__).resolve().parents[2]

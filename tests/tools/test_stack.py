@@ -1,4 +1,4 @@
-"""labeling/stack.py: process groups, readiness waits, clean stop (SIGTERM, then SIGKILL of the group)."""
+"""tools/stack.py: process groups, readiness waits, clean stop (SIGTERM, then SIGKILL of the group)."""
 from __future__ import annotations
 
 import http.server
@@ -14,8 +14,8 @@ import pytest
 
 
 from inference.worker import worker_command
-from labeling import stack as launcher
-from tests.labeling.process_helpers import process_alive
+from tools import stack as launcher
+from tests.tools.process_helpers import process_alive
 
 PY = sys.executable
 

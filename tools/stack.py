@@ -1,13 +1,12 @@
 """Start and stop ClickLabel's processes (redis-server, Celery / live workers, daphne): the one launcher behind
-`make run` (scripts/run_stack.py), `manage.py bench_live` (labeling/live/bench/stack.py) and the test stacks
+`make run` (scripts/run_stack.py), `manage.py bench_live` (tools/bench_live/stack.py) and the test stacks
 (tests/e2e/conftest.py, tests/live/workers.py).
 
 Every child runs in its own process group (`start_new_session`), so Ctrl-C in a terminal reaches only the
 launcher, and `stop()` ends a child together with its grandchildren (a prefork worker's pool process):
 SIGTERM to every group (newest first), one shared grace period, then SIGKILL to every group.
 
-This module never imports Django (it runs before settings exist); `redis` and `inference.worker.keys` are
-imported lazily, only by the heartbeat helpers.
+This module never imports Django (it runs before settings exist).
 """
 from __future__ import annotations
 
@@ -23,7 +22,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from inference.worker import worker_command
+import redis
+
+from inference.worker import keys, worker_command
 
 ROOT = Path(__file__).resolve().parent.parent
 GRACE_SECONDS = 10.0
@@ -172,10 +173,6 @@ def http_ok(url: str, timeout_s: float = 2.0) -> bool:
 
 def live_worker_queues(redis_url: str) -> list[str]:
     """The queues of the live workers registered in Redis (`keys.WORKERS`); [] if Redis does not answer."""
-    import redis
-
-    from inference.worker import keys
-
     client = redis.Redis.from_url(redis_url)
     try:
         return [q.decode() for q in client.zrange(keys.WORKERS, 0, -1)]
@@ -187,10 +184,6 @@ def live_worker_queues(redis_url: str) -> list[str]:
 
 def heartbeat_alive(redis_url: str, queue: str) -> bool:
     """True if the worker consuming `queue` has a live heartbeat key."""
-    import redis
-
-    from inference.worker import keys
-
     client = redis.Redis.from_url(redis_url)
     try:
         return bool(client.exists(keys.heartbeat(queue)))

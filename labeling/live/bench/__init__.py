@@ -1,1 +1,0 @@
-"""`manage.py bench_live`: a private stack (redis, SQLite, live worker, daphne) and websocket scenarios."""
