@@ -33,16 +33,10 @@ class PasteConfig:
     min_object_fraction: float = 0.01
     feather_px: float = 0.8
     max_objects: int = 1
-    max_base_overlap: float = 1.0
-    placement_tries: int = 10
 
     def __post_init__(self) -> None:
         if self.max_objects < 1:
             raise ValueError(f"max_objects must be at least 1, got {self.max_objects}")
-        if not 0.0 <= self.max_base_overlap <= 1.0:
-            raise ValueError(f"max_base_overlap must lie in [0, 1], got {self.max_base_overlap}")
-        if self.placement_tries < 1:
-            raise ValueError(f"placement_tries must be at least 1, got {self.placement_tries}")
 
 
 def cut_object(donor: Sample, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray] | None:
@@ -71,7 +65,7 @@ def paste_objects(base: Sample, donors: list[Sample], cfg: PasteConfig, rng: np.
     image = base.image
     layers: list[np.ndarray] = []
     for donor in donors:
-        placed = _place_object(image, donor, cfg, rng, base.gt)
+        placed = _place_object(image, donor, cfg, rng)
         if placed is not None:
             image, mask = placed
             layers.append(mask)
@@ -95,11 +89,10 @@ def paste_objects(base: Sample, donors: list[Sample], cfg: PasteConfig, rng: np.
     return Sample(image, gt, ignore, target_kind=kind)
 
 
-def _place_object(image: np.ndarray, donor: Sample, cfg: PasteConfig, rng: np.random.Generator,
-                  base_gt: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+def _place_object(image: np.ndarray, donor: Sample, cfg: PasteConfig, rng: np.random.Generator
+                  ) -> tuple[np.ndarray, np.ndarray] | None:
     """Blend `donor`'s object into a copy of `image` (H, W, 3) at a random scale and place:
-    (new image, the object's mask bool (H, W)); None when the donor has no object or (with
-    `cfg.max_base_overlap` < 1) no drawn place keeps it off the base object `base_gt` (bool (H, W))."""
+    (new image, the object's mask bool (H, W)); None when the donor has no object."""
     cut = cut_object(donor, rng)
     if cut is None:
         return None
@@ -113,10 +106,8 @@ def _place_object(image: np.ndarray, donor: Sample, cfg: PasteConfig, rng: np.ra
     obj_image = cv2.resize(obj_image, size, interpolation=interp)
     obj_mask = cv2.resize(obj_mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
     oh, ow = obj_mask.shape
-    place = _draw_place(obj_mask, base_gt, cfg, rng)
-    if place is None:
-        return None
-    top, left = place
+    top = int(rng.integers(0, crop_h - oh + 1))
+    left = int(rng.integers(0, crop_w - ow + 1))
 
     pasted = np.zeros((crop_h, crop_w), dtype=bool)
     pasted[top:top + oh, left:left + ow] = obj_mask
@@ -128,20 +119,3 @@ def _place_object(image: np.ndarray, donor: Sample, cfg: PasteConfig, rng: np.ra
     blended = alpha[..., None] * obj_image.astype(np.float32) + (1.0 - alpha[..., None]) * region
     out[top:top + oh, left:left + ow] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
     return out, pasted
-
-
-def _draw_place(obj_mask: np.ndarray, base_gt: np.ndarray, cfg: PasteConfig,
-                rng: np.random.Generator) -> tuple[int, int] | None:
-    """(top, left) of a place for the bool (h, w) `obj_mask` in a crop of `base_gt`'s (H, W) shape. Without an
-    overlap limit the first draw is taken (one draw, as before the limit existed); with one, up to
-    `cfg.placement_tries` draws, the first that keeps the object's cover of `base_gt` within the limit, or None."""
-    crop_h, crop_w = base_gt.shape
-    oh, ow = obj_mask.shape
-    limited = cfg.max_base_overlap < 1.0
-    allowed = cfg.max_base_overlap * max(1, int(obj_mask.sum())) if limited else 0.0
-    for _ in range(cfg.placement_tries if limited else 1):
-        top = int(rng.integers(0, crop_h - oh + 1))
-        left = int(rng.integers(0, crop_w - ow + 1))
-        if not limited or int((obj_mask & base_gt[top:top + oh, left:left + ow]).sum()) <= allowed:
-            return top, left
-    return None

@@ -59,8 +59,7 @@ class Trainer:
         self.net.to(self.device)
         if cfg.channels_last:
             self.net.to(memory_format=torch.channels_last)
-        distilling = cfg.distill_weight > 0 or cfg.distill_first_click_weight > 0
-        self.teacher = self._build_teacher() if distilling else None
+        self.teacher = self._build_teacher() if cfg.distill_weight > 0 else None
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # fixed crop size: let cuDNN pick its fastest kernels
         self.optimizer = torch.optim.Adam(self._param_groups(), betas=(0.9, 0.999), eps=1e-8)
@@ -87,8 +86,7 @@ class Trainer:
         """The `init_from` network, frozen in eval mode: the anchor of the distillation terms."""
         cfg = self.cfg
         if not cfg.init_from:
-            raise ValueError("distill_weight or distill_first_click_weight > 0 needs init_from "
-                             "(the teacher is the starting model)")
+            raise ValueError("distill_weight > 0 needs init_from (the teacher is the starting model)")
         teacher = self._load_init_weights(build(cfg.network, **cfg.net_params))
         teacher.to(self.device).eval().requires_grad_(False)
         if cfg.channels_last:
@@ -215,9 +213,6 @@ class Trainer:
         loss = normalized_focal_loss(out, target, weight)
         if self.cfg.distill_weight > 0:
             loss = loss + self.cfg.distill_weight * self._distillation(net_input, pts, out, weight, composite)
-        if self.cfg.distill_first_click_weight > 0:
-            loss = loss + self.cfg.distill_first_click_weight * self._first_click_distillation(
-                images, gt, ignore, composite)
         (loss / self.cfg.accum_steps).backward()
         value = float(loss.item())  # synchronises with the device, so the phase times below are complete
         t3 = time.perf_counter()
@@ -242,28 +237,6 @@ class Trainer:
         with torch.no_grad(), self._autocast():
             teacher_logits = self.teacher(net_input, points)["instances"]
         return distillation_loss(out, torch.sigmoid(teacher_logits.float()), weight)
-
-    def _first_click_distillation(self, images: torch.Tensor, gt: np.ndarray, ignore: np.ndarray,
-                                  composite: np.ndarray) -> torch.Tensor:
-        """The distillation term on a single-click input of each plain crop: images (B, 3, h, w), gt and
-        ignore bool (B, h, w), composite bool (B,). Each plain crop gets one positive click drawn from its
-        object's deep interior (distance to the boundary above half the maximum, as the evaluation's first
-        click and RITM's error click) and an empty previous mask; the student's map for that input is held
-        to the teacher's, which keeps the prior a lone click carries on single objects."""
-        plain = np.nonzero(~composite)[0]
-        if len(plain) == 0:
-            return images.sum() * 0.0
-        empty = np.full((2 * self.cfg.sampler.slots, 3), -1.0, dtype=np.float32)
-        nothing_predicted = np.zeros(gt.shape[1:], dtype=bool)
-        points = np.stack([add_error_click(empty, nothing_predicted, gt[i], ignore[i], self.rng) for i in plain])
-        index = torch.from_numpy(plain).to(self.device)
-        crops = images[index]
-        net_input = self._net_input(crops, torch.zeros(len(plain), 1, *crops.shape[2:], device=self.device))
-        pts = torch.from_numpy(points).to(self.device)
-        with self._autocast():
-            out = self.net(net_input, pts)["instances"]
-        weight = torch.from_numpy(~ignore[plain]).float().unsqueeze(1).to(self.device)
-        return self._held_to_teacher(net_input, pts, out.float(), weight)
 
     def train_step(self) -> float:
         """One optimisation step over `accum_steps` batches; returns their mean loss. Adds the step's wall

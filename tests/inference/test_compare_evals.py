@@ -1,4 +1,4 @@
-"""scripts/compare_evals.py: paired per-image NoC differences between two evaluation runs."""
+"""scripts/training/compare_evals.py: paired per-image NoC differences between two evaluation runs."""
 from __future__ import annotations
 
 import json
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "scripts"))
+sys.path.insert(0, str(REPO / "scripts" / "training"))
 from compare_evals import compare, main  # noqa: E402
 
 from tests.inference.eval_runs import write_run
@@ -44,6 +44,6 @@ def test_command_line_prints_and_saves_and_refuses_bad_input(tmp_path, capsys):
     assert "no samples.jsonl" in capsys.readouterr().err
     other = write_run(tmp_path / "other", {"f-brs-b": {"a": 1}})
     assert main(["--base", str(base), "--candidate", str(other)]) == 2
-    run = subprocess.run([sys.executable, "scripts/compare_evals.py", "--base", str(base), "--candidate",
+    run = subprocess.run([sys.executable, "scripts/training/compare_evals.py", "--base", str(base), "--candidate",
                           str(candidate)], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert run.returncode == 0 and "paired -0.50" in run.stdout

@@ -208,28 +208,9 @@ def test_dataset_draws_one_to_max_objects_donors(tmp_path, monkeypatch):
     assert set(donor_counts) == {1, 2, 3}
 
 
-def test_multipaste_config_is_the_paste_recipe_with_busier_composites():
-    paste, multi = get_config("finetune-cpu-paste"), get_config("finetune-cpu-multipaste")
-    assert multi.paste.max_objects == 3 and paste.paste.max_objects == 1
-    assert multi.paste.prob == pytest.approx(0.5) and multi.lr == pytest.approx(5e-5)
-    assert (multi.freeze_bn, multi.accum_steps, multi.batch, multi.augment, multi.sampler) == (
-        paste.freeze_bn, paste.accum_steps, paste.batch, paste.augment, paste.sampler)
-
-
 def test_paste_is_off_unless_a_config_asks_for_it():
     assert get_config("finetune-cpu-paste").paste.prob == pytest.approx(0.4)
-    assert get_config("finetune-cpu").paste.prob == 0.0 and get_config("gpu").paste.prob == 0.0
-
-
-def test_gpu_paste_is_the_gpu_continue_recipe_with_composites():
-    cont, paste = get_config("gpu-continue"), get_config("gpu-paste")
-    assert paste.paste.prob == pytest.approx(0.5) and cont.paste.prob == 0.0
-    assert (paste.lr, paste.batch, paste.augment, paste.sampler, paste.amp) == (
-        cont.lr, cont.batch, cont.augment, cont.sampler, cont.amp)
-    assert paste.val_every_min < cont.val_every_min
-    frozen = get_config("gpu-paste-frozen")
-    assert frozen.freeze_bn and not paste.freeze_bn and frozen.lr < paste.lr
-    assert (frozen.paste, frozen.batch, frozen.sampler) == (paste.paste, paste.batch, paste.sampler)
+    assert get_config("gpu").paste.prob == 0.0 and get_config("gpu-continue").paste.prob == 0.0
 
 
 def test_cli_paste_prob_reaches_the_run_config(tmp_path):
@@ -258,7 +239,7 @@ def test_composite_validation_set_and_rescoring_scripts(tmp_path):
     repo = Path(__file__).resolve().parents[2]
     src, out = tmp_path / "src", tmp_path / "paste"
     _write_disk_set(src)
-    run = subprocess.run([sys.executable, "scripts/make_composite_val.py", "--src", str(src), "--out", str(out),
+    run = subprocess.run([sys.executable, "scripts/training/make_composite_val.py", "--src", str(src), "--out", str(out),
                           "--long-side", "80"], cwd=repo, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     pairs = list_pairs(out)
@@ -276,7 +257,7 @@ def test_composite_validation_set_and_rescoring_scripts(tmp_path):
     ckpt = tmp_path / "net.pth"
     torch.save(model_payload(build("mobilenetv2_deeplabv3p", **params), "mobilenetv2_deeplabv3p", params, {}), ckpt)
     scores = tmp_path / "scores.json"
-    run = subprocess.run([sys.executable, "scripts/rescore_val.py", "--model", str(ckpt), "--model", str(ckpt),
+    run = subprocess.run([sys.executable, "scripts/training/rescore_val.py", "--model", str(ckpt), "--model", str(ckpt),
                           "--data", str(out), "--long-side", "64", "--threads", "1", "--out", str(scores)],
                          cwd=repo, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
@@ -285,53 +266,6 @@ def test_composite_validation_set_and_rescoring_scripts(tmp_path):
     per_image = saved[1]["scores"][str(out)]
     assert len(per_image["noc90"]) == 4 and all(1 <= v <= 20 for v in per_image["noc90"])
     assert "paired ΔNoC@90 +0.00 ± 0.00" in run.stdout   # a model against itself
-
-
-def test_occlude_config_only_ever_targets_the_base_object():
-    multi, occlude = get_config("finetune-cpu-multipaste"), get_config("finetune-cpu-occlude")
-    assert occlude.paste.target_pasted_prob == 0.0
-    assert replace(occlude, name=multi.name, paste=multi.paste) == multi
-    base = _base()
-    donors = [_solid_donor(BLUE), _solid_donor((30, 200, 40))]
-    cfg = replace(occlude.paste, prob=1.0, feather_px=0.0, min_object_fraction=0.0)
-    covered_some = False
-    for seed in range(20):
-        out = paste_objects(base, donors, cfg, np.random.default_rng(seed))
-        pasted = (out.image != base.image).any(axis=-1)
-        assert np.array_equal(out.gt, base.gt & ~pasted)
-        covered_some |= bool((base.gt & pasted).any())
-    assert covered_some
-
-
-def test_neighbours_stay_beside_the_base_object_or_are_skipped():
-    base = _base()
-    cfg = PasteConfig(prob=1.0, feather_px=0.0, min_object_fraction=0.0, target_pasted_prob=0.0, max_base_overlap=0.1)
-    placed = 0
-    for seed in range(30):
-        out = paste_objects(base, [_solid_donor(BLUE)], cfg, np.random.default_rng(seed))
-        pasted = (out.image != base.image).any(axis=-1)
-        assert (pasted & base.gt).sum() <= 0.1 * pasted.sum()
-        assert np.array_equal(out.gt, base.gt & ~pasted)
-        placed += bool(pasted.any())
-    assert placed >= 3   # small objects fit beside the 40-px square in the 96-px crop; large ones do not
-    # with no limit the same draws put objects on the base object
-    free = replace(cfg, max_base_overlap=1.0)
-    assert any(((paste_objects(base, [_solid_donor(BLUE)], free, np.random.default_rng(seed)).image != base.image)
-                .any(axis=-1) & base.gt).sum() > 0 for seed in range(30))
-    # an object cannot be kept off a base object that fills the crop: nothing is pasted
-    full = Sample(base.image, np.ones_like(base.gt), np.zeros_like(base.gt))
-    assert paste_objects(full, [_solid_donor(BLUE)], cfg, np.random.default_rng(0)) is full
-
-
-def test_neighbour_settings_are_checked_and_the_config_differs_from_occlude_only_in_placement():
-    with pytest.raises(ValueError, match="max_base_overlap"):
-        PasteConfig(max_base_overlap=1.5)
-    with pytest.raises(ValueError, match="placement_tries"):
-        PasteConfig(placement_tries=0)
-    cfg = get_config("finetune-cpu-neighbours")
-    assert cfg.paste.max_base_overlap == pytest.approx(0.1) and cfg.paste.target_pasted_prob == 0.0
-    assert replace(cfg, name="finetune-cpu-occlude", paste=get_config("finetune-cpu-occlude").paste) == \
-        get_config("finetune-cpu-occlude")
 
 
 def test_composite_records_which_object_its_target_is():

@@ -1,4 +1,4 @@
-"""scripts/noc_uncertainty.py: standard errors, bootstrap intervals and mode pairs of one evaluation run."""
+"""scripts/training/noc_uncertainty.py: standard errors, bootstrap intervals and mode pairs of one evaluation run."""
 from __future__ import annotations
 
 import json
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "scripts"))
+sys.path.insert(0, str(REPO / "scripts" / "training"))
 from noc_uncertainty import bootstrap_interval, main, summarise  # noqa: E402
 
 from tests.inference.eval_runs import write_run
@@ -55,6 +55,6 @@ def test_command_line_prints_saves_and_refuses_bad_input(tmp_path, capsys):
     assert "no samples.jsonl" in capsys.readouterr().err
     assert main(["--run", str(run), "--resamples", "0"]) == 2
     assert main(["--run", str(run), "--level", "2"]) == 2
-    done = subprocess.run([sys.executable, "scripts/noc_uncertainty.py", "--run", str(run), "--resamples", "100"],
+    done = subprocess.run([sys.executable, "scripts/training/noc_uncertainty.py", "--run", str(run), "--resamples", "100"],
                           cwd=REPO, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "bootstrap" in done.stdout

@@ -282,9 +282,9 @@ def test_cli_val_every_min_zero_means_only_at_the_end(monkeypatch, tmp_path):
             pass
 
     monkeypatch.setattr(train_cli, "Trainer", FakeTrainer)
-    assert get_config("finetune-cpu-multipaste").val_every_min == 16.0
-    assert train_cli.main(["--config", "finetune-cpu-multipaste", "--out", str(tmp_path), "--val-every-min", "0"]) == 0
-    assert seen[0].val_every_min is None and seen[0].name == "finetune-cpu-multipaste"
+    assert get_config("finetune-cpu-paste").val_every_min == 20.0
+    assert train_cli.main(["--config", "finetune-cpu-paste", "--out", str(tmp_path), "--val-every-min", "0"]) == 0
+    assert seen[0].val_every_min is None and seen[0].name == "finetune-cpu-paste"
 
 
 def test_gpu_continue_is_the_gpu_recipe_with_a_gentler_schedule():
@@ -429,7 +429,7 @@ def _loss_and_grads(trainer: Trainer, batch) -> tuple[float, list[torch.Tensor]]
     return value, [p.grad.clone() for p in trainer.net.parameters() if p.grad is not None]
 
 
-@pytest.mark.parametrize("term", ["distill_weight", "distill_first_click_weight"])
+@pytest.mark.parametrize("term", ["distill_weight"])
 def test_distillation_anchors_plain_crops_to_the_starting_model_and_leaves_composites_alone(tiny_dataset,
                                                                                             tmp_path, term):
     distil, plain = _distil_pair(tiny_dataset, tmp_path, term)
@@ -461,7 +461,7 @@ def test_distillation_anchors_plain_crops_to_the_starting_model_and_leaves_compo
     assert all(torch.equal(v, distil.teacher.state_dict()[k]) for k, v in teacher_before.items())
 
 
-@pytest.mark.parametrize("term", ["distill_weight", "distill_first_click_weight"])
+@pytest.mark.parametrize("term", ["distill_weight"])
 def test_distillation_needs_a_starting_model(tiny_dataset, tmp_path, term):
     with pytest.raises(ValueError, match="init_from"):
         Trainer(_cfg(tiny_dataset, **{term: 1.0}), tmp_path / "run")
@@ -469,47 +469,13 @@ def test_distillation_needs_a_starting_model(tiny_dataset, tmp_path, term):
         _cfg(tiny_dataset, **{term: -0.5})
 
 
-def test_first_click_distillation_feeds_one_interior_positive_click_and_no_previous_mask(tiny_dataset, tmp_path):
-    distil, _ = _distil_pair(tiny_dataset, tmp_path, "distill_first_click_weight")
-    seen = []
-    teacher = distil.teacher
+def test_configs_are_the_three_stages_of_the_shipped_weights_and_the_smoke_run():
+    """Only the recipes that made the shipped weights (gpu → gpu-continue → finetune-cpu-paste) and the test
+    run are registered; the fine-tune stage is the CPU recipe with copy-paste composites on 40 % of the crops."""
+    from inference.training.configs import CONFIGS
 
-    def recording_teacher(net_input, points):
-        seen.append((net_input.detach().clone(), points.detach().clone()))
-        return teacher(net_input, points)
+    assert set(CONFIGS) == {"tiny", "gpu", "gpu-continue", "finetune-cpu-paste"}
+    paste = get_config("finetune-cpu-paste")
+    assert paste.paste.prob == 0.4 and paste.batch * paste.accum_steps == 32 and paste.freeze_bn
+    assert paste.augment == get_config("gpu").augment and paste.sampler == get_config("gpu").sampler
 
-    distil.teacher = recording_teacher
-    images, gt, ignore, points, _ = distil._batch()
-    composite = np.zeros(len(gt), bool)
-    composite[::2] = True                                    # only the odd crops are plain
-    distil._first_click_distillation(images, gt, ignore, composite)
-    net_input, first = seen[0]
-    plain = np.nonzero(~composite)[0]
-    assert net_input.shape[0] == len(plain) and float(net_input[:, 3].abs().max()) == 0.0
-    assert first.shape[1] == 2 * distil.cfg.sampler.slots
-    for row, i in zip(first.numpy(), plain):
-        assert (row[1:, 0] < 0).all()                       # one click in all, the first positive row
-        y, x, order = row[0]
-        assert order == 0 and gt[i][int(y), int(x)] and not ignore[i][int(y), int(x)]
-        depth = cv2.distanceTransform(np.pad(gt[i] & ~ignore[i], 1).astype(np.uint8), cv2.DIST_L2, 5)[1:-1, 1:-1]
-        assert depth[int(y), int(x)] > depth.max() / 2
-    assert float(distil._first_click_distillation(images, gt, ignore, np.ones(len(gt), bool))) == 0.0
-
-
-def test_distil_configs_are_the_multipaste_recipe_with_the_anchors():
-    multi, distil = get_config("finetune-cpu-multipaste"), get_config("finetune-cpu-distil")
-    assert multi.distill_weight == 0.0 and distil.distill_weight == 1.0
-    assert replace(distil, name=multi.name, distill_weight=0.0, time_budget_min=multi.time_budget_min) == multi
-    first = get_config("finetune-cpu-distil-first")
-    assert (distil.distill_first_click_weight, first.distill_first_click_weight) == (0.0, 1.0)
-    assert replace(first, name=distil.name, distill_first_click_weight=0.0,
-                   time_budget_min=distil.time_budget_min) == distil
-
-
-def test_gpu_distil_configs_are_the_cpu_distil_recipe_at_a_gpus_batch():
-    cpu, gpu = get_config("finetune-cpu-distil"), get_config("gpu-distil")
-    assert (gpu.batch * gpu.accum_steps, gpu.freeze_bn, gpu.lr, gpu.distill_weight, gpu.paste, gpu.sampler,
-            gpu.augment) == (cpu.batch * cpu.accum_steps, True, cpu.lr, 1.0, cpu.paste, cpu.sampler, cpu.augment)
-    assert gpu.amp and gpu.val_every_min is None
-    light = get_config("gpu-distil-light")
-    assert light.paste.prob == 0.25 and replace(light, name=gpu.name, paste=gpu.paste) == gpu

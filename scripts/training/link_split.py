@@ -1,10 +1,10 @@
 """Link the trainer's train / validation split of a dataset into two folders, without copying.
 
-    PYTHONPATH=. python scripts/link_split.py --src ../shared/datasets/DUTS-TR-6000 \
+    PYTHONPATH=. python scripts/training/link_split.py --src ../shared/datasets/DUTS-TR-6000 \
         --train-out data/duts_train_orig --val-out data/duts_val_orig
 
 The split is the trainer's own (`split_pairs(list_pairs(src), n_val, seed)`, as in
-`scripts/make_compact_dataset.py`); each output folder gets `images/` and `masks/` of symbolic links to the
+`scripts/training/make_compact_dataset.py`); each output folder gets `images/` and `masks/` of symbolic links to the
 original files, so training or validating on the originals needs no copy of the dataset in the repository.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from inference.training.data import list_pairs, split_pairs  # noqa: E402
 
 

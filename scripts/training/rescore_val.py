@@ -1,6 +1,6 @@
 """Score checkpoints on validation folders with the trainer's quick protocol, per image, for paired comparisons.
 
-    PYTHONPATH=. python scripts/rescore_val.py --model inference/weights/clicklabel_default.pth \
+    PYTHONPATH=. python scripts/training/rescore_val.py --model inference/weights/clicklabel_default.pth \
         --model runs/cpu-paste/val_step500.pth --data data/duts_val_orig --data data/duts_val_paste \
         --out runs/cpu-paste/rescore.json [--threads 2]
 
@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from inference.networks.checkpoints import load_checkpoint  # noqa: E402
 from inference.training.data import list_pairs  # noqa: E402
 from inference.training.validation import score_pairs  # noqa: E402

@@ -1,6 +1,6 @@
 """Write a compact copy of an images/ + masks/ training set for the device machine (64 MiB travel limit).
 
-    python scripts/make_compact_dataset.py --src ../shared/datasets/DUTS-TR-6000 --out data/duts_gpu \
+    python scripts/training/make_compact_dataset.py --src ../shared/datasets/DUTS-TR-6000 --out data/duts_gpu \
         --long-side 288 --quality 65 --n-val 300
 
 The validation split is the trainer's own (`split_pairs(list_pairs(src), n_val, seed)`), written to
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import cv2
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from inference.training.data import list_pairs, split_pairs  # noqa: E402
 
 

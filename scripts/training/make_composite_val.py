@@ -1,6 +1,6 @@
 """Write a copy-paste validation set from held-out training images (never GrabCut or Berkeley).
 
-    PYTHONPATH=. python scripts/make_composite_val.py --src data/duts_val_orig --out data/duts_val_paste
+    PYTHONPATH=. python scripts/training/make_composite_val.py --src data/duts_val_orig --out data/duts_val_paste
 
 Each source image, scaled to long side `--long-side`, gets the object of another source image pasted in
 (`inference.training.composite.paste_object`, seeded per image, so the set is reproducible); the target is
@@ -8,7 +8,7 @@ the pasted object or the occluded original, half and half. It measures what copy
 to teach — telling two objects apart — on images the training never saw. Writes `OUT/images/<id>.png` and
 `OUT/masks/<id>.png` (0 / 255 / 128), the layout `inference.evaluate` and the trainer's validation read, and
 `OUT/targets.json` (id → "base" for the occluded original, "pasted" for the pasted object), which
-`scripts/compare_evals.py --targets` splits comparisons by.
+`scripts/training/compare_evals.py --targets` splits comparisons by.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from inference.training.composite import PasteConfig, paste_object  # noqa: E402
 from inference.training.data import IGNORE_VALUE, list_pairs, load_sample, resize_sample  # noqa: E402
 

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # One device-machine call (see docs/model_card.md): train the `gpu` config on the compact DUTS copy made by
-# scripts/make_compact_dataset.py (carried as one stored zip, data/duts_gpu.zip: the travel limit counts
+# scripts/training/make_compact_dataset.py (carried as one stored zip, data/duts_gpu.zip: the travel limit counts
 # per-file overhead, and 6000 small files do not fit), export the best DUTS-validation checkpoint, then check
-# the engine on CUDA (CPU vs CUDA consistency, per-click timings; CHECKS=0 skips them). Everything worth
+# the engine on CUDA (per-click timings; CHECKS=0 skips them). Everything worth
 # keeping goes to $OUT.
-#   carry: data/duts_gpu.zip data/mobilenet_v2_imagenet_fp16.pth   command: OUT=$OUT scripts/device_train.sh
+#   carry: data/duts_gpu.zip data/mobilenet_v2_imagenet_fp16.pth   command: OUT=$OUT scripts/training/device_train.sh
 # Continuing a trained model instead (no ImageNet weights needed):
-#   CONFIG=gpu-continue TRAIN_ARGS="--init inference/weights/clicklabel_default.pth" CHECKS=0 scripts/device_train.sh
-# Make them with: python scripts/make_compact_dataset.py ... --out data/duts_gpu, then
+#   CONFIG=gpu-continue TRAIN_ARGS="--init inference/weights/clicklabel_default.pth" CHECKS=0 scripts/training/device_train.sh
+# Make them with: python scripts/training/make_compact_dataset.py ... --out data/duts_gpu, then
 #   (cd data && python -c "import shutil; shutil.make_archive('duts_gpu', 'zip', '.', 'duts_gpu')") (or zip -0),
 #   and the fp16 ImageNet weights as data/mobilenet_v2_imagenet_fp16.pth.
 # The EfficientNet-Lite0 network instead: TRAIN_ARGS="--network efficientnet_lite0_deeplabv3p", carrying
@@ -36,8 +36,6 @@ ls "$RUN"/val_step*.pth | tail -n 4 | xargs -r -I{} cp {} "$OUT/"   # at most 8 
 grep '"val"' "$RUN/log.jsonl"
 python3 -m inference.training.export --run "$RUN" --out "$OUT/clicklabel_gpu.pth" || exit 4
 [ "${CHECKS:-1}" = 0 ] && { echo "total wall: $(( $(date +%s) - START )) s"; exit 0; }
-timeout "${CHECK_TIMEOUT:-45}" python3 scripts/device_consistency.py --model "$OUT/clicklabel_gpu.pth" --clicks 4 \
-    --json "$OUT/consistency.json"
 timeout "${BENCH_TIMEOUT:-40}" python3 -m inference.bench --model "$OUT/clicklabel_gpu.pth" --device cuda \
     --modes nobrs,rgb-brs,distmap-brs,f-brs-a,f-brs-b,f-brs-c --size 480 --clicks 10 --json "$OUT/bench_cuda.json"
 echo "total wall: $(( $(date +%s) - START )) s"

@@ -1,12 +1,12 @@
 """Paired per-image comparison of two runs of the evaluation command on the same images.
 
-    python scripts/compare_evals.py --base var/eval/shipped_val --candidate var/eval/leg_val \
+    python scripts/training/compare_evals.py --base var/eval/shipped_val --candidate var/eval/leg_val \
         [--targets data/duts_val_paste/targets.json] [--threshold 0.9] [--max-clicks 20] [--json OUT]
 
 Reads each run's `samples.jsonl` (one object per sample and mode: `id`, `mode`, `ious`) and prints, per mode
 both runs hold: the images both scored, each run's NoC at the threshold, the mean per-image difference
 (candidate − base) with its standard error, and how many images got better and worse. With `--targets`
-(the `targets.json` that `scripts/make_composite_val.py` writes: id → "base" | "pasted") the same figures are
+(the `targets.json` that `scripts/training/make_composite_val.py` writes: id → "base" | "pasted") the same figures are
 given per target kind as well. This is how the model card's "paired" columns are computed.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from inference.evaluation.metrics import noc  # noqa: E402
 from inference.evaluation.report import SAMPLES_JSONL  # noqa: E402
 

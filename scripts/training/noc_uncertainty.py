@@ -1,10 +1,10 @@
 """How certain one evaluation run's NoC figures are: per mode, the mean NoC, its standard error and a bootstrap
 interval over the samples; per pair of modes, the paired difference on the same samples.
 
-    python scripts/noc_uncertainty.py --run var/eval/berkeley [--threshold 0.9] [--max-clicks 20] \
+    python scripts/training/noc_uncertainty.py --run var/eval/berkeley [--threshold 0.9] [--max-clicks 20] \
         [--resamples 20000] [--seed 0] [--level 0.95] [--json OUT]
 
-Reads the run's `samples.jsonl` (as `scripts/compare_evals.py` does). The bootstrap draws the samples with
+Reads the run's `samples.jsonl` (as `scripts/training/compare_evals.py` does). The bootstrap draws the samples with
 replacement `--resamples` times (numpy, seeded) and takes the central `--level` share of the resampled means.
 The pair figures are `compare_evals.paired` within the one run: mean difference (second mode − first) ± its
 standard error, with how many samples each mode needs fewer clicks on. This is how the model card's "How far
