@@ -23,6 +23,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from inference.utils.files import resolve_link_file
+
 __all__ = ["Sample", "Dataset", "open_dataset", "register_loader", "loader_names", "DatasetError"]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
@@ -121,8 +123,9 @@ def open_dataset(path: str | Path, kind: str | None = None) -> Dataset:
 
 # --- helpers -----------------------------------------------------------------------------------------
 def read_rgb(path: Path) -> np.ndarray:
-    """Read an image file as uint8 (H, W, 3) RGB (grey images are expanded to 3 channels)."""
-    data = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    """Read an image file (or the file a link file names, `resolve_link_file`) as uint8 (H, W, 3) RGB (grey
+    images are expanded to 3 channels)."""
+    data = cv2.imread(str(resolve_link_file(path)), cv2.IMREAD_COLOR)
     if data is None:
         raise DatasetError(f"cannot read image {path}")
     return np.ascontiguousarray(data[:, :, ::-1])

@@ -14,6 +14,7 @@ import numpy as np
 
 from inference.training.composite import PasteConfig, paste_objects
 from inference.training.sample import Sample
+from inference.utils.files import resolve_link_file
 
 __all__ = ["Sample", "IGNORE_VALUE", "list_pairs", "split_pairs", "load_sample", "resize_sample",
            "AugmentConfig", "augment", "colour_jitter", "PairDataset"]
@@ -55,7 +56,7 @@ def split_pairs(pairs: list[tuple[Path, Path]], n_val: int, seed: int = 0
 
 def load_sample(image_path: str | Path, mask_path: str | Path) -> Sample:
     """Read one pair; raises ValueError on unreadable files or size mismatch."""
-    bgr = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
+    bgr = cv2.imread(str(resolve_link_file(image_path)), cv2.IMREAD_COLOR)
     mask = cv2.imread(str(mask_path), cv2.IMREAD_GRAYSCALE)
     if bgr is None or mask is None:
         raise ValueError(f"cannot read {image_path} / {mask_path}")
