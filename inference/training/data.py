@@ -17,7 +17,7 @@ from inference.training.sample import Sample
 from inference.utils.files import resolve_link_file
 
 __all__ = ["Sample", "IGNORE_VALUE", "list_pairs", "split_pairs", "load_sample", "resize_sample",
-           "AugmentConfig", "augment", "colour_jitter", "PairDataset"]
+           "AugmentConfig", "augment", "colour_jitter", "PairDataset", "image_of", "split_pairs_by_image"]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 IGNORE_VALUE = 128
@@ -40,6 +40,26 @@ def list_pairs(root: str | Path) -> list[tuple[Path, Path]]:
     if not pairs:
         raise FileNotFoundError(f"no image/mask pairs under {root}")
     return pairs
+
+
+def image_of(pair: tuple[Path, Path]) -> str:
+    """The photo a sample comes from: its id without a trailing `_<k>` object index (COCO-multi and DSB2018
+    name samples `<image>_<k>`); the whole id otherwise."""
+    stem = pair[0].stem
+    head, sep, tail = stem.rpartition("_")
+    return head if sep and tail.isdigit() else stem
+
+
+def split_pairs_by_image(pairs: list[tuple[Path, Path]], val_fraction: float, seed: int = 0
+                         ) -> tuple[list[tuple[Path, Path]], list[tuple[Path, Path]]]:
+    """Deterministic (train, val) split that never separates the objects of one photo (`image_of`): a seeded
+    permutation of the photos, the first ⌈val_fraction · photos⌉ held out."""
+    if not 0 < val_fraction < 1:
+        raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
+    photos = sorted({image_of(p) for p in pairs})
+    order = np.random.default_rng(seed).permutation(len(photos))
+    held_out = {photos[i] for i in order[:int(np.ceil(val_fraction * len(photos)))].tolist()}
+    return ([p for p in pairs if image_of(p) not in held_out], [p for p in pairs if image_of(p) in held_out])
 
 
 def split_pairs(pairs: list[tuple[Path, Path]], n_val: int, seed: int = 0

@@ -3,9 +3,14 @@
     PYTHONPATH=. python scripts/training/link_split.py --src ../shared/datasets/DUTS-TR-6000 \
         --train-out data/duts_train_orig --val-out data/duts_val_orig
 
+    PYTHONPATH=. python scripts/training/link_split.py --src ../shared/datasets/COCO-multi --by-image 0.2 \
+        --train-out data/coco_train --val-out data/coco_val
+
 The split is the trainer's own (`split_pairs(list_pairs(src), n_val, seed)`, as in
-`scripts/training/make_compact_dataset.py`); each output folder gets `images/` and `masks/` of symbolic links to the
-original files, so training or validating on the originals needs no copy of the dataset in the repository.
+`scripts/training/make_compact_dataset.py`), or with `--by-image FRACTION` that fraction of the photos held out
+with all their objects (`split_pairs_by_image`; for sets of several objects per photo). Each output folder gets
+`images/` and `masks/` of symbolic links to the original files, so training or validating on the originals needs
+no copy of the dataset in the repository.
 """
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from inference.training.data import list_pairs, split_pairs  # noqa: E402
+from inference.training.data import list_pairs, split_pairs, split_pairs_by_image  # noqa: E402
 
 
 def link_pairs(pairs: list[tuple[Path, Path]], out: Path) -> None:
@@ -34,9 +39,13 @@ def main() -> int:
     parser.add_argument("--train-out", required=True)
     parser.add_argument("--val-out", required=True)
     parser.add_argument("--n-val", type=int, default=300)
+    parser.add_argument("--by-image", type=float, default=None, metavar="FRACTION",
+                        help="hold out this fraction of the photos with all their objects (instead of --n-val)")
     parser.add_argument("--split-seed", type=int, default=0)
     args = parser.parse_args()
-    train, val = split_pairs(list_pairs(args.src), args.n_val, args.split_seed)
+    pairs = list_pairs(args.src)
+    train, val = (split_pairs_by_image(pairs, args.by_image, args.split_seed) if args.by_image is not None
+                  else split_pairs(pairs, args.n_val, args.split_seed))
     link_pairs(train, Path(args.train_out))
     link_pairs(val, Path(args.val_out))
     print(f"{len(train)} training and {len(val)} validation pairs linked")

@@ -45,3 +45,27 @@ def test_only_small_text_files_naming_an_existing_file_are_links(tmp_path):
     link = tmp_path / "link.png"
     link.write_text("real.png\n")
     assert resolve_link_file(link) == real.resolve()
+
+
+def test_a_symbolic_link_to_a_link_file_reaches_the_image(tmp_path):
+    root = _link_file_set(tmp_path / "set")
+    (tmp_path / "split" / "images").mkdir(parents=True)
+    (tmp_path / "split" / "masks").mkdir()
+    (tmp_path / "split" / "images" / "a.png").symlink_to(root / "images" / "a.png")
+    (tmp_path / "split" / "masks" / "a.png").symlink_to(root / "masks" / "a.png")
+    assert open_dataset(tmp_path / "split")[0].image.shape == (12, 16, 3)
+
+
+def test_split_by_image_keeps_every_photo_on_one_side(tmp_path):
+    from pathlib import Path
+
+    from inference.training.data import image_of, split_pairs_by_image
+
+    pairs = [(Path(f"images/{photo:03d}_{k}.jpg"), Path(f"masks/{photo:03d}_{k}.png"))
+             for photo in range(40) for k in range(photo % 4 + 1)]
+    train, val = split_pairs_by_image(pairs, 0.2, seed=0)
+    assert len(train) + len(val) == len(pairs)
+    assert not {image_of(p) for p in train} & {image_of(p) for p in val}
+    assert len({image_of(p) for p in val}) == 8
+    assert split_pairs_by_image(pairs, 0.2, seed=0) == (train, val)
+    assert image_of((Path("images/abc.jpg"), None)) == "abc" and image_of((Path("images/a_b_12.png"), None)) == "a_b"
