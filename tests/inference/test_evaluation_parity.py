@@ -62,7 +62,7 @@ def test_command_reproduces_autoeval(shared_fixtures, tmp_path, key, mode, gt_fi
     # --early-stop: the reference stops at IoU >= 0.90 (running on is covered by the runner tests).
     with torch_threads(ps.reference_threads(shared_fixtures)):
         rc = main(["--dataset", str(dataset), "--model", str(fx / "weights.pth"), "--mode", mode,
-                   "--zoom-in", "on", "--max-clicks", "20", "--early-stop", "--no-progress", "--out", str(out)])
+                   "--preset", "reference", "--max-clicks", "20", "--early-stop", "--no-progress", "--out", str(out)])
     assert rc == 0
     (sample,) = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
     (summary,) = json.loads((out / "summary.json").read_text())
