@@ -43,6 +43,7 @@ async function start() {
   $("accept").addEventListener("click", () => decide("accept"));
   $("reject").addEventListener("click", () => decide("reject"));
   $("opacity").addEventListener("input", (ev) => store.dispatch({ type: "opacity/set", value: Number(ev.target.value) }));
+  $("outline-only").addEventListener("change", (ev) => store.dispatch({ type: "outline/set", value: ev.target.checked }));
   $("prev-image").disabled = !cfg.prev_image_id;
   $("next-image").disabled = !cfg.next_image_id;
   $("prev-image").addEventListener("click", () => window.location.assign(`/review/${cfg.prev_image_id}/`));

@@ -19,8 +19,9 @@ from django.urls import reverse
 from labeling import errors
 from labeling.models import Image, ImageStatus
 from labeling.permissions import Action, access_image, access_project, actions_of, can_edit_image
+from labeling.selectors.engine import project_engine_settings, project_mode_options
 from labeling.selectors.images import image_last_review, image_list_of_project, image_neighbours
-from labeling.selectors.projects import label_list, project_list, project_status_counts
+from labeling.selectors.projects import label_list, project_list, project_status_counts, user_effort
 
 LOGIN_URL = "/accounts/login/"
 
@@ -45,11 +46,15 @@ def _image_config(request: HttpRequest, image: Image) -> dict:
     project = image.project
     prev_id, next_id = image_neighbours(image=image, user=request.user)
     actions = actions_of(request.user, project)
+    engine = project_engine_settings(project=project)  # working mode and model, with a notice when replaced
     return {
         "image": {"id": image.pk, "width": image.width, "height": image.height, "name": image.original_name,
                   "status": image.status, "file_url": f"/api/images/{image.pk}/file/"},
-        "project": {"id": project.pk, "name": project.name, "default_model": project.default_model,
-                    "default_mode": project.default_mode, "url": reverse("labeling:project", args=[project.pk])},
+        "project": {"id": project.pk, "name": project.name, "default_model": engine.model,
+                    "default_mode": engine.mode, "url": reverse("labeling:project", args=[project.pk])},
+        "modes": project_mode_options(),
+        "notices": list(engine.notices),
+        "effort": user_effort(project=project, user=request.user),
         "labels": [{"id": lab.pk, "name": lab.name, "color": lab.color} for lab in label_list(project=project)],
         "user": {"id": request.user.pk, "username": request.user.get_username()},
         "can_edit": can_edit_image(request.user, image),

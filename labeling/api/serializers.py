@@ -49,15 +49,19 @@ class ReviewOutputSerializer(serializers.ModelSerializer):
 
 class ImageOutputSerializer(serializers.ModelSerializer):
     file_url = serializers.SerializerMethodField()
+    thumb_url = serializers.SerializerMethodField()
     assignee = UserRefSerializer(allow_null=True)
 
     class Meta:
         model = Image
         fields = ["id", "project", "original_name", "width", "height", "status", "assignee", "uploaded_at",
-                  "updated_at", "file_url"]
+                  "updated_at", "file_url", "thumb_url"]
 
     def get_file_url(self, image: Image) -> str:
         return reverse("api-image-file", kwargs={"image_id": image.pk})
+
+    def get_thumb_url(self, image: Image) -> str:
+        return reverse("api-image-thumb", kwargs={"image_id": image.pk})
 
 
 class ImageDetailOutputSerializer(ImageOutputSerializer):
@@ -76,8 +80,8 @@ class AnnotationOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Annotation
-        fields = ["id", "image", "label", "rle", "bbox", "area", "clicks", "model_name", "mode", "author",
-                  "version", "created_at", "updated_at"]
+        fields = ["id", "image", "label", "rle", "bbox", "area", "clicks", "n_clicks", "edit_seconds", "model_name",
+                  "mode", "author", "version", "created_at", "updated_at"]
 
 
 class DraftOutputSerializer(serializers.ModelSerializer):
