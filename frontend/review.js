@@ -34,6 +34,8 @@ async function decide(decision) {
     setStatusBadge(status);
     $("review-result").textContent = decision === "accept" ? "Accepted." : "Rejected; the annotator will see your comment.";
     root.dataset.decision = decision;
+    const next = $("next-review");
+    if (next && cfg.next_review_id) next.hidden = false;
   } catch (err) {
     $("review-result").textContent = `Could not save the review: ${err.message}`;
   }
@@ -47,6 +49,7 @@ async function start() {
   $("prev-image").disabled = !cfg.prev_image_id;
   $("next-image").disabled = !cfg.next_image_id;
   $("prev-image").addEventListener("click", () => window.location.assign(`/review/${cfg.prev_image_id}/`));
+  $("next-review").addEventListener("click", () => window.location.assign(`/review/${cfg.next_review_id}/`));
   $("next-image").addEventListener("click", () => window.location.assign(`/review/${cfg.next_image_id}/`));
   const canvas = $("canvas");
   canvas.addEventListener("annotator:zoom", (ev) => store.dispatch({ type: "view/zoom", ...ev.detail }));
