@@ -118,6 +118,10 @@ def test_objects_have_their_own_colours_label_outlines_and_an_outline_only_view(
         wait_data(page, "objects", str(before), 15_000)
     objects = page.evaluate("() => window.clicklabel.store.getState().objects")
     ellipse, rectangle = objects[-2], objects[-1]
+    # each object carries the annotator's active seconds; the panel shows their averages
+    assert all(o["edit_seconds"] and 0 < o["edit_seconds"] < 120 for o in (ellipse, rectangle))
+    page.wait_for_function("() => document.getElementById('effort-user').textContent.includes('per object')",
+                           timeout=10_000)
     colors = page.evaluate("""async (ids) => { const m = await import('/static/frontend/overlay.js');
         return ids.map((id) => m.objectColor(id)); }""", [ellipse["id"], rectangle["id"]])
     assert colors[0] != colors[1]
