@@ -18,13 +18,22 @@ class LabelOutputSerializer(serializers.ModelSerializer):
         fields = ["id", "project", "name", "color", "order"]
 
 
+def _looks_like_path(value: str) -> bool:
+    return "/" in value or "\\" in value or value.endswith((".pth", ".pt"))
+
+
 class ProjectOutputSerializer(serializers.ModelSerializer):
     labels = LabelOutputSerializer(many=True, read_only=True)
     role = serializers.SerializerMethodField(help_text="The caller's role, or null (staff who are not members).")
+    default_model = serializers.SerializerMethodField(
+        help_text="A registered model name; \"\" for a checkpoint path stored before names were checked.")
 
     class Meta:
         model = Project
         fields = ["id", "name", "description", "default_model", "default_mode", "created_at", "labels", "role"]
+
+    def get_default_model(self, project: Project) -> str:
+        return "" if _looks_like_path(project.default_model) else project.default_model  # never a host path
 
     def get_role(self, project: Project) -> str | None:
         roles = self.context.get("roles")

@@ -91,3 +91,13 @@ def test_a_healthy_project_has_no_notice_and_offers_people_names(world, client):
     assert cfg["notices"] == [] and cfg["project"]["default_mode"] == "f-brs-b"
     titles = {m["name"]: (m["title"], m["technical"]) for m in cfg["modes"]}
     assert titles["nobrs"] == ("Fast", "NoBRS") and titles["f-brs-b"] == ("Precise", "f-BRS-B")
+
+
+def test_a_checkpoint_path_stored_earlier_is_never_shown(world):
+    Project.objects.filter(pk=world.project.pk).update(default_model="/srv/private/weights/ckpt.pth")
+    member = world.client(world.annotator)
+    assert member.get(f"/api/projects/{world.project.pk}/").json()["default_model"] == ""
+    listed = member.get("/api/projects/").json()["results"]
+    assert "/srv/private" not in str(listed)
+    Project.objects.filter(pk=world.project.pk).update(default_model="default")
+    assert member.get(f"/api/projects/{world.project.pk}/").json()["default_model"] == "default"
