@@ -166,4 +166,11 @@ def test_objects_have_their_own_colours_label_outlines_and_an_outline_only_view(
     help_text = page.inner_text("#help")
     assert "Outline only" in help_text and "More transparent masks" in help_text
     assert errors == []
+
+    # the project page: thumbnails load, and the image shows its number of objects
+    page.goto(f"{stack.base_url}/projects/{stack.seed['project_id']}/")
+    row = page.locator(f'#image-list tr[data-image-id="{image_id}"]')
+    page.wait_for_function("(id) => { const img = document.querySelector(`#image-list tr[data-image-id='${id}'] img`);"
+                           " return img && img.complete && img.naturalWidth > 0; }", arg=image_id, timeout=15_000)
+    assert int(row.locator("td.objects").inner_text()) == before
     context.close()
