@@ -101,3 +101,11 @@ def test_a_checkpoint_path_stored_earlier_is_never_shown(world):
     assert "/srv/private" not in str(listed)
     Project.objects.filter(pk=world.project.pk).update(default_model="default")
     assert member.get(f"/api/projects/{world.project.pk}/").json()["default_model"] == "default"
+
+
+def test_the_live_socket_defaults_to_working_names_too(world):
+    from labeling.live.access import image_context
+
+    Project.objects.filter(pk=world.project.pk).update(default_mode="f-brs-x", default_model="/srv/ckpt.pth")
+    ctx = image_context(world.annotator, world.image.pk)
+    assert (ctx.default_mode, ctx.default_model) == ("f-brs-b", "default")
