@@ -2,8 +2,12 @@
 // (transport.js) together. It owns no state of its own beyond timers; everything else is in the store.
 
 import { CanvasView, decodeProbPng } from "./canvas.js";
+import { createEffortTimer, effortText } from "./effort.js";
+import { pickMode } from "./modes.js";
 import { decodeRle, maskArea } from "./rle.js";
-import { fillStaticControls, renderControls, renderObjectList, setStatusBadge, setText } from "./panel.js";
+import {
+  fillStaticControls, modesOf, renderControls, renderObjectList, setStatusBadge, setText, showNotices,
+} from "./panel.js";
 import { commandFor, isTypingTarget } from "./shortcuts.js";
 import {
   annotationBody, clickMessage, createStore, currentMask, draftFromState, hasWork, initialState, reducer,
@@ -19,8 +23,13 @@ const lastLabelKey = `clicklabel.lastLabel.${cfg.project.id}`;
 const api = createApi({ csrfToken: cfg.csrf_token });
 const newObjectId = () => (crypto.randomUUID ? crypto.randomUUID() : `o${Date.now()}${Math.random()}`);
 
+// The mode to run: the project's (the server already replaced an unavailable one) if this page offers it.
+const offeredModes = modesOf(cfg);
+const picked = pickMode(offeredModes, cfg.project.default_mode);
+const notices = [...(cfg.notices || []), ...(picked.notice ? [picked.notice] : [])];
+
 const store = createStore(reducer, initialState({
-  image: cfg.image, project: cfg.project, labels: cfg.labels, objectId: newObjectId(),
+  image: cfg.image, project: { ...cfg.project, default_mode: picked.mode }, labels: cfg.labels, objectId: newObjectId(),
   label: Number(localStorage.getItem(lastLabelKey)),
 }));
 const view = new CanvasView($("canvas"), { interactive: cfg.can_edit });
@@ -116,7 +125,7 @@ async function saveDraft({ keepalive = false } = {}) {
   clearTimeout(saveTimer);
   saving = true;
   try {
-    await api.putDraft(cfg.image.id, draftFromState(s), { keepalive });
+    await api.putDraft(cfg.image.id, { ...draftFromState(s), edit_seconds: effort.seconds(performance.now()) }, { keepalive });
     savedRevision = s.revision;
     setText("status-save", `draft saved ${new Date().toLocaleTimeString()}`);
   } catch (err) {
@@ -164,12 +173,14 @@ async function saveObject() {
   } catch (err) {
     return showError(err.message);
   }
+  body.edit_seconds = effort.seconds(performance.now());
   try {
     const saved = s.current.annotationId ? await api.updateAnnotation(s.current.annotationId, body)
       : await api.createAnnotation(body);
     store.dispatch({ type: "object/finished", annotation: saved, objectId: newObjectId() });
     await saveDraft();
     refreshImageStatus();
+    refreshEffort();
   } catch (err) {
     showError(err.status === 409 ? "Someone else changed this object; reload the page to see their version."
       : `Could not save the object: ${err.message}`);
@@ -209,6 +220,32 @@ async function refreshImageStatus() {
     // the badge is informative only
   }
 }
+
+// --- effort: clicks and active seconds of the object, the annotator's averages ---------------------
+const effort = createEffortTimer();
+const touchEffort = () => effort.touch(performance.now());
+
+function renderEffort() {
+  const s = store.getState();
+  setText("effort-object", `${s.current.clicks.length} click${s.current.clicks.length === 1 ? "" : "s"} · ${Math.round(effort.seconds(performance.now()))} s`);
+}
+
+async function refreshEffort() {
+  try {
+    const progress = await api.call("GET", `/projects/${cfg.project.id}/progress/`);
+    const mine = (progress.effort.by_annotator || []).find((row) => row.user && row.user.id === cfg.user.id);
+    setText("effort-user", effortText(mine));
+  } catch {
+    // the figures are informative only
+  }
+}
+
+const EFFORT_RESETS = {
+  "object/finished": () => 0,
+  "object/reset": () => 0,
+  "object/edit": (action, state) => (state.objects.find((o) => o.id === action.annotationId) || {}).edit_seconds || 0,
+  "draft/restored": (action) => (action.draft && action.draft.edit_seconds) || 0,
+};
 
 async function submitImage() {
   if (hasWork(store.getState()) && !window.confirm("The object in progress is not finished and will not be submitted. Submit anyway?")) return;
@@ -262,6 +299,9 @@ const commands = {
     if (o > 0) lastOpacity = o;
     store.dispatch({ type: "opacity/set", value: o > 0 ? 0 : lastOpacity || 0.5 });
   },
+  "opacity-up": () => nudge("opacity", 0.1, 0, 1),
+  "opacity-down": () => nudge("opacity", -0.1, 0, 1),
+  "outline-toggle": () => store.dispatch({ type: "outline/set" }),
   "zoom-in": () => store.dispatch({ type: "view/zoom", factor: 1.25, ...canvasCentre() }),
   "zoom-out": () => store.dispatch({ type: "view/zoom", factor: 0.8, ...canvasCentre() }),
   fit: () => store.dispatch({ type: "view/fit", canvasW: view.cssSize.width, canvasH: view.cssSize.height }),
@@ -293,6 +333,8 @@ function renderPanel(state, prev) {
   root.dataset.objects = String(state.objects.length);
   root.dataset.connection = state.status.connection;
   root.dataset.revision = String(state.revision);
+  root.dataset.mode = state.mode;
+  root.dataset.outline = state.outlineOnly ? "1" : "0";
 }
 
 function bindControls() {
@@ -307,6 +349,7 @@ function bindControls() {
   });
   $("threshold").addEventListener("input", (ev) => store.dispatch({ type: "threshold/set", value: Number(ev.target.value) }));
   $("opacity").addEventListener("input", (ev) => store.dispatch({ type: "opacity/set", value: Number(ev.target.value) }));
+  $("outline-only").addEventListener("change", (ev) => store.dispatch({ type: "outline/set", value: ev.target.checked }));
   $("brush-size").addEventListener("input", (ev) => store.dispatch({ type: "brush/radius", radius: Number(ev.target.value) }));
   for (const b of document.querySelectorAll("[data-tool]")) b.addEventListener("click", () => store.dispatch({ type: "tool/set", tool: b.dataset.tool }));
   const buttons = { undo: "undo", redo: "redo", finish: "finish", "reset-object": "discard", submit: null,
@@ -334,7 +377,9 @@ function bindControls() {
   canvas.addEventListener("annotator:zoom", (ev) => store.dispatch({ type: "view/zoom", ...ev.detail }));
   canvas.addEventListener("annotator:pan", (ev) => store.dispatch({ type: "view/pan", ...ev.detail }));
 
+  for (const type of ["pointerdown", "wheel"]) canvas.addEventListener(type, touchEffort, { passive: true });
   document.addEventListener("keydown", (ev) => {
+    touchEffort();
     if (isTypingTarget(ev.target) || ev.target.tagName === "SELECT") return;
     const cmd = commandFor(ev);
     if (!cmd) return;
@@ -350,12 +395,18 @@ store.subscribe((state, action, prev) => {
   view.render(state, maskOf(state));
   renderPanel(state, prev);
   if (state.revision !== prev.revision) scheduleAutosave();
+  const reset = EFFORT_RESETS[action.type];
+  if (reset) effort.reset(reset(action, state), performance.now());
 });
 
 async function start() {
   fillStaticControls(cfg);
+  showNotices(notices);
   bindControls();
   renderPanel(store.getState(), null);
+  setText("effort-user", effortText(cfg.effort));
+  effort.reset(0, performance.now());
+  setInterval(renderEffort, 1000);
   try {
     const img = new Image();
     img.src = cfg.image.file_url;
@@ -369,6 +420,7 @@ async function start() {
       const draft = await api.getDraft(cfg.image.id);
       if (draft && ((draft.clicks || []).length || (draft.strokes || []).length)) {
         store.dispatch({ type: "draft/restored", draft });
+        if (!offeredModes.some((m) => m.name === store.getState().mode)) store.dispatch({ type: "mode/set", mode: picked.mode });
         savedRevision = store.getState().revision;
       }
       socket.connect();

@@ -8,7 +8,8 @@
 //   "annotator:pan"    detail {dx, dy}               move by CSS pixels
 // Screen -> image conversion happens only through viewport.js.
 
-import { decodeRle, maskBoundary } from "./rle.js";
+import { overlayPlan, outlinePixels, outlineWidth } from "./overlay.js";
+import { decodeRle } from "./rle.js";
 import { clickPolarity, isDrag } from "./tools/click.js";
 import { pixelAt, screenToImage } from "./viewport.js";
 
@@ -65,9 +66,12 @@ function maskCanvas(mask, width, height, rgb) {
   return c;
 }
 
-/** Fill and outline layers of one mask in one colour (the outline stays opaque at any overlay opacity). */
-function maskLayers(mask, width, height, rgb) {
-  return { fill: maskCanvas(mask, width, height, rgb), outline: maskCanvas(maskBoundary(mask, width, height), width, height, rgb) };
+/** Fill and outline layers of one mask (the outline stays opaque at any overlay opacity). */
+function maskLayers(mask, width, height, fill, outline) {
+  return {
+    fill: maskCanvas(mask, width, height, hexToRgb(fill)),
+    outline: maskCanvas(outlinePixels(mask, width, height, outlineWidth(width, height)), width, height, hexToRgb(outline)),
+  };
 }
 
 export class CanvasView {
@@ -83,7 +87,7 @@ export class CanvasView {
     this.state = null;
     this.mask = null;
     this.objectCache = new Map(); // key -> {fill, outline} OffscreenCanvases
-    this.currentCache = { mask: null, color: null, canvas: null };
+    this.currentCache = { mask: null, key: null, canvas: null };
     this.press = null; // active pointer gesture
     this.stroke = null; // stroke being painted
     this.hover = null; // last pointer position (screen)
@@ -135,26 +139,25 @@ export class CanvasView {
     return lab ? lab.color : "#ff0000";
   }
 
-  objectOverlay(obj) {
-    const color = this.labelColor(obj.label);
-    const key = `${obj.id}:${obj.version}:${color}`;
+  objectOverlay(obj, fill, outline) {
+    const key = `${obj.id}:${obj.version}:${fill}:${outline}`;
     let c = this.objectCache.get(key);
     if (!c) {
       const { mask, width, height } = decodeRle(obj.rle);
-      c = maskLayers(mask, width, height, hexToRgb(color));
+      c = maskLayers(mask, width, height, fill, outline);
       this.objectCache.set(key, c);
     }
     return c;
   }
 
-  currentOverlay() {
-    const color = this.labelColor(this.state.current.label);
+  currentOverlay(fill, outline) {
+    const key = `${fill}:${outline}`;
     const cache = this.currentCache;
-    if (cache.mask !== this.mask || cache.color !== color) {
+    if (cache.mask !== this.mask || cache.key !== key) {
       const { width, height } = this.state.image;
-      cache.canvas = this.mask ? maskLayers(this.mask, width, height, hexToRgb(color)) : null;
+      cache.canvas = this.mask ? maskLayers(this.mask, width, height, fill, outline) : null;
       cache.mask = this.mask;
-      cache.color = color;
+      cache.key = key;
     }
     return cache.canvas;
   }
@@ -171,15 +174,17 @@ export class CanvasView {
     ctx.imageSmoothingEnabled = v.scale < 2;
     ctx.drawImage(this.image, 0, 0, state.image.width, state.image.height);
     ctx.imageSmoothingEnabled = false;
-    const layers = state.objects.filter((o) => o.visible && o.id !== state.current.annotationId).map((o) => this.objectOverlay(o));
-    const cur = this.currentOverlay();
-    if (cur) layers.push(cur);
-    if (state.opacity > 0) {
-      ctx.globalAlpha = state.opacity;
-      for (const l of layers) ctx.drawImage(l.fill, 0, 0);
-      ctx.globalAlpha = 1;
-      for (const l of layers) ctx.drawImage(l.outline, 0, 0);
-    }
+    // each finished object in its own colour, outlined in its label's colour; the edited one outlined in white
+    const plan = overlayPlan(state, Boolean(this.mask));
+    const byId = new Map(state.objects.map((o) => [o.id, o]));
+    const layers = plan.layers.map((l) => {
+      const fill = l.fill || "#000000"; // outline only: the fill layer is built but not drawn
+      return { ...l, canvas: l.kind === "current" ? this.currentOverlay(fill, l.outline) : this.objectOverlay(byId.get(l.id), fill, l.outline) };
+    });
+    ctx.globalAlpha = plan.alpha;
+    for (const l of layers) if (l.fill && l.canvas) ctx.drawImage(l.canvas.fill, 0, 0);
+    ctx.globalAlpha = 1;
+    for (const l of layers) if (l.canvas) ctx.drawImage(l.canvas.outline, 0, 0);
     if (this.stroke) this.drawStrokePreview(ctx, this.stroke);
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     this.drawClicks(ctx, state);

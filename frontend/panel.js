@@ -1,6 +1,8 @@
 // The annotator's side panel and status line: DOM rendering from state, no state of its own, no network.
 // `statusLine` is pure (unit-tested); the rest writes into the page's elements by id.
 
+import { modeDetail, modeOptions } from "./modes.js";
+import { legendSwatch } from "./overlay.js";
 import { MODES } from "./state.js";
 import { SHORTCUTS } from "./shortcuts.js";
 
@@ -68,7 +70,10 @@ export function renderObjectList(state, { labels, details = false, onToggle, onE
     vis.addEventListener("change", () => onToggle(obj.id));
     const sw = document.createElement("span");
     sw.className = "swatch";
-    sw.style.background = lab ? lab.color : "#888";
+    const legend = legendSwatch(obj, labels); // the object's own colour inside its label's colour
+    sw.style.background = legend.background;
+    sw.style.borderColor = legend.border;
+    sw.title = lab ? `label ${lab.name}` : "unknown label";
     const name = document.createElement("span");
     name.className = "name";
     name.textContent = `${lab ? lab.name : "?"} #${obj.id}` + (details ? ` · ${obj.area ?? "?"} px · ${obj.mode || "manual"}` : "");
@@ -97,6 +102,9 @@ export function renderControls(state) {
   setText("status-error", line.error);
   $("label-select").value = String(state.current.label ?? "");
   $("mode-select").value = state.mode;
+  setText("mode-detail", modeDetail(offeredModes, state.mode));
+  const outline = $("outline-only");
+  if (outline) outline.checked = Boolean(state.outlineOnly);
   $("threshold").value = String(state.threshold);
   setText("threshold-out", state.threshold.toFixed(2));
   $("opacity").value = String(state.opacity);
@@ -110,15 +118,44 @@ export function renderControls(state) {
   $("canvas").style.cursor = state.tool === "click" ? "crosshair" : "none";
 }
 
+let offeredModes = [];
+
+/**
+ * The modes this page offers: the config's (people's names, tooltips, papers' names) that this client
+ * knows, or the bare mode names when the config has none.
+ * @param {{modes?: Array<{name: string, title: string, summary: string, technical: string}>}} cfg
+ */
+export function modesOf(cfg) {
+  const given = Array.isArray(cfg.modes) && cfg.modes.length ? cfg.modes
+    : MODES.map((m) => ({ name: m, title: m, summary: "", technical: m }));
+  return given.filter((m) => MODES.includes(m.name));
+}
+
+/**
+ * Show sentences about the page's settings (e.g. a replaced mode) in #engine-notice; hidden when none.
+ * @param {string[]} notices
+ */
+export function showNotices(notices) {
+  const el = $("engine-notice");
+  if (!el) return;
+  el.textContent = notices.join(" ");
+  el.hidden = !notices.length;
+}
+
 /**
  * Fill the label and mode pickers and the shortcut help table; disable editing controls when read-only.
- * @param {{labels: Array<{id: number, name: string}>, can_edit: boolean}} cfg
+ * @param {{labels: Array<{id: number, name: string}>, can_edit: boolean, modes?: Array<object>}} cfg
  */
 export function fillStaticControls(cfg) {
   const labelSel = $("label-select");
   for (const l of cfg.labels) labelSel.append(new Option(l.name, String(l.id)));
   const modeSel = $("mode-select");
-  for (const m of MODES) modeSel.append(new Option(m, m));
+  offeredModes = modesOf(cfg);
+  for (const m of modeOptions(offeredModes)) {
+    const option = new Option(m.text, m.value);
+    option.title = m.tooltip;
+    modeSel.append(option);
+  }
   const tbody = $("help-keys").querySelector("tbody");
   for (const [combos, , description] of SHORTCUTS) {
     const tr = document.createElement("tr");

@@ -1,10 +1,16 @@
-// The project page: "Next image for me" asks the API for the caller's next image (and assigns it).
+// The project page: the filters apply as soon as they change, and "Next image for me" asks the API for the
+// caller's next image (and assigns it).
 
 import { createApi } from "./transport.js";
 
 const button = document.getElementById("next-for-me");
 const note = document.getElementById("next-note");
+const filters = document.getElementById("image-filters");
 const api = createApi({ csrfToken: "" });
+
+for (const select of filters?.querySelectorAll("select") || []) {
+  select.addEventListener("change", () => filters.requestSubmit());
+}
 
 button?.addEventListener("click", async () => {
   button.disabled = true;

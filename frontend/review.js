@@ -34,6 +34,8 @@ async function decide(decision) {
     setStatusBadge(status);
     $("review-result").textContent = decision === "accept" ? "Accepted." : "Rejected; the annotator will see your comment.";
     root.dataset.decision = decision;
+    const next = $("next-review");
+    if (next && cfg.next_review_id) next.hidden = false;
   } catch (err) {
     $("review-result").textContent = `Could not save the review: ${err.message}`;
   }
@@ -43,9 +45,11 @@ async function start() {
   $("accept").addEventListener("click", () => decide("accept"));
   $("reject").addEventListener("click", () => decide("reject"));
   $("opacity").addEventListener("input", (ev) => store.dispatch({ type: "opacity/set", value: Number(ev.target.value) }));
+  $("outline-only").addEventListener("change", (ev) => store.dispatch({ type: "outline/set", value: ev.target.checked }));
   $("prev-image").disabled = !cfg.prev_image_id;
   $("next-image").disabled = !cfg.next_image_id;
   $("prev-image").addEventListener("click", () => window.location.assign(`/review/${cfg.prev_image_id}/`));
+  $("next-review").addEventListener("click", () => window.location.assign(`/review/${cfg.next_review_id}/`));
   $("next-image").addEventListener("click", () => window.location.assign(`/review/${cfg.next_image_id}/`));
   const canvas = $("canvas");
   canvas.addEventListener("annotator:zoom", (ev) => store.dispatch({ type: "view/zoom", ...ev.detail }));

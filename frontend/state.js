@@ -72,6 +72,7 @@ export function initialState(cfg) {
     brushRadius: 8,
     threshold: cfg.threshold ?? 0.49,
     opacity: cfg.opacity ?? 0.5,
+    outlineOnly: false, // draw objects as outlines, without fills
     view: { scale: 1, tx: 0, ty: 0 },
     objects: [],
     current: newObject(cfg.objectId, label),
@@ -110,7 +111,7 @@ function clamp01(v) {
 function objectFromAnnotation(a) {
   return {
     id: a.id, label: a.label, rle: a.rle, clicks: a.clicks || [], version: a.version,
-    mode: a.mode || "", model_name: a.model_name || "", area: a.area, visible: true,
+    mode: a.mode || "", model_name: a.model_name || "", area: a.area, visible: true, edit_seconds: a.edit_seconds ?? null,
   };
 }
 
@@ -203,6 +204,10 @@ const handlers = {
   },
   "opacity/set"(state, { value }) {
     return { ...state, opacity: clamp01(value) };
+  },
+  "outline/set"(state, { value }) {
+    const outlineOnly = value === undefined ? !state.outlineOnly : Boolean(value);
+    return outlineOnly === state.outlineOnly ? state : { ...state, outlineOnly };
   },
   "tool/set"(state, { tool }) {
     if (!TOOLS.includes(tool)) throw new Error(`unknown tool ${tool}`);

@@ -1,7 +1,7 @@
 """Named models and checkpoint paths → a loaded network ready for sessions.
 
-`load_model("default")` loads `inference/weights/clicklabel_default.pth`; any other string that is not a
-registered name is treated as a checkpoint path and loaded with `inference.networks.checkpoints.load_checkpoint`.
+`load_model("default")` loads `inference/weights/clicklabel_default.pth` (the names are registered in
+`inference.catalog`); any other string that is not a registered name is treated as a checkpoint path and loaded with `inference.networks.checkpoints.load_checkpoint`.
 """
 from __future__ import annotations
 
@@ -10,14 +10,12 @@ from pathlib import Path
 
 import torch
 
+from inference.catalog import MODEL_REGISTRY, WEIGHTS_DIR, available_models
 from inference.utils.device import select_device
 
-__all__ = ["MissingWeightsError", "LoadedModel", "MODEL_REGISTRY", "available_models", "load_model", "resolve"]
-
-WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
-MODEL_REGISTRY: dict[str, Path] = {
-    "default": WEIGHTS_DIR / "clicklabel_default.pth",
-}
+# The registry itself lives in inference.catalog (importable without torch); re-exported here.
+__all__ = ["MissingWeightsError", "LoadedModel", "MODEL_REGISTRY", "WEIGHTS_DIR", "available_models", "load_model",
+           "resolve"]
 
 
 class MissingWeightsError(FileNotFoundError):
@@ -37,11 +35,6 @@ def resolve(name_or_path: str | Path) -> Path:
     """Registered name → its weights path; anything else → the path itself."""
     key = str(name_or_path)
     return MODEL_REGISTRY[key] if key in MODEL_REGISTRY else Path(key)
-
-
-def available_models() -> dict[str, bool]:
-    """Registered names → whether their weights file exists."""
-    return {name: path.is_file() for name, path in MODEL_REGISTRY.items()}
 
 
 def load_model(name_or_path: str | Path, device: str | torch.device | None = None,

@@ -1,5 +1,7 @@
-"""Django admin: projects (labels, members, progress, bulk upload, export), images (thumbnails, assign,
-reset, filters), annotations, reviews and export jobs. Writes go through `labeling.services`."""
+"""Django admin: projects (labels with a colour picker, members chosen by user name, the engine's registered
+modes and models only, progress, upload on the project's page, export with a visible status filter — accepted
+images by default), images (thumbnails, assign, reset, filters), annotations, reviews and export jobs.
+Writes go through `labeling.services`."""
 from __future__ import annotations
 
 from typing import Any
@@ -15,22 +17,40 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from labeling.errors import ClickLabelError
+from labeling.exports import FORMATS
 from labeling.models import (Annotation, ExportJob, Image, ImageStatus, Label, Membership, Project, Review, Role)
-from labeling.selectors.projects import project_progress
+from labeling.selectors.engine import project_mode_choices, project_model_choices
+from labeling.selectors.projects import label_list, project_progress
+from labeling.services.projects import COLOR_RE
 from labeling.services.exports import export_job_create
 from labeling.services.images import image_upload_files, image_upload_zip
 from labeling.services.thumbnails import thumbnail_get_or_create
 from labeling.services.workflow import image_assign, image_reset_status
 
 EXPORT_FORMAT = "coco-rle"
+EXPORT_DEFAULT_STATUSES = [ImageStatus.ACCEPTED]
 
 
 def _status_counts_html(counts: dict[str, int]) -> str:
     return format_html_join(" · ", "{}: <b>{}</b>", ((ImageStatus(s).label, counts.get(s, 0)) for s in ImageStatus.values))
 
 
+class LabelForm(forms.ModelForm):
+    class Meta:
+        model = Label
+        fields = ("name", "color", "order")
+        widgets = {"color": forms.TextInput(attrs={"type": "color"})}
+
+    def clean_color(self) -> str:
+        color = self.cleaned_data["color"]
+        if not COLOR_RE.match(color or ""):
+            raise forms.ValidationError("Pick a colour (#rrggbb).")
+        return color.lower()
+
+
 class LabelInline(admin.TabularInline):
     model = Label
+    form = LabelForm
     extra = 1
     fields = ("name", "color", "order")
 
@@ -38,17 +58,72 @@ class LabelInline(admin.TabularInline):
 class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 1
-    raw_id_fields = ("user",)
+    autocomplete_fields = ("user",)  # type a user name; searches the user admin's search fields
     fields = ("user", "role")
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files from one input; cleans to a list (empty when none was chosen)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list:
+        clean_one = super().clean
+        if isinstance(data, (list, tuple)):
+            return [clean_one(item, initial) for item in data if item]
+        return [clean_one(data, initial)] if data else []
+
+
+class ProjectAdminForm(forms.ModelForm):
+    """The engine's registered names as choices (a stored unknown value must be replaced on save), and image
+    files or .zip archives to add on save."""
+
+    default_model = forms.ChoiceField(choices=project_model_choices, help_text="A registered model.")
+    default_mode = forms.ChoiceField(choices=project_mode_choices,
+                                     help_text="How the masks are computed; the papers' name after the dash.")
+    upload = MultipleFileField(required=False, label="Add images",
+                               help_text="Image files and/or .zip archives, added when you save.")
+
+    class Meta:
+        model = Project
+        fields = ("name", "description", "default_model", "default_mode")
+
+
+class ExportForm(forms.Form):
+    """The export options, with the image statuses in view (accepted images only unless others are ticked)."""
+
+    format = forms.ChoiceField(choices=[(name, name) for name in FORMATS], initial=EXPORT_FORMAT)
+    statuses = forms.MultipleChoiceField(choices=ImageStatus.choices, initial=EXPORT_DEFAULT_STATUSES,
+                                         widget=forms.CheckboxSelectMultiple,
+                                         help_text="Images with these statuses are exported.")
+    labels = forms.ModelMultipleChoiceField(queryset=Label.objects.none(), required=False,
+                                            widget=forms.CheckboxSelectMultiple,
+                                            help_text="None ticked: every label.")
+    include_images = forms.BooleanField(required=False, help_text="Put the image files in the archive too.")
+
+    def __init__(self, *args: Any, project: Project | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if project is None:
+            del self.fields["labels"]
+        else:
+            self.fields["labels"].queryset = label_list(project=project)
 
 
 @admin.register(Project)
 class ProjectAdmin(admin.ModelAdmin):
     list_display = ("name", "image_count", "progress", "default_model", "default_mode", "created_at")
     search_fields = ("name", "description")
+    form = ProjectAdminForm
     inlines = [LabelInline, MembershipInline]
-    readonly_fields = ("progress_detail", "upload_link", "created_at")
-    fields = ("name", "description", "default_model", "default_mode", "progress_detail", "upload_link", "created_at")
+    readonly_fields = ("progress_detail", "upload_link", "export_link", "created_at")
+    fields = ("name", "description", "default_model", "default_mode", "progress_detail", "upload", "upload_link",
+              "export_link", "created_at")
     actions = ["export_projects"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Project]:
@@ -71,16 +146,32 @@ class ProjectAdmin(admin.ModelAdmin):
         return format_html("{} images — {} ({} accepted)", data["total"], _status_counts_html(data["by_status"]),
                            f"{data['done_fraction']:.0%}")
 
-    @admin.display(description="bulk upload")
+    @admin.display(description="upload report")
     def upload_link(self, project: Project) -> str:
         if not project.pk:
-            return "Save the project first."
-        return format_html('<a class="button" href="{}">Upload images (files or a .zip)</a>',
+            return "Images chosen above are added when the project is saved."
+        return format_html('<a href="{}">Upload page with a per-file report</a>',
                            reverse("admin:labeling_project_upload", args=[project.pk]))
+
+    @admin.display(description="export")
+    def export_link(self, project: Project) -> str:
+        if not project.pk:
+            return "Save the project first."
+        return format_html('<a class="button" href="{}">Export…</a> (accepted images unless you choose other '
+                           'statuses)', reverse("admin:labeling_project_export", args=[project.pk]))
 
     def get_urls(self) -> list:
         return [path("<int:project_id>/upload/", self.admin_site.admin_view(self.upload_view),
-                     name="labeling_project_upload")] + super().get_urls()
+                     name="labeling_project_upload"),
+                path("<int:project_id>/export/", self.admin_site.admin_view(self.export_view),
+                     name="labeling_project_export")] + super().get_urls()
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """Save labels and members, then add the images chosen in the form's upload field."""
+        super().save_related(request, form, formsets, change)
+        files = form.cleaned_data.get("upload") or []
+        if files:
+            self._upload(request, form.instance, files)
 
     def upload_view(self, request: HttpRequest, project_id: int) -> HttpResponse:
         """Bulk upload: many image files and/or .zip archives; shows accepted and refused files."""
@@ -97,6 +188,10 @@ class ProjectAdmin(admin.ModelAdmin):
         if not files:
             messages.warning(request, "Choose at least one file.")
             return []
+        return self._upload(request, project, files)
+
+    def _upload(self, request: HttpRequest, project: Project, files: list) -> list[dict]:
+        """Add loose image files and the images of .zip archives; one message with the counts."""
         reports = []
         loose = [(f.name, f) for f in files if not f.name.lower().endswith(".zip")]  # streamed, not read whole
         try:
@@ -114,17 +209,51 @@ class ProjectAdmin(admin.ModelAdmin):
             messages.info(request, f"{accepted} image(s) added, {refused} file(s) refused.")
         return reports
 
-    @admin.action(description=f"Export selected projects ({EXPORT_FORMAT}, runs in the background)")
-    def export_projects(self, request: HttpRequest, queryset: QuerySet[Project]) -> None:
-        for project in queryset:
-            try:
-                job = export_job_create(project=project, user=request.user, fmt=EXPORT_FORMAT)
-            except ClickLabelError as exc:
-                self.message_user(request, f"{project}: {exc.message}", messages.ERROR)
-                continue
-            self.message_user(request, format_html(
-                '{}: export job <a href="{}">#{}</a> queued.', project,
-                reverse("admin:labeling_exportjob_change", args=[job.pk]), job.pk))
+    def _export(self, request: HttpRequest, project: Project, options: dict) -> ExportJob | None:
+        """Start one export job with the form's options; a message either way."""
+        labels = options.get("labels")
+        try:
+            job = export_job_create(project=project, user=request.user, fmt=options["format"],
+                                    statuses=list(options["statuses"]),
+                                    label_ids=[label.pk for label in labels] if labels else None,
+                                    include_images=options["include_images"])
+        except ClickLabelError as exc:
+            self.message_user(request, f"{project}: {exc.message}", messages.ERROR)
+            return None
+        statuses = ", ".join(ImageStatus(s).label.lower() for s in options["statuses"])
+        self.message_user(request, format_html(
+            '{}: export job <a href="{}">#{}</a> queued ({}, {} images).', project,
+            reverse("admin:labeling_exportjob_change", args=[job.pk]), job.pk, options["format"], statuses))
+        return job
+
+    def export_view(self, request: HttpRequest, project_id: int) -> HttpResponse:
+        """Export one project: format, the image statuses (accepted by default), labels, image files."""
+        project = get_object_or_404(Project, pk=project_id)
+        if not self.has_view_permission(request, project):
+            return HttpResponse(status=403)
+        form = ExportForm(request.POST or None, project=project)
+        if request.method == "POST" and form.is_valid():
+            job = self._export(request, project, form.cleaned_data)
+            if job is not None:
+                return HttpResponseRedirect(reverse("admin:labeling_exportjob_change", args=[job.pk]))
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "project": project,
+                   "form": form, "title": f"Export {project}"}
+        return TemplateResponse(request, "admin/labeling/project/export.html", context)
+
+    @admin.action(description="Export selected projects… (choose the format and the image statuses)")
+    def export_projects(self, request: HttpRequest, queryset: QuerySet[Project]) -> HttpResponse | None:
+        if "apply" in request.POST:
+            form = ExportForm(request.POST)
+            if form.is_valid():
+                for project in queryset:
+                    self._export(request, project, form.cleaned_data)
+                return HttpResponseRedirect(request.get_full_path())
+        else:
+            form = ExportForm()
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
+                   "projects": queryset, "action": "export_projects",
+                   "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME, "title": "Export projects"}
+        return TemplateResponse(request, "admin/labeling/project/export.html", context)
 
 
 class AssignForm(forms.Form):

@@ -2,7 +2,8 @@
 
 Masks are stored as COCO RLE (pycocotools, Fortran order, `counts` as an ASCII string) in
 `Annotation.rle`; `bbox` is COCO's [x, y, width, height] in image pixels; clicks are a JSON list of
-{"x": int, "y": int, "positive": bool} in original-image pixels (x = column, y = row).
+{"x": int, "y": int, "positive": bool} in original-image pixels (x = column, y = row); `n_clicks` mirrors
+their count and `edit_seconds` the annotator's active time on the object (the effort figures).
 """
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ class Project(models.Model):
     name = models.CharField(max_length=200, unique=True)
     description = models.TextField(blank=True)
     default_model = models.CharField(max_length=200, default="default",
-                                     help_text="Registered model name or checkpoint path.")
+                                     help_text="A registered model name (inference.catalog); never a path.")
     default_mode = models.CharField(max_length=32, default="f-brs-b",
-                                    help_text="nobrs, rgb-brs, distmap-brs, f-brs-a, f-brs-b, f-brs-c or grabcut.")
+                                    help_text="A mode of inference.catalog.MODES (f-brs-b = “Precise”).")
     created_at = models.DateTimeField(auto_now_add=True)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="projects")
 
@@ -109,6 +110,10 @@ class Annotation(models.Model):
     area = models.PositiveIntegerField()
     clicks = models.JSONField(default=list, blank=True,
                               help_text='[{"x": int, "y": int, "positive": bool}, ...] in image pixels')
+    n_clicks = models.PositiveIntegerField(default=0, help_text="len(clicks), kept for the effort figures.")
+    edit_seconds = models.FloatField(null=True, blank=True,
+                                     help_text="Active editing time of the object in seconds, as measured by the "
+                                               "annotator's browser (null when unknown, e.g. imports).")
     model_name = models.CharField(max_length=200, blank=True)
     mode = models.CharField(max_length=32, blank=True)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,

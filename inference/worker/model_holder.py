@@ -69,8 +69,9 @@ class ModelHolder:
                     model = load_model(self.extra.get(name, name), device=self.device)
                 except MissingWeightsError as exc:
                     log.warning("model %r has no weights, falling back to GrabCut: %s", name, exc)
-                    self._missing[name] = str(exc)
-                    return Resolved(None, "grabcut", True, str(exc))
+                    self._missing[name] = ("no weights for the project's checkpoint on the worker" if self.is_path(name)
+                                           else f"no weights for model {name!r} on the worker")  # no host path
+                    return Resolved(None, "grabcut", True, self._missing[name])
                 self._models[name] = model
         return Resolved(model, mode)
 

@@ -64,13 +64,14 @@ def click(payload: dict) -> str:
         return "mask"
     except RequestError as exc:
         code, text = exc.code, exc.message
-    except ImageLoadError as exc:
-        code, text = "image_unreadable", str(exc)
+    except ImageLoadError as exc:  # the client gets no host path; the log has the details
+        log.warning("image unreadable: %s", exc)
+        code, text = "image_unreadable", "the worker cannot read this image file"
     except SoftTimeLimitExceeded:
         code, text = "timeout", f"inference exceeded {CLICK_SOFT_LIMIT_S} s"
     except Exception as exc:  # a bug or an engine failure: report it, keep the worker alive
         log.error("click failed: %s", traceback.format_exc())
-        code, text = "inference_failed", f"{type(exc).__name__}: {exc}"
+        code, text = "inference_failed", f"inference failed ({type(exc).__name__}); the worker log has the details"
     if channel:
         _reply(rt, channel, {"type": "live.error", "seq": seq, "code": code, "message": text, "worker": rt.queue})
     return f"error:{code}"
@@ -88,7 +89,7 @@ def warmup(payload: dict) -> dict:
         info["ok"] = True
     except Exception as exc:  # warm-up is best effort
         log.warning("warm-up failed: %r", exc)
-        info = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+        info = {"ok": False, "error": type(exc).__name__}
     if channel:
         _reply(rt, channel, {"type": "live.warm", "worker": rt.queue, **info})
     return info

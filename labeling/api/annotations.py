@@ -1,5 +1,7 @@
-"""Annotation CRUD. Bodies carry a mask payload (see labeling.masks.parse_mask_payload); changes carry the
-`version` last seen (body, `If-Match` or `?version=`), and a stale one answers 409."""
+"""Annotation CRUD. The mask is `rle` in and out: bodies carry a mask payload (see
+labeling.masks.parse_mask_payload) under `rle` (the older name `mask` is still accepted on input);
+responses carry the stored COCO RLE under `rle`. Changes carry the `version` last seen (body, `If-Match` or
+`?version=`), and a stale one answers 409."""
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -10,6 +12,7 @@ from rest_framework.views import APIView
 
 from labeling.api.base import paginated, requested_version
 from labeling.api.serializers import AnnotationOutputSerializer
+from labeling.errors import ClickLabelError
 from labeling.masks import parse_mask_payload
 from labeling.permissions import Action, access_annotation, access_image
 from labeling.selectors.annotations import annotation_list
@@ -17,14 +20,32 @@ from labeling.selectors.projects import label_get
 from labeling.services.annotations import annotation_create, annotation_delete, annotation_update
 
 
+MASK_HELP = 'COCO RLE {"size": [H, W], "counts": str or list} or {"png": base64}; the name of the mask in responses too.'
+EDIT_SECONDS_HELP = "Active editing time of the object in seconds (the annotator's effort), 0 to 86400."
+
+
+def _mask_payload(values: dict, *, required: bool) -> object:
+    """The mask payload of a body: `rle`, else the older name `mask`; 400 when required and absent."""
+    if values.get("rle") is not None:
+        return values["rle"]
+    if values.get("mask") is not None:
+        return values["mask"]
+    if required:
+        raise ClickLabelError('Send the mask as "rle".', code="invalid", details={"fields": {"rle": ["required"]}})
+    return None
+
+
 class AnnotationListCreateApi(APIView):
     class AnnotationCreateInputSerializer(serializers.Serializer):
         image = serializers.IntegerField()
         label = serializers.IntegerField()
-        mask = serializers.JSONField(help_text='RLE {"size", "counts"} (str or list) or {"png": base64}.')
+        rle = serializers.JSONField(required=False, help_text=MASK_HELP)
+        mask = serializers.JSONField(required=False, help_text="The older name of `rle` (accepted on input).")
         clicks = serializers.JSONField(required=False, default=list)
         model_name = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
         mode = serializers.CharField(required=False, allow_blank=True, default="", max_length=32)
+        edit_seconds = serializers.FloatField(required=False, allow_null=True, default=None,
+                                              help_text=EDIT_SECONDS_HELP)
 
     @extend_schema(parameters=[OpenApiParameter("image", int)], responses=AnnotationOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
@@ -39,11 +60,12 @@ class AnnotationListCreateApi(APIView):
         data = self.AnnotationCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
+        payload = _mask_payload(values, required=True)
         image = access_image(request.user, values["image"])
         annotation = annotation_create(
             image=image, user=request.user, label=label_get(project_id=image.project_id, label_id=values["label"]),
-            mask=parse_mask_payload(values["mask"], image.height, image.width), clicks=values["clicks"],
-            model_name=values["model_name"], mode=values["mode"])
+            mask=parse_mask_payload(payload, image.height, image.width), clicks=values["clicks"],
+            model_name=values["model_name"], mode=values["mode"], edit_seconds=values["edit_seconds"])
         return Response(AnnotationOutputSerializer(annotation).data, status=status.HTTP_201_CREATED)
 
 
@@ -51,10 +73,13 @@ class AnnotationDetailApi(APIView):
     class AnnotationUpdateInputSerializer(serializers.Serializer):
         version = serializers.IntegerField(required=False, help_text="Or send If-Match: <version>.")
         label = serializers.IntegerField(required=False)
-        mask = serializers.JSONField(required=False)
+        rle = serializers.JSONField(required=False, help_text=MASK_HELP)
+        mask = serializers.JSONField(required=False, help_text="The older name of `rle` (accepted on input).")
         clicks = serializers.JSONField(required=False)
         model_name = serializers.CharField(required=False, allow_blank=True, max_length=200)
         mode = serializers.CharField(required=False, allow_blank=True, max_length=32)
+        edit_seconds = serializers.FloatField(required=False, allow_null=True,
+                                              help_text="The object's new total; " + EDIT_SECONDS_HELP)
 
     @extend_schema(responses=AnnotationOutputSerializer)
     def get(self, request: Request, annotation_id: int) -> Response:
@@ -67,11 +92,12 @@ class AnnotationDetailApi(APIView):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         image = annotation.image
-        changes = {key: values[key] for key in ("clicks", "model_name", "mode") if key in values}
+        changes = {key: values[key] for key in ("clicks", "model_name", "mode", "edit_seconds") if key in values}
         if "label" in values:
             changes["label"] = label_get(project_id=image.project_id, label_id=values["label"])
-        if "mask" in values:
-            changes["mask"] = parse_mask_payload(values["mask"], image.height, image.width)
+        payload = _mask_payload(values, required=False)
+        if payload is not None:
+            changes["mask"] = parse_mask_payload(payload, image.height, image.width)
         annotation = annotation_update(annotation=annotation, user=request.user, version=requested_version(request),
                                        **changes)
         return Response(AnnotationOutputSerializer(annotation).data)

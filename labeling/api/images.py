@@ -1,9 +1,10 @@
-"""Image endpoints: list/detail, the bytes, submit, review, assign and the autosave draft."""
+"""Image endpoints: list/detail (also under their project), the bytes, a thumbnail, submit, review, assign and
+the autosave draft."""
 from __future__ import annotations
 
 import mimetypes
 
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -15,11 +16,13 @@ from labeling.api.serializers import (DraftOutputSerializer, ImageDetailOutputSe
                                       ReviewOutputSerializer)
 from labeling.errors import NotFound
 from labeling.models import ReviewDecision
-from labeling.permissions import Action, access_image
+from labeling.api.uploads import ProjectImagesUploadApi
+from labeling.permissions import Action, access_image, access_project
 from labeling.selectors.annotations import draft_get
 from labeling.selectors.images import image_last_review, image_list
 from labeling.selectors.users import user_get_active
 from labeling.services.drafts import draft_delete, draft_save
+from labeling.services.thumbnails import thumbnail_get_or_create
 from labeling.services.workflow import image_assign, image_review, image_submit
 
 
@@ -34,6 +37,20 @@ class ImageListApi(APIView):
             raise NotFound("Project not found.")
         images = image_list(user=request.user, project_id=int(project) if project else None,
                             status=request.query_params.get("status"), assignee=request.query_params.get("assignee"))
+        return paginated(request, self, images, ImageOutputSerializer)
+
+
+class ProjectImagesApi(ProjectImagesUploadApi):
+    """GET /api/projects/{id}/images/ — the project's images (filters as /api/images/); POST uploads."""
+
+    @extend_schema(parameters=[
+        OpenApiParameter("status", str, description="one or several, comma-separated"),
+        OpenApiParameter("assignee", str, description="user id, 'me' or 'none'")],
+        responses=ImageOutputSerializer(many=True))
+    def get(self, request: Request, project_id: int) -> Response:
+        project = access_project(request.user, project_id)
+        images = image_list(user=request.user, project_id=project.pk, status=request.query_params.get("status"),
+                            assignee=request.query_params.get("assignee"))
         return paginated(request, self, images, ImageOutputSerializer)
 
 
@@ -58,6 +75,20 @@ class ImageFileApi(APIView):
         content_type = mimetypes.guess_type(image.file.name)[0] or "application/octet-stream"
         response = FileResponse(handle, content_type=content_type)
         response["Cache-Control"] = "private, max-age=3600"
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+class ImageThumbApi(APIView):
+    @extend_schema(responses={(200, "image/jpeg"): OpenApiResponse(description="A JPEG of at most 96×96 px.")})
+    def get(self, request: Request, image_id: int) -> HttpResponse:
+        image = access_image(request.user, image_id)
+        try:
+            data = thumbnail_get_or_create(image=image)
+        except (OSError, ValueError):
+            raise NotFound("The image file is missing from storage.") from None
+        response = HttpResponse(data, content_type="image/jpeg")
+        response["Cache-Control"] = "private, max-age=86400"
         response["X-Content-Type-Options"] = "nosniff"
         return response
 

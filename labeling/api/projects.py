@@ -14,11 +14,19 @@ from labeling.api.serializers import (ImageOutputSerializer, LabelOutputSerializ
                                       ProjectOutputSerializer)
 from labeling.models import Role
 from labeling.permissions import Action, access_project
-from labeling.selectors.projects import (label_list, membership_list, membership_roles, project_list,
-                                        project_progress)
+from labeling.selectors.engine import project_mode_choices, project_model_choices
+from labeling.selectors.projects import (label_list, membership_list, membership_roles, project_effort, project_list,
+                                        project_progress, project_progress_by_assignee)
 from labeling.selectors.users import user_get_active_by_ref
 from labeling.services.projects import label_create, membership_remove, membership_set, project_create, project_update
 from labeling.services.workflow import image_next_for_user
+
+
+class EngineChoiceField(serializers.ChoiceField):
+    """A choice among the engine's current names (`choices_of()` is read again for every request)."""
+
+    def __init__(self, choices_of, **kwargs: Any) -> None:
+        super().__init__(choices_of(), **kwargs)  # DRF rebuilds declared fields from these arguments per serializer
 
 
 def _project_response(request: Request, project: Any, code: int = status.HTTP_200_OK) -> Response:
@@ -30,8 +38,9 @@ class ProjectListCreateApi(APIView):
     class ProjectCreateInputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=200)
         description = serializers.CharField(required=False, allow_blank=True, default="")
-        default_model = serializers.CharField(required=False, max_length=200, default="default")
-        default_mode = serializers.CharField(required=False, max_length=32, default="f-brs-b")
+        default_model = EngineChoiceField(project_model_choices, required=False, default="default",
+                                          help_text="A registered model name (never a path).")
+        default_mode = EngineChoiceField(project_mode_choices, required=False, default="f-brs-b")
 
     @extend_schema(responses=ProjectOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
@@ -52,8 +61,9 @@ class ProjectDetailApi(APIView):
     class ProjectUpdateInputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=200, required=False)
         description = serializers.CharField(required=False, allow_blank=True)
-        default_model = serializers.CharField(required=False, max_length=200)
-        default_mode = serializers.CharField(required=False, max_length=32)
+        default_model = EngineChoiceField(project_model_choices, required=False,
+                                          help_text="A registered model name (never a path).")
+        default_mode = EngineChoiceField(project_mode_choices, required=False)
 
     @extend_schema(responses=ProjectOutputSerializer)
     def get(self, request: Request, project_id: int) -> Response:
@@ -67,12 +77,29 @@ class ProjectDetailApi(APIView):
         return _project_response(request, project_update(project=project, user=request.user, **data.validated_data))
 
 
+def _effort_fields() -> dict:
+    return {"objects": serializers.IntegerField(), "timed_objects": serializers.IntegerField(),
+            "clicks_per_object": serializers.FloatField(allow_null=True),
+            "seconds_per_object": serializers.FloatField(allow_null=True)}
+
+
 class ProjectProgressApi(APIView):
+    """Image counts by status (overall and per assignee) and the team's effort: clicks and active seconds per
+    object, overall and per annotator."""
+
     @extend_schema(responses=inline_serializer("Progress", {
         "total": serializers.IntegerField(), "by_status": serializers.DictField(child=serializers.IntegerField()),
-        "done_fraction": serializers.FloatField()}))
+        "done_fraction": serializers.FloatField(),
+        "by_assignee": inline_serializer("AssigneeProgress", {
+            "user": serializers.DictField(allow_null=True), "total": serializers.IntegerField(),
+            "by_status": serializers.DictField(child=serializers.IntegerField())}, many=True),
+        "effort": inline_serializer("Effort", {**_effort_fields(), "by_annotator": inline_serializer(
+            "AnnotatorEffort", {"user": serializers.DictField(allow_null=True), **_effort_fields()}, many=True)}),
+    }))
     def get(self, request: Request, project_id: int) -> Response:
-        return Response(project_progress(project=access_project(request.user, project_id)))
+        project = access_project(request.user, project_id)
+        return Response({**project_progress(project=project), "by_assignee": project_progress_by_assignee(
+            project=project), "effort": project_effort(project=project)})
 
 
 class ProjectNextImageApi(APIView):

@@ -18,13 +18,22 @@ class LabelOutputSerializer(serializers.ModelSerializer):
         fields = ["id", "project", "name", "color", "order"]
 
 
+def _looks_like_path(value: str) -> bool:
+    return "/" in value or "\\" in value or value.endswith((".pth", ".pt"))
+
+
 class ProjectOutputSerializer(serializers.ModelSerializer):
     labels = LabelOutputSerializer(many=True, read_only=True)
     role = serializers.SerializerMethodField(help_text="The caller's role, or null (staff who are not members).")
+    default_model = serializers.SerializerMethodField(
+        help_text="A registered model name; \"\" for a checkpoint path stored before names were checked.")
 
     class Meta:
         model = Project
         fields = ["id", "name", "description", "default_model", "default_mode", "created_at", "labels", "role"]
+
+    def get_default_model(self, project: Project) -> str:
+        return "" if _looks_like_path(project.default_model) else project.default_model  # never a host path
 
     def get_role(self, project: Project) -> str | None:
         roles = self.context.get("roles")
@@ -49,15 +58,19 @@ class ReviewOutputSerializer(serializers.ModelSerializer):
 
 class ImageOutputSerializer(serializers.ModelSerializer):
     file_url = serializers.SerializerMethodField()
+    thumb_url = serializers.SerializerMethodField()
     assignee = UserRefSerializer(allow_null=True)
 
     class Meta:
         model = Image
         fields = ["id", "project", "original_name", "width", "height", "status", "assignee", "uploaded_at",
-                  "updated_at", "file_url"]
+                  "updated_at", "file_url", "thumb_url"]
 
     def get_file_url(self, image: Image) -> str:
         return reverse("api-image-file", kwargs={"image_id": image.pk})
+
+    def get_thumb_url(self, image: Image) -> str:
+        return reverse("api-image-thumb", kwargs={"image_id": image.pk})
 
 
 class ImageDetailOutputSerializer(ImageOutputSerializer):
@@ -76,8 +89,8 @@ class AnnotationOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Annotation
-        fields = ["id", "image", "label", "rle", "bbox", "area", "clicks", "model_name", "mode", "author",
-                  "version", "created_at", "updated_at"]
+        fields = ["id", "image", "label", "rle", "bbox", "area", "clicks", "n_clicks", "edit_seconds", "model_name",
+                  "mode", "author", "version", "created_at", "updated_at"]
 
 
 class DraftOutputSerializer(serializers.ModelSerializer):

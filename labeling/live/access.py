@@ -9,6 +9,7 @@ from typing import Any
 from labeling.errors import NotFound, PermissionDenied
 from labeling.models import Annotation, Image
 from labeling.permissions import Action, can
+from labeling.selectors.engine import project_engine_settings
 
 
 @dataclass(frozen=True)
@@ -40,9 +41,9 @@ def image_context(user: Any, image_id: int) -> ImageContext:
         path = image.file.path
     except (NotImplementedError, ValueError):  # remote storage: not supported by the workers yet
         path = ""
+    engine = project_engine_settings(project=image.project)  # registered names, even if the project's are gone
     return ImageContext(image_id=image.pk, project_id=image.project_id, width=image.width, height=image.height,
-                        path=path, default_model=image.project.default_model,
-                        default_mode=image.project.default_mode)
+                        path=path, default_model=engine.model, default_mode=engine.mode)
 
 
 def annotation_rle(image_id: int, annotation_id: int) -> dict:

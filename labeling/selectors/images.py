@@ -1,9 +1,10 @@
-"""Reads about images: filtered lists, an image's neighbours and its last review."""
+"""Reads about images: filtered lists, the project page's table, the reviewer's queue, an image's neighbours and
+its last review."""
 from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from labeling.errors import ClickLabelError
 from labeling.models import Image, ImageStatus, Review
@@ -43,6 +44,29 @@ def image_list_of_project(*, user: Any, project_id: int, status: str | None = No
     if status:
         queryset = queryset.filter(status=status)
     return queryset.order_by("id")
+
+
+def image_table_of_project(*, user: Any, project_id: int, status: str | None = None,
+                           assignee: str | int | None = None) -> QuerySet[Image]:
+    """The project page's images: those the user can see, by id, each with `n_objects` (its annotation count).
+
+    `status` one status (unknown: no image); `assignee` a user id, "me" or "none" (anything else: no filter).
+    """
+    queryset = image_list_of_project(user=user, project_id=project_id, status=status)
+    if assignee == "me":
+        queryset = queryset.filter(assignee_id=user.pk)
+    elif assignee == "none":
+        queryset = queryset.filter(assignee__isnull=True)
+    elif assignee not in (None, "") and str(assignee).isdigit():
+        queryset = queryset.filter(assignee_id=int(assignee))
+    return queryset.annotate(n_objects=Count("annotations"))
+
+
+def image_review_queue(*, user: Any, project_id: int) -> QuerySet[Image]:
+    """The reviewer's queue: the project's images waiting for review that the user can see, longest waiting
+    first."""
+    return (scope_images(Image.objects.select_related("assignee"), user)
+            .filter(project_id=project_id, status=ImageStatus.IN_REVIEW).order_by("updated_at", "id"))
 
 
 def image_neighbours(*, image: Image, user: Any) -> tuple[int | None, int | None]:

@@ -1,12 +1,12 @@
-"""Reads about projects: the visible list, the user's roles, labels, members and progress counts."""
+"""Reads about projects: the visible list, the user's roles, labels, members, progress counts and effort."""
 from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Avg, Count, QuerySet
 
 from labeling.errors import ClickLabelError
-from labeling.models import Image, ImageStatus, Label, Membership, Project
+from labeling.models import Annotation, Image, ImageStatus, Label, Membership, Project
 from labeling.permissions import scope_projects
 
 
@@ -62,3 +62,58 @@ def project_status_counts(*, project_ids: list[int]) -> dict[int, dict[str, int]
     for project_id, status, n in rows:
         result[project_id][status] = n
     return result
+
+
+def _user_ref(user_id: int | None, username: str | None) -> dict | None:
+    return {"id": user_id, "username": username} if user_id is not None else None
+
+
+def project_progress_by_assignee(*, project: Project | int) -> list[dict]:
+    """Image counts by status per assignee: `[{"user": {"id", "username"} | None, "total", "by_status":
+    {status: n for every status}}]`, by username, the unassigned images (user None) last."""
+    project_id = project.pk if isinstance(project, Project) else project
+    rows = (Image.objects.filter(project_id=project_id).values("assignee_id", "assignee__username", "status")
+            .annotate(n=Count("id")).values_list("assignee_id", "assignee__username", "status", "n"))
+    people: dict[int | None, dict] = {}
+    for user_id, username, status, n in rows:
+        entry = people.setdefault(user_id, {"user": _user_ref(user_id, username), "total": 0,
+                                            "by_status": {s: 0 for s in ImageStatus.values}})
+        entry["by_status"][status] += n
+        entry["total"] += n
+    return sorted(people.values(), key=lambda e: (e["user"] is None, (e["user"] or {}).get("username") or ""))
+
+
+def _effort(values: dict) -> dict:
+    clicks, seconds = values.get("clicks"), values.get("seconds")
+    return {"objects": int(values.get("objects") or 0), "timed_objects": int(values.get("timed") or 0),
+            "clicks_per_object": round(clicks, 2) if clicks is not None else None,
+            "seconds_per_object": round(seconds, 1) if seconds is not None else None}
+
+
+_FIGURES = {"objects": Count("id"), "timed": Count("edit_seconds"), "clicks": Avg("n_clicks"),
+            "seconds": Avg("edit_seconds")}
+
+
+def _made_in_annotator(project_id: int) -> QuerySet[Annotation]:
+    return Annotation.objects.filter(image__project_id=project_id).exclude(mode="import")
+
+
+def project_effort(*, project: Project | int) -> dict:
+    """The team's effort on the project's objects made in the annotator (COCO imports left out):
+    `{"objects", "timed_objects", "clicks_per_object", "seconds_per_object", "by_annotator": [{"user":
+    {"id", "username"} | None, ...same figures}]}`.
+
+    `clicks_per_object` is the mean stored click count (None without objects); `seconds_per_object` the mean
+    active editing time of the objects whose time is known (`timed_objects`; None when none is).
+    """
+    made = _made_in_annotator(project.pk if isinstance(project, Project) else project)
+    rows = made.values("author_id", "author__username").annotate(**_FIGURES).order_by("author__username")
+    return {**_effort(made.aggregate(**_FIGURES)),
+            "by_annotator": [{"user": _user_ref(row["author_id"], row["author__username"]), **_effort(row)}
+                             for row in rows]}
+
+
+def user_effort(*, project: Project | int, user: Any) -> dict:
+    """One annotator's figures on the project, as in `project_effort` (0 objects and None without objects)."""
+    made = _made_in_annotator(project.pk if isinstance(project, Project) else project)
+    return _effort(made.filter(author_id=user.pk).aggregate(**_FIGURES))

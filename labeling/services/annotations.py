@@ -55,6 +55,20 @@ def _normalize_clicks(clicks: Any, *, width: int, height: int) -> list[dict]:
     return clean
 
 
+MAX_EDIT_SECONDS = 24 * 3600.0
+
+
+def _clean_seconds(seconds: Any) -> float | None:
+    """Active editing seconds of an object: None (unknown) or a finite number in [0, 24 h]."""
+    if seconds is None:
+        return None
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not math.isfinite(seconds) \
+            or not 0 <= seconds <= MAX_EDIT_SECONDS:
+        raise ClickLabelError(f"edit_seconds must be a number of seconds between 0 and {MAX_EDIT_SECONDS:.0f}.",
+                              code="invalid_edit_seconds")
+    return round(float(seconds), 3)
+
+
 def _check_label(label: Label, image: Image) -> None:
     if label.project_id != image.project_id:
         raise ClickLabelError("The label belongs to another project.", code="invalid_label")
@@ -73,17 +87,20 @@ def _mask_fields(mask: np.ndarray, image: Image) -> dict:
 
 @transaction.atomic
 def annotation_create(*, image: Image, user: Any, label: Label, mask: np.ndarray,
-                      clicks: list[dict] | None = None, model_name: str = "", mode: str = "") -> Annotation:
+                      clicks: list[dict] | None = None, model_name: str = "", mode: str = "",
+                      edit_seconds: float | None = None) -> Annotation:
     """Store one object mask (bool (H, W) at image size) on `image`; new/rejected images become in_progress.
 
+    `edit_seconds`: the annotator's active time on the object (None = unknown).
     Raises NotFound / PermissionDenied (see permissions.require_image_edit), InvalidMask, ClickLabelError.
     """
     require_image_edit(user, image)
     _check_label(label, image)
     fields = _mask_fields(mask, image)
+    clean_clicks = _normalize_clicks(clicks, width=image.width, height=image.height)
     annotation = Annotation.objects.create(
-        image=image, label=label, author=user, clicks=_normalize_clicks(clicks, width=image.width, height=image.height),
-        model_name=model_name[:200], mode=mode[:32], **fields)
+        image=image, label=label, author=user, clicks=clean_clicks, n_clicks=len(clean_clicks),
+        edit_seconds=_clean_seconds(edit_seconds), model_name=model_name[:200], mode=mode[:32], **fields)
     image_start(image=image)
     return annotation
 
@@ -108,8 +125,10 @@ def _raise_stale(annotation_id: int, version: int) -> None:
 @transaction.atomic
 def annotation_update(*, annotation: Annotation, user: Any, version: Any, label: Label | None = None,
                       mask: np.ndarray | None = None, clicks: list[dict] | None = _UNSET,
-                      model_name: str | None = None, mode: str | None = None) -> Annotation:
-    """Change label / mask / clicks / model fields of an annotation last seen at `version`.
+                      model_name: str | None = None, mode: str | None = None,
+                      edit_seconds: float | None = _UNSET) -> Annotation:
+    """Change label / mask / clicks / model fields / edit_seconds (the object's new total active time) of an
+    annotation last seen at `version`.
 
     Bumps the version atomically; raises Conflict (409) when `version` is stale.
     """
@@ -124,6 +143,9 @@ def annotation_update(*, annotation: Annotation, user: Any, version: Any, label:
         changes.update(_mask_fields(mask, image))
     if clicks is not _UNSET:
         changes["clicks"] = _normalize_clicks(clicks, width=image.width, height=image.height)
+        changes["n_clicks"] = len(changes["clicks"])
+    if edit_seconds is not _UNSET:
+        changes["edit_seconds"] = _clean_seconds(edit_seconds)
     if model_name is not None:
         changes["model_name"] = model_name[:200]
     if mode is not None:

@@ -9,9 +9,9 @@ from django.db import IntegrityError, transaction
 from labeling.errors import ClickLabelError, Conflict, PermissionDenied
 from labeling.models import Label, Membership, Project, Role
 from labeling.permissions import Action, can_create_project, require
+from labeling.selectors.engine import project_mode_names, project_model_choices
 
 COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
-KNOWN_MODES = ("nobrs", "rgb-brs", "distmap-brs", "f-brs-a", "f-brs-b", "f-brs-c", "grabcut")
 PROJECT_FIELDS = ("name", "description", "default_model", "default_mode")
 
 
@@ -21,8 +21,13 @@ def _clean_project_fields(fields: dict[str, Any]) -> dict[str, Any]:
         raise ClickLabelError(f"Unknown project fields: {sorted(unknown)}.", code="invalid_fields")
     if "name" in fields and not str(fields["name"]).strip():
         raise ClickLabelError("A project needs a name.", code="invalid_name")
-    if "default_mode" in fields and fields["default_mode"] not in KNOWN_MODES:
-        raise ClickLabelError(f"default_mode must be one of {', '.join(KNOWN_MODES)}.", code="invalid_mode")
+    modes = project_mode_names()
+    if "default_mode" in fields and fields["default_mode"] not in modes:
+        raise ClickLabelError(f"default_mode must be one of {', '.join(modes)}.", code="invalid_mode")
+    models = [name for name, _ in project_model_choices()]
+    if "default_model" in fields and fields["default_model"] not in models:  # registered names only, never paths
+        raise ClickLabelError(f"default_model must be a registered model: {', '.join(models)}.",
+                              code="invalid_model")
     return {k: (str(v).strip() if k == "name" else v) for k, v in fields.items()}
 
 
@@ -43,7 +48,8 @@ def project_create(*, user: Any, name: str, description: str = "", default_model
 
 @transaction.atomic
 def project_update(*, project: Project, user: Any, **fields: Any) -> Project:
-    """Change name / description / default_model / default_mode (managers)."""
+    """Change name / description / default_model / default_mode (managers); mode and model must be registered
+    names (`labeling.selectors.engine`)."""
     require(user, project, Action.MANAGE_PROJECT)
     fields = _clean_project_fields(fields)
     if "name" in fields and Project.objects.filter(name=fields["name"]).exclude(pk=project.pk).exists():

@@ -33,3 +33,10 @@ test("typing in text fields is not a shortcut", () => {
   assert.equal(isTypingTarget({ tagName: "INPUT", type: "range" }), false);
   assert.equal(isTypingTarget({ tagName: "CANVAS" }), false);
 });
+
+test("display shortcuts: outline only and mask opacity", () => {
+  assert.equal(commandFor({ key: "l" }), "outline-toggle");
+  assert.equal(commandFor({ key: "." }), "opacity-up");
+  assert.equal(commandFor({ key: "," }), "opacity-down");
+  assert.equal(commandFor({ key: "o" }), "opacity-toggle");
+});

@@ -77,11 +77,17 @@ def test_bulk_upload_page_reports_accepted_and_refused(world, admin_client_):
     assert "bad.png" in page and "1 added, 1 refused" in page and "pack.zip: 1 added, 0 refused" in page
 
 
-def test_export_action_creates_a_job(world, admin_client_):
-    admin_client_.post("/admin/labeling/project/", {"action": "export_projects",
-                                                     "_selected_action": [world.project.pk]})
+def test_export_action_shows_the_status_filter_and_exports_accepted_images_by_default(world, admin_client_):
+    form = admin_client_.post("/admin/labeling/project/", {"action": "export_projects",
+                                                            "_selected_action": [world.project.pk]})
+    page = form.content.decode()
+    assert form.status_code == 200 and not ExportJob.objects.exists(), "the options come first"
+    assert 'name="statuses" value="accepted" id="id_statuses_4" checked' in page
+    assert 'name="statuses" value="rejected"' in page and "accepted images unless you tick others" in page
+    admin_client_.post("/admin/labeling/project/", {"action": "export_projects", "apply": "1", "format": "coco-rle",
+                                                     "statuses": ["accepted"], "_selected_action": [world.project.pk]})
     job = ExportJob.objects.get(project=world.project)
-    assert job.format == "coco-rle"
+    assert job.format == "coco-rle" and job.options["statuses"] == ["accepted"]
 
 
 def test_admin_relabel_bumps_the_annotation_version(world, admin_client_):
