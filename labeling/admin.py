@@ -35,8 +35,22 @@ class LabelInline(admin.TabularInline):
     fields = ("name", "color", "order")
 
 
+class MembershipFormSet(forms.BaseInlineFormSet):
+    """A project that has a manager keeps at least one (as `labeling.services.projects.membership_set`)."""
+
+    def clean(self) -> None:
+        super().clean()
+        if not self.instance.pk or not Membership.objects.filter(project=self.instance, role=Role.MANAGER).exists():
+            return
+        kept = [form for form in self.forms
+                if getattr(form, "cleaned_data", None) and not form.cleaned_data.get("DELETE")]
+        if not any(form.cleaned_data.get("role") == Role.MANAGER for form in kept):
+            raise forms.ValidationError("A project keeps at least one manager: make someone else manager first.")
+
+
 class MembershipInline(admin.TabularInline):
     model = Membership
+    formset = MembershipFormSet
     extra = 1
     raw_id_fields = ("user",)
     fields = ("user", "role")
