@@ -159,9 +159,14 @@ class ImageAdmin(admin.ModelAdmin):
     list_filter = ("project", "status", ("assignee", admin.RelatedOnlyFieldListFilter))
     search_fields = ("original_name", "checksum")
     list_select_related = ("project", "assignee")
-    readonly_fields = ("thumbnail_large", "checksum", "width", "height", "uploaded_by", "uploaded_at", "updated_at")
+    readonly_fields = ("thumbnail_large", "file_link", "checksum", "width", "height", "uploaded_by", "uploaded_at",
+                       "updated_at")
+    exclude = ("file",)  # its widget links MEDIA_URL, which is not served: the file is linked through the API
     raw_id_fields = ("assignee",)
     actions = ["assign_to_annotator", "reset_status"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # images come in through the project's bulk upload (checked, deduplicated)
 
     def get_urls(self) -> list:
         return [path("<int:image_id>/thumb/", self.admin_site.admin_view(self.thumb_view),
@@ -187,6 +192,12 @@ class ImageAdmin(admin.ModelAdmin):
     @admin.display(description="preview")
     def thumbnail_large(self, image: Image) -> str:
         return self.thumbnail(image) if image.pk else "–"
+
+    @admin.display(description="file")
+    def file_link(self, image: Image) -> str:
+        if not image.pk:
+            return "–"
+        return format_html('<a href="{}">{}</a>', reverse("api-image-file", args=[image.pk]), image.original_name)
 
     @admin.action(description="Assign selected images to an annotator…")
     def assign_to_annotator(self, request: HttpRequest, queryset: QuerySet[Image]) -> HttpResponse | None:
