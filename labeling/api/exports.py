@@ -5,7 +5,6 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from django.http import FileResponse
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -14,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from labeling.api.streaming import ChunkedFileResponse
 from labeling.errors import ClickLabelError, Conflict, NotFound
 from labeling.exports import FORMATS, check_format
 from labeling.models import ExportJob, ExportStatus
@@ -95,8 +95,9 @@ class ExportDetailApi(APIView):
 class ExportDownloadApi(APIView):
     """GET /api/exports/{id}/download/ — the finished file (409 until done)."""
 
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiResponse(description="the export file")})
-    def get(self, request: Request, job_id: int) -> FileResponse:
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiResponse(description="the export file"),
+                              409: OpenApiResponse(description="The export is not done (or failed).")})
+    def get(self, request: Request, job_id: int) -> ChunkedFileResponse:
         job = export_job_get(user=request.user, job_id=job_id)
         if job.status != ExportStatus.DONE or not job.file:
             raise Conflict(f"The export is {job.status}; download it once it is done.", code="export_not_ready",
@@ -107,7 +108,7 @@ class ExportDownloadApi(APIView):
             handle = job.file.open("rb")
         except (FileNotFoundError, ValueError):
             raise NotFound("The export file is missing from storage.") from None
-        return FileResponse(handle, as_attachment=True, filename=name, content_type=content_type)
+        return ChunkedFileResponse(handle, as_attachment=True, filename=name, content_type=content_type)
 
 
 class _FormatIsOurs(DefaultContentNegotiation):
@@ -128,7 +129,7 @@ class ProjectDirectExportApi(APIView):
         OpenApiParameter("include_images", bool)],
         responses={(200, "application/octet-stream"): OpenApiResponse(description="JSON or zip"),
                    413: OpenApiResponse(description="too large: use POST /api/projects/{id}/exports/")})
-    def get(self, request: Request, project_id: int) -> FileResponse:
+    def get(self, request: Request, project_id: int) -> ChunkedFileResponse:
         project = access_project(request.user, project_id, Action.EXPORT)
         params = request.query_params
         fmt = check_format(params.get("format", ""))
@@ -136,5 +137,5 @@ class ProjectDirectExportApi(APIView):
                                 label_ids=_int_list(params.get("labels")),
                                 include_images=_flag(params.get("include_images", "")))
         # streamed from the export's temporary file, which the response deletes once sent
-        return FileResponse(result.file, as_attachment=True, filename=result.filename,
+        return ChunkedFileResponse(result.file, as_attachment=True, filename=result.filename,
                             content_type=result.content_type)

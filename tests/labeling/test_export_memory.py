@@ -15,12 +15,17 @@ from typing import Callable
 import numpy as np
 import pytest
 
+from urllib.parse import urlencode
+
+from rest_framework.authtoken.models import Token
+
 from labeling.exports.jobs import export_job_run
 from labeling.masks import mask_to_rle, rle_area, rle_bbox
 from labeling.models import Annotation, ExportJob, ExportStatus, Image, Label
 
 from export_helpers import ring_mask
 from labeling_factories import make_image
+from request_helpers import asgi_get
 
 N = 4
 SIDE = 160
@@ -71,6 +76,23 @@ def _run_direct(client, project, params: dict) -> Callable[[], None]:
     return run
 
 
+def _run_asgi(user, path: str, params: dict) -> Callable[[], None]:
+    """Through Django's ASGI handler, as daphne serves it (a response it buffered whole would show here)."""
+    token = Token.objects.get_or_create(user=user)[0].key
+
+    def run() -> None:
+        status, size, _ = asgi_get(path, query=urlencode(params), token=token)
+        assert status == 200 and size > 0
+    return run
+
+
+def _run_asgi_job_download(user, project, options: dict) -> Callable[[], None]:
+    def run() -> None:
+        job = export_job_run(job_id=ExportJob.objects.create(project=project, format="voc", options=options).pk)
+        _run_asgi(user, f"/api/exports/{job.pk}/download/", {})()
+    return run
+
+
 CASES = {
     "job coco-rle json": lambda w, p, noise, ring: _run_job(p, "coco-rle", {}),
     "job coco-rle zip with images": lambda w, p, noise, ring: _run_job(p, "coco-rle", {"include_images": True}),
@@ -81,6 +103,10 @@ CASES = {
     "direct coco-rle json": lambda w, p, noise, ring: _run_direct(w.client(w.manager), p, {"format": "coco-rle"}),
     "direct coco-polygon json": lambda w, p, noise, ring: _run_direct(
         w.client(w.manager), p, {"format": "coco-polygon", "labels": str(ring.pk)}),
+    "asgi direct coco-rle zip with images": lambda w, p, noise, ring: _run_asgi(
+        w.manager, f"/api/projects/{p.pk}/export/", {"format": "coco-rle", "include_images": "1"}),
+    "asgi job voc zip download": lambda w, p, noise, ring: _run_asgi_job_download(
+        w.manager, p, {"include_images": True}),
 }
 
 
