@@ -17,6 +17,8 @@ urlpatterns = [
     path("", include("labeling.urls")),
 ]
 
+handler404 = "labeling.api.exception_handler.not_found"
+
 if settings.DEBUG:  # development only: production serves static files from a proxy (collectstatic)
     from django.contrib.staticfiles.urls import staticfiles_urlpatterns
 

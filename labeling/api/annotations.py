@@ -2,13 +2,14 @@
 `version` last seen (body, `If-Match` or `?version=`), and a stale one answers 409."""
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from labeling.api.base import paginated, requested_version
+from labeling.api.pagination import StandardPagination
 from labeling.api.serializers import AnnotationOutputSerializer
 from labeling.masks import parse_mask_payload
 from labeling.permissions import Action, access_annotation, access_image
@@ -17,7 +18,12 @@ from labeling.selectors.projects import label_get
 from labeling.services.annotations import annotation_create, annotation_delete, annotation_update
 
 
+VERSION_REQUIRED = OpenApiResponse(description='No "version" in the body, If-Match or ?version=.')
+
+
 class AnnotationListCreateApi(APIView):
+    pagination_class = StandardPagination  # GET answers one page (labeling.api.base.paginated)
+
     class AnnotationCreateInputSerializer(serializers.Serializer):
         image = serializers.IntegerField()
         label = serializers.IntegerField()
@@ -60,7 +66,8 @@ class AnnotationDetailApi(APIView):
     def get(self, request: Request, annotation_id: int) -> Response:
         return Response(AnnotationOutputSerializer(access_annotation(request.user, annotation_id)).data)
 
-    @extend_schema(request=AnnotationUpdateInputSerializer, responses=AnnotationOutputSerializer)
+    @extend_schema(request=AnnotationUpdateInputSerializer,
+                   responses={200: AnnotationOutputSerializer, 428: VERSION_REQUIRED})
     def patch(self, request: Request, annotation_id: int) -> Response:
         annotation = access_annotation(request.user, annotation_id, Action.VIEW)
         data = self.AnnotationUpdateInputSerializer(data=request.data, partial=True)
@@ -76,7 +83,7 @@ class AnnotationDetailApi(APIView):
                                        **changes)
         return Response(AnnotationOutputSerializer(annotation).data)
 
-    @extend_schema(parameters=[OpenApiParameter("version", int)], responses={204: None})
+    @extend_schema(parameters=[OpenApiParameter("version", int)], responses={204: None, 428: VERSION_REQUIRED})
     def delete(self, request: Request, annotation_id: int) -> Response:
         annotation = access_annotation(request.user, annotation_id)
         annotation_delete(annotation=annotation, user=request.user, version=requested_version(request))
