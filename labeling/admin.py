@@ -55,8 +55,22 @@ class LabelInline(admin.TabularInline):
     fields = ("name", "color", "order")
 
 
+class MembershipFormSet(forms.BaseInlineFormSet):
+    """A project that has a manager keeps at least one (as `labeling.services.projects.membership_set`)."""
+
+    def clean(self) -> None:
+        super().clean()
+        if not self.instance.pk or not Membership.objects.filter(project=self.instance, role=Role.MANAGER).exists():
+            return
+        kept = [form for form in self.forms
+                if getattr(form, "cleaned_data", None) and not form.cleaned_data.get("DELETE")]
+        if not any(form.cleaned_data.get("role") == Role.MANAGER for form in kept):
+            raise forms.ValidationError("A project keeps at least one manager: make someone else manager first.")
+
+
 class MembershipInline(admin.TabularInline):
     model = Membership
+    formset = MembershipFormSet
     extra = 1
     autocomplete_fields = ("user",)  # type a user name; searches the user admin's search fields
     fields = ("user", "role")
@@ -274,9 +288,14 @@ class ImageAdmin(admin.ModelAdmin):
     list_filter = ("project", "status", ("assignee", admin.RelatedOnlyFieldListFilter))
     search_fields = ("original_name", "checksum")
     list_select_related = ("project", "assignee")
-    readonly_fields = ("thumbnail_large", "checksum", "width", "height", "uploaded_by", "uploaded_at", "updated_at")
+    readonly_fields = ("thumbnail_large", "file_link", "checksum", "width", "height", "uploaded_by", "uploaded_at",
+                       "updated_at")
+    exclude = ("file",)  # its widget links MEDIA_URL, which is not served: the file is linked through the API
     raw_id_fields = ("assignee",)
     actions = ["assign_to_annotator", "reset_status"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # images come in through the project's bulk upload (checked, deduplicated)
 
     def get_urls(self) -> list:
         return [path("<int:image_id>/thumb/", self.admin_site.admin_view(self.thumb_view),
@@ -302,6 +321,12 @@ class ImageAdmin(admin.ModelAdmin):
     @admin.display(description="preview")
     def thumbnail_large(self, image: Image) -> str:
         return self.thumbnail(image) if image.pk else "–"
+
+    @admin.display(description="file")
+    def file_link(self, image: Image) -> str:
+        if not image.pk:
+            return "–"
+        return format_html('<a href="{}">{}</a>', reverse("api-image-file", args=[image.pk]), image.original_name)
 
     @admin.action(description="Assign selected images to an annotator…")
     def assign_to_annotator(self, request: HttpRequest, queryset: QuerySet[Image]) -> HttpResponse | None:

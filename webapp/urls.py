@@ -1,4 +1,9 @@
-"""Top-level URL map. Each app contributes its own urls module."""
+"""Top-level URL map. Each app contributes its own urls module.
+
+Stored files (MEDIA_ROOT) have no URL of their own, in any mode: images are served by
+/api/images/<id>/file/, export files by /api/exports/<id>/download/ and admin thumbnails by the admin's
+thumbnail view, each after its permission check.
+"""
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
@@ -12,9 +17,9 @@ urlpatterns = [
     path("", include("labeling.urls")),
 ]
 
+handler404 = "labeling.api.exception_handler.not_found"
+
 if settings.DEBUG:  # development only: production serves static files from a proxy (collectstatic)
-    from django.conf.urls.static import static
     from django.contrib.staticfiles.urls import staticfiles_urlpatterns
 
     urlpatterns += staticfiles_urlpatterns()
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -4,13 +4,14 @@ responses carry the stored COCO RLE under `rle`. Changes carry the `version` las
 `?version=`), and a stale one answers 409."""
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from labeling.api.base import paginated, requested_version
+from labeling.api.pagination import StandardPagination
 from labeling.api.serializers import AnnotationOutputSerializer
 from labeling.errors import ClickLabelError
 from labeling.masks import parse_mask_payload
@@ -34,8 +35,12 @@ def _mask_payload(values: dict, *, required: bool) -> object:
         raise ClickLabelError('Send the mask as "rle".', code="invalid", details={"fields": {"rle": ["required"]}})
     return None
 
+VERSION_REQUIRED = OpenApiResponse(description='No "version" in the body, If-Match or ?version=.')
+
 
 class AnnotationListCreateApi(APIView):
+    pagination_class = StandardPagination  # GET answers one page (labeling.api.base.paginated)
+
     class AnnotationCreateInputSerializer(serializers.Serializer):
         image = serializers.IntegerField()
         label = serializers.IntegerField()
@@ -85,7 +90,8 @@ class AnnotationDetailApi(APIView):
     def get(self, request: Request, annotation_id: int) -> Response:
         return Response(AnnotationOutputSerializer(access_annotation(request.user, annotation_id)).data)
 
-    @extend_schema(request=AnnotationUpdateInputSerializer, responses=AnnotationOutputSerializer)
+    @extend_schema(request=AnnotationUpdateInputSerializer,
+                   responses={200: AnnotationOutputSerializer, 428: VERSION_REQUIRED})
     def patch(self, request: Request, annotation_id: int) -> Response:
         annotation = access_annotation(request.user, annotation_id, Action.VIEW)
         data = self.AnnotationUpdateInputSerializer(data=request.data, partial=True)
@@ -102,7 +108,7 @@ class AnnotationDetailApi(APIView):
                                        **changes)
         return Response(AnnotationOutputSerializer(annotation).data)
 
-    @extend_schema(parameters=[OpenApiParameter("version", int)], responses={204: None})
+    @extend_schema(parameters=[OpenApiParameter("version", int)], responses={204: None, 428: VERSION_REQUIRED})
     def delete(self, request: Request, annotation_id: int) -> Response:
         annotation = access_annotation(request.user, annotation_id)
         annotation_delete(annotation=annotation, user=request.user, version=requested_version(request))

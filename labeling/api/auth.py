@@ -13,7 +13,8 @@ from rest_framework.views import APIView
 
 
 class TokenObtainApi(APIView):
-    """Password guessing is slowed per client IP (scope "auth", rate in REST_FRAMEWORK settings)."""
+    """Password guessing is slowed per client IP (scope "auth", rate in REST_FRAMEWORK settings) and locked out
+    per username and address by django-axes, like every login path (a locked-out attempt answers 429)."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -23,7 +24,9 @@ class TokenObtainApi(APIView):
     @extend_schema(request=AuthTokenSerializer,
                    responses=inline_serializer("TokenOutput", {"token": serializers.CharField()}))
     def post(self, request: Request) -> Response:
-        serializer = AuthTokenSerializer(data=request.data, context={"request": request})
+        # The Django request, not DRF's wrapper: django-axes marks a locked-out attempt on it, and its
+        # middleware turns that mark into the 429 response.
+        serializer = AuthTokenSerializer(data=request.data, context={"request": request._request})
         serializer.is_valid(raise_exception=True)
         token, _ = Token.objects.get_or_create(user=serializer.validated_data["user"])
         return Response({"token": token.key})

@@ -4,7 +4,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views.defaults import page_not_found
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -47,3 +48,11 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
             code = "not_authenticated"
     response.data = error_body(code, message, details)
     return response
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """handler404: under /api/ the API's JSON error body (a path that matches no route, e.g. a non-numeric
+    id), elsewhere Django's page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("not_found", "No such API endpoint."), status=404)
+    return page_not_found(request, exception)

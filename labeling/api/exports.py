@@ -5,7 +5,6 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from django.http import FileResponse, HttpResponse
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -14,11 +13,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from labeling.errors import ClickLabelError, Conflict
+from labeling.api.streaming import ChunkedFileResponse
+from labeling.errors import ClickLabelError, Conflict, NotFound
 from labeling.exports import FORMATS, check_format
 from labeling.models import ExportJob, ExportStatus
 from labeling.permissions import Action, access_project
-from labeling.selectors.exports import export_job_get, project_export
+from labeling.selectors.exports import export_job_filename, export_job_get, project_export
 from labeling.services.exports import export_job_create
 
 
@@ -95,15 +95,20 @@ class ExportDetailApi(APIView):
 class ExportDownloadApi(APIView):
     """GET /api/exports/{id}/download/ — the finished file (409 until done)."""
 
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiResponse(description="the export file")})
-    def get(self, request: Request, job_id: int) -> FileResponse:
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiResponse(description="the export file"),
+                              409: OpenApiResponse(description="The export is not done (or failed).")})
+    def get(self, request: Request, job_id: int) -> ChunkedFileResponse:
         job = export_job_get(user=request.user, job_id=job_id)
         if job.status != ExportStatus.DONE or not job.file:
             raise Conflict(f"The export is {job.status}; download it once it is done.", code="export_not_ready",
                            details={"status": job.status, "error": job.error})
-        name = job.file.name.rsplit("/", 1)[-1].split("-", 1)[-1]
+        name = export_job_filename(job=job)
         content_type = "application/json" if name.endswith(".json") else "application/zip"
-        return FileResponse(job.file.open("rb"), as_attachment=True, filename=name, content_type=content_type)
+        try:
+            handle = job.file.open("rb")
+        except (FileNotFoundError, ValueError):
+            raise NotFound("The export file is missing from storage.") from None
+        return ChunkedFileResponse(handle, as_attachment=True, filename=name, content_type=content_type)
 
 
 class _FormatIsOurs(DefaultContentNegotiation):
@@ -124,13 +129,13 @@ class ProjectDirectExportApi(APIView):
         OpenApiParameter("include_images", bool)],
         responses={(200, "application/octet-stream"): OpenApiResponse(description="JSON or zip"),
                    413: OpenApiResponse(description="too large: use POST /api/projects/{id}/exports/")})
-    def get(self, request: Request, project_id: int) -> HttpResponse:
+    def get(self, request: Request, project_id: int) -> ChunkedFileResponse:
         project = access_project(request.user, project_id, Action.EXPORT)
         params = request.query_params
         fmt = check_format(params.get("format", ""))
         result = project_export(project=project, fmt=fmt, statuses=_list_param(params.get("statuses")),
                                 label_ids=_int_list(params.get("labels")),
                                 include_images=_flag(params.get("include_images", "")))
-        response = HttpResponse(result.data, content_type=result.content_type)
-        response["Content-Disposition"] = f'attachment; filename="{result.filename}"'
-        return response
+        # streamed from the export's temporary file, which the response deletes once sent
+        return ChunkedFileResponse(result.file, as_attachment=True, filename=result.filename,
+                            content_type=result.content_type)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import mimetypes
 
-from django.http import FileResponse, HttpResponse
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -12,8 +12,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from labeling.api.base import paginated
+from labeling.api.pagination import StandardPagination
 from labeling.api.serializers import (DraftOutputSerializer, ImageDetailOutputSerializer, ImageOutputSerializer,
                                       ReviewOutputSerializer)
+from labeling.api.streaming import ChunkedFileResponse
 from labeling.errors import NotFound
 from labeling.models import ReviewDecision
 from labeling.api.uploads import ProjectImagesUploadApi
@@ -27,6 +29,8 @@ from labeling.services.workflow import image_assign, image_review, image_submit
 
 
 class ImageListApi(APIView):
+    pagination_class = StandardPagination  # GET answers one page (labeling.api.base.paginated)
+
     @extend_schema(parameters=[
         OpenApiParameter("project", int), OpenApiParameter("status", str, description="one or several, comma-separated"),
         OpenApiParameter("assignee", str, description="user id, 'me' or 'none'")],
@@ -66,14 +70,14 @@ class ImageDetailApi(APIView):
 
 class ImageFileApi(APIView):
     @extend_schema(responses={(200, "image/*"): OpenApiResponse(description="The image bytes.")})
-    def get(self, request: Request, image_id: int) -> FileResponse:
+    def get(self, request: Request, image_id: int) -> ChunkedFileResponse:
         image = access_image(request.user, image_id)
         try:
             handle = image.file.open("rb")
         except (FileNotFoundError, ValueError):
             raise NotFound("The image file is missing from storage.") from None
         content_type = mimetypes.guess_type(image.file.name)[0] or "application/octet-stream"
-        response = FileResponse(handle, content_type=content_type)
+        response = ChunkedFileResponse(handle, content_type=content_type)
         response["Cache-Control"] = "private, max-age=3600"
         response["X-Content-Type-Options"] = "nosniff"
         return response

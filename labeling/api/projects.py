@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from labeling.api.base import paginated
+from labeling.api.pagination import StandardPagination
 from labeling.api.serializers import (ImageOutputSerializer, LabelOutputSerializer, MembershipOutputSerializer,
                                       ProjectOutputSerializer)
 from labeling.models import Role
@@ -35,6 +36,8 @@ def _project_response(request: Request, project: Any, code: int = status.HTTP_20
 
 
 class ProjectListCreateApi(APIView):
+    pagination_class = StandardPagination  # GET answers one page (labeling.api.base.paginated)
+
     class ProjectCreateInputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=200)
         description = serializers.CharField(required=False, allow_blank=True, default="")

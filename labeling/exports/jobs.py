@@ -4,14 +4,18 @@ Jobs are created (and their task enqueued once the row is committed) by
 `labeling.services.exports.export_job_create`. `export_job_run` is idempotent: it claims the job with a
 conditional `UPDATE ... WHERE status = 'pending'`, so a task delivered twice (acks_late, worker lost) runs
 the export once. Progress is written to `ExportJob.progress` (0..1) at most every `PROGRESS_EVERY` seconds;
-the result file goes to `ExportJob.file` through Django storage. Failures set status "failed" with a message in `error`.
+the result file goes to `ExportJob.file` through Django storage, copied in chunks from the export's
+temporary file, under a random name (`exports/<32 url-safe random characters>.<json|zip>`: nobody can
+guess another export's name; downloads go through the checked endpoint, which names the file
+"<project>-<format>.<ext>"). Failures set status "failed" with a message in `error`.
 """
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 
-from django.core.files.base import ContentFile
+from django.core.files import File
 from django.utils import timezone
 
 from labeling.errors import ClickLabelError
@@ -34,6 +38,12 @@ class _ProgressWriter:
             ExportJob.objects.filter(pk=self.job_id).update(progress=round(min(max(fraction, 0.0), 1.0) * 0.95, 3))
 
 
+def stored_export_name(filename: str) -> str:
+    """A random storage name keeping `filename`'s extension: "<secrets.token_urlsafe(24)>.<ext>"."""
+    extension = filename.rsplit(".", 1)[-1] if "." in filename else "bin"
+    return f"{secrets.token_urlsafe(24)}.{extension}"
+
+
 def export_job_run(*, job_id: int, reclaim_running: bool = False) -> ExportJob | None:
     """Run a pending export job to completion; returns the job (None if it does not exist).
 
@@ -51,7 +61,10 @@ def export_job_run(*, job_id: int, reclaim_running: bool = False) -> ExportJob |
         result = export_project(job.project, job.format, statuses=options.get("statuses"),
                                 label_ids=options.get("labels"), include_images=bool(options.get("include_images")),
                                 progress=_ProgressWriter(job.pk))
-        job.file.save(f"{job.pk}-{result.filename}", ContentFile(result.data), save=False)
+        try:
+            job.file.save(stored_export_name(result.filename), File(result.file), save=False)
+        finally:
+            result.close()
         job.status, job.progress, job.error = ExportStatus.DONE, 1.0, ""
     except ClickLabelError as exc:
         job.status, job.error = ExportStatus.FAILED, exc.message

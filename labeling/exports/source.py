@@ -7,6 +7,8 @@ Every format reads the same `ExportData`, so they agree on file names, label ind
   upload keeps its folders) when its extension fits the stored format, else its stem + ".jpg"/".png"; a
   stem used twice gets "__<image id>" appended. `stem` is the name without extension (VOC/YOLO files).
 - Masks are decoded lazily from the stored COCO RLE; empty masks are left out.
+- Images are read lazily, one at a time with their annotations (`ExportData.images()`), so a writer holds
+  one image's data at a time whatever the project's size.
 """
 from __future__ import annotations
 
@@ -15,11 +17,13 @@ from dataclasses import dataclass, field
 from typing import Iterator
 
 import numpy as np
+from django.db.models import QuerySet
 
 from labeling.errors import ClickLabelError
 from labeling.masks import rle_to_mask
 from labeling.models import Annotation, Image, ImageStatus, Label, Project
 
+IMAGE_CHUNK = 200  # image rows read per query; annotations are read one image at a time
 _EXTENSIONS_OF = {".jpg": (".jpg", ".jpeg", ".jpe"), ".png": (".png",)}
 
 
@@ -73,14 +77,24 @@ class ExportImage:
 
 @dataclass
 class ExportData:
-    """Everything a format writer needs."""
+    """Everything a format writer needs: the labels now, the images one by one from `images()`."""
 
     project_name: str
     labels: list[ExportLabel]
-    images: list[ExportImage]
+    image_count: int
+    image_rows: QuerySet = field(repr=False)
 
-    def annotation_count(self) -> int:
-        return sum(len(img.annotations) for img in self.images)
+    def images(self) -> Iterator[ExportImage]:
+        """The exported images in id order, each with its annotations (of the exported labels, id order).
+
+        Reads images in chunks and the annotations of one image at a time; names follow the module docstring.
+        Each call reads afresh.
+        """
+        by_label = {lab.id: lab for lab in self.labels}
+        for image in _export_images(self.image_rows):
+            if by_label:
+                image.annotations = _annotations(image.id, by_label)
+            yield image
 
 
 def validate_filters(project: Project, statuses: list[str] | None,
@@ -110,26 +124,24 @@ def validate_filters(project: Project, statuses: list[str] | None,
 
 def collect(project: Project, *, statuses: list[str] | None = None,
             label_ids: list[int] | None = None) -> ExportData:
-    """Read the filtered images, labels and annotations of `project` (two queries plus one per format)."""
+    """The filtered export of `project`: labels and the image count now, images lazily (see ExportData)."""
     statuses, label_ids = validate_filters(project, statuses, label_ids)
     label_qs = Label.objects.filter(project=project).order_by("order", "id")
     if label_ids:
         label_qs = label_qs.filter(pk__in=label_ids)
     labels = [ExportLabel(index=i, id=lab.pk, name=lab.name, color=lab.color) for i, lab in enumerate(label_qs)]
-    by_label = {lab.id: lab for lab in labels}
     image_qs = Image.objects.filter(project=project).order_by("id")
     if statuses:
         image_qs = image_qs.filter(status__in=statuses)
-    images = list(_export_images(image_qs))
-    by_id = {img.id: img for img in images}
-    ann_qs = (Annotation.objects.filter(image_id__in=list(by_id), label_id__in=list(by_label))
-              .order_by("image_id", "id").values_list("id", "image_id", "label_id", "rle", "bbox", "area"))
-    for ann_id, image_id, label_id, rle, bbox, area in ann_qs.iterator(chunk_size=500):
-        if not area:
-            continue
-        by_id[image_id].annotations.append(ExportAnnotation(
-            id=ann_id, label=by_label[label_id], rle=rle, bbox=[float(v) for v in bbox], area=int(area)))
-    return ExportData(project_name=project.name, labels=labels, images=images)
+    return ExportData(project_name=project.name, labels=labels, image_count=image_qs.count(), image_rows=image_qs)
+
+
+def _annotations(image_id: int, by_label: dict[int, ExportLabel]) -> list[ExportAnnotation]:
+    rows = (Annotation.objects.filter(image_id=image_id, label_id__in=list(by_label)).order_by("id")
+            .values_list("id", "label_id", "rle", "bbox", "area"))
+    return [ExportAnnotation(id=ann_id, label=by_label[label_id], rle=rle, bbox=[float(v) for v in bbox],
+                             area=int(area))
+            for ann_id, label_id, rle, bbox, area in rows if area]
 
 
 def safe_relative_name(name: str) -> str:
@@ -139,16 +151,17 @@ def safe_relative_name(name: str) -> str:
     return "/".join(p for p in parts if p) or "image"
 
 
-def _export_images(image_qs) -> Iterator[ExportImage]:
+def _export_images(image_qs: QuerySet) -> Iterator[ExportImage]:
     used: set[str] = set()
-    for image in image_qs.iterator(chunk_size=500):
-        stored_ext = posixpath.splitext(image.file.name)[1].lower() or ".png"
-        name = safe_relative_name(image.original_name)
+    rows = image_qs.values_list("id", "file", "original_name", "width", "height", "status")
+    for pk, file_name, original_name, width, height, status in rows.iterator(chunk_size=IMAGE_CHUNK):
+        stored_ext = posixpath.splitext(file_name)[1].lower() or ".png"
+        name = safe_relative_name(original_name)
         stem, ext = posixpath.splitext(name)
         if ext.lower() not in _EXTENSIONS_OF.get(stored_ext, (stored_ext,)):
             ext = stored_ext
         if stem.lower() in used:
-            stem = f"{stem}__{image.pk}"
+            stem = f"{stem}__{pk}"
         used.add(stem.lower())
-        yield ExportImage(id=image.pk, file_name=f"{stem}{ext}", stem=stem, width=image.width,
-                          height=image.height, status=image.status, storage_name=image.file.name)
+        yield ExportImage(id=pk, file_name=f"{stem}{ext}", stem=stem, width=width, height=height, status=status,
+                          storage_name=file_name)

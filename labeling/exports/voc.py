@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image as PILImage
 
 from labeling.errors import ClickLabelError
-from labeling.exports.base import ExportResult, ProgressFn, ZipBuilder, add_images, slug
+from labeling.exports.base import ExportResult, ProgressFn, Spool, ZipStream, add_image_file, export_filename
 from labeling.exports.source import ExportData, ExportImage, ExportLabel
 
 MAX_OBJECTS = 255
@@ -75,24 +75,29 @@ def _png(values: np.ndarray, palette: list[int]) -> bytes:
 
 
 def write_voc(data: ExportData, *, include_images: bool, progress: ProgressFn) -> ExportResult:
-    """Write the VOC zip described in the module docstring."""
-    archive = ZipBuilder()
+    """Write the VOC zip described in the module docstring (one image at a time)."""
+    archive = ZipStream()
     cls_palette = class_palette(data.labels)
     obj_palette = voc_colormap().reshape(-1).tolist()
-    instances_index: dict[str, list[dict]] = {}
-    total = max(len(data.images), 1)
-    for done, image in enumerate(data.images, start=1):
+    index, stems = Spool(), Spool()
+    index.write("{")
+    total = max(data.image_count, 1)
+    for done, image in enumerate(data.images(), start=1):
         classes, instances = render_image_masks(image)
         archive.add(f"SegmentationClass/{image.stem}.png", _png(classes, cls_palette), compress=False)
         archive.add(f"SegmentationObject/{image.stem}.png", _png(instances, obj_palette), compress=False)
-        instances_index[image.stem] = [{"instance": k, "annotation_id": ann.id, "label": ann.label.name}
-                                       for k, ann in enumerate(image.annotations, start=1)]
-        progress(done / total)
+        del classes, instances
+        entries = [{"instance": k, "annotation_id": ann.id, "label": ann.label.name}
+                   for k, ann in enumerate(image.annotations, start=1)]
+        index.write(("\n" if done == 1 else ",\n") + json.dumps(image.stem) + ": " + json.dumps(entries))
+        stems.write(f"{image.stem}\n")
+        if include_images:
+            add_image_file(archive, image, "JPEGImages")
+        progress(min(done / total, 1.0))
+    index.write("\n}\n")
     archive.add("labels.txt", "\n".join(["background"] + [lab.name for lab in data.labels]) + "\n")
     archive.add("labelmap.txt", "# label:color_rgb:parts:actions\nbackground:0,0,0::\n" + "".join(
         f"{lab.name}:{','.join(map(str, lab.rgb))}::\n" for lab in data.labels))
-    archive.add("instances.json", json.dumps(instances_index, indent=1))
-    archive.add("ImageSets/Segmentation/default.txt", "".join(f"{img.stem}\n" for img in data.images))
-    if include_images:
-        add_images(archive, data, "JPEGImages")
-    return ExportResult(f"{slug(data.project_name)}-voc.zip", "application/zip", archive.result())
+    archive.add_spool("instances.json", index)
+    archive.add_spool("ImageSets/Segmentation/default.txt", stems)
+    return archive.finish(export_filename(data.project_name, "voc", "zip"))

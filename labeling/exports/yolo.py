@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 
-from labeling.exports.base import ExportResult, ProgressFn, ZipBuilder, add_images, slug
+from labeling.exports.base import ExportResult, ProgressFn, ZipStream, add_image_file, export_filename
 from labeling.exports.polygons import mask_to_polygons
 from labeling.exports.source import ExportData, ExportImage
 
@@ -35,14 +35,14 @@ def data_yaml(data: ExportData) -> str:
 
 
 def write_yolo_seg(data: ExportData, *, include_images: bool, progress: ProgressFn) -> ExportResult:
-    """Write the YOLO-seg zip described in the module docstring."""
-    archive = ZipBuilder()
-    total = max(len(data.images), 1)
-    for done, image in enumerate(data.images, start=1):
+    """Write the YOLO-seg zip described in the module docstring (one image at a time)."""
+    archive = ZipStream()
+    total = max(data.image_count, 1)
+    for done, image in enumerate(data.images(), start=1):
         lines = yolo_lines(image)
         archive.add(f"labels/{image.stem}.txt", "\n".join(lines) + ("\n" if lines else ""))
-        progress(done / total)
+        if include_images:
+            add_image_file(archive, image, "images")
+        progress(min(done / total, 1.0))
     archive.add("data.yaml", data_yaml(data))
-    if include_images:
-        add_images(archive, data, "images")
-    return ExportResult(f"{slug(data.project_name)}-yolo-seg.zip", "application/zip", archive.result())
+    return archive.finish(export_filename(data.project_name, "yolo-seg", "zip"))

@@ -6,7 +6,7 @@ from typing import Any
 from django.conf import settings
 
 from labeling.errors import ClickLabelError, NotFound
-from labeling.exports import ExportResult, check_format, export_project
+from labeling.exports import ExportResult, check_format, export_filename, export_project
 from labeling.exports.source import validate_filters
 from labeling.models import ExportJob, Image, Project
 from labeling.permissions import Action, require
@@ -27,12 +27,20 @@ def export_job_get(*, user: Any, job_id: int) -> ExportJob:
     return job
 
 
+def export_job_filename(*, job: ExportJob) -> str:
+    """The name a finished job's file downloads under: "<project>-<format>.<json|zip>" (the stored name is
+    random)."""
+    extension = job.file.name.rsplit(".", 1)[-1] if job.file and "." in job.file.name else "zip"
+    return export_filename(job.project.name, job.format, extension)
+
+
 def project_export(*, project: Project, fmt: str, statuses: list[str] | None = None,
                    label_ids: list[int] | None = None, include_images: bool = False) -> ExportResult:
     """The project exported in `fmt` at once (callers authorize); images with the given statuses, annotations
     with the given label ids (None = all).
 
-    Raises ClickLabelError 400 on bad format or filters, 413 ("export_too_large") when more images than
+    The result is a temporary file the caller closes (a streaming response does). Raises ClickLabelError
+    400 on bad format or filters, 413 ("export_too_large") when more images than
     CLICKLABEL_DIRECT_EXPORT_MAX_IMAGES (default 200) would be exported: those go through an export job.
     """
     check_format(fmt)

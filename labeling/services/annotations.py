@@ -1,5 +1,10 @@
 """Create, update and delete annotations, with optimistic locking on `Annotation.version`.
 
+Every write first re-checks, with a conditional `UPDATE image ... WHERE status IN (editable) AND assignee
+is the user or none` (see `_hold_image`), that the image may still be edited: that UPDATE locks the image
+row, so a submit racing the write either waits for it or makes it fail — a write never lands on an image
+already in review.
+
 An update or delete names the version the client last saw; the write is a conditional
 `UPDATE/DELETE ... WHERE id = ... AND version = n` (the update also sets version = n + 1), so of two
 clients holding version n exactly one wins and the other gets `Conflict` (HTTP 409) with the current
@@ -15,13 +20,13 @@ from typing import Any
 
 import numpy as np
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from labeling.errors import ClickLabelError, Conflict, NotFound
 from labeling.masks import InvalidMask, mask_to_rle, rle_area, rle_bbox
 from labeling.models import Annotation, Image, Label
-from labeling.permissions import require_image_edit
+from labeling.permissions import ANNOTATOR_EDITABLE_STATUSES, Action, can, require_image_edit
 from labeling.services.workflow import image_start
 
 MAX_CLICKS = 1000
@@ -74,6 +79,29 @@ def _check_label(label: Label, image: Image) -> None:
         raise ClickLabelError("The label belongs to another project.", code="invalid_label")
 
 
+def _hold_image(image: Image, user: Any) -> None:
+    """Check that `user` may edit `image` now, and lock its row until the transaction ends.
+
+    Managers may edit any image: their UPDATE has no condition and only takes the lock. For annotators the
+    UPDATE keeps the conditions of `can_edit_image` (status still editable, assigned to them or to nobody);
+    when it matches no row the image changed since it was read, and the fresh row's reason is raised
+    (PermissionDenied, or NotFound when it is gone). `image` gets the fresh status and assignee.
+    """
+    require_image_edit(user, image)
+    rows = Image.objects.filter(pk=image.pk)
+    if not can(user, image.project_id, Action.MANAGE_IMAGES):
+        rows = rows.filter(Q(assignee__isnull=True) | Q(assignee_id=user.pk),
+                           status__in=ANNOTATOR_EDITABLE_STATUSES)
+    now = timezone.now()
+    if not rows.update(updated_at=now):
+        fresh = Image.objects.filter(pk=image.pk).first()
+        if fresh is None:
+            raise NotFound("Image not found.")
+        require_image_edit(user, fresh)
+        raise Conflict("The image changed while saving; reload it.", details={"status": fresh.status})
+    image.refresh_from_db(fields=["status", "assignee", "updated_at"])
+
+
 def _mask_fields(mask: np.ndarray, image: Image) -> dict:
     arr = np.asarray(mask)
     if arr.shape != (image.height, image.width):
@@ -94,7 +122,7 @@ def annotation_create(*, image: Image, user: Any, label: Label, mask: np.ndarray
     `edit_seconds`: the annotator's active time on the object (None = unknown).
     Raises NotFound / PermissionDenied (see permissions.require_image_edit), InvalidMask, ClickLabelError.
     """
-    require_image_edit(user, image)
+    _hold_image(image, user)
     _check_label(label, image)
     fields = _mask_fields(mask, image)
     clean_clicks = _normalize_clicks(clicks, width=image.width, height=image.height)
@@ -133,7 +161,7 @@ def annotation_update(*, annotation: Annotation, user: Any, version: Any, label:
     Bumps the version atomically; raises Conflict (409) when `version` is stale.
     """
     image = annotation.image
-    require_image_edit(user, image)
+    _hold_image(image, user)
     version = _check_version(version)
     changes: dict[str, Any] = {}
     if label is not None:
@@ -163,7 +191,7 @@ def annotation_update(*, annotation: Annotation, user: Any, version: Any, label:
 @transaction.atomic
 def annotation_delete(*, annotation: Annotation, user: Any, version: Any) -> None:
     """Delete an annotation last seen at `version`; Conflict (409) when stale."""
-    require_image_edit(user, annotation.image)
+    _hold_image(annotation.image, user)
     version = _check_version(version)
     deleted, _ = Annotation.objects.filter(pk=annotation.pk, version=version).delete()
     if not deleted:

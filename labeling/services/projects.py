@@ -98,23 +98,44 @@ def label_update(*, label: Label, user: Any, name: str | None = None, color: str
     return label
 
 
+def _lock_project(project: Project) -> None:
+    """Lock the project's row until the transaction ends (PostgreSQL; SQLite's IMMEDIATE transactions
+    already admit one writer at a time), so membership changes of one project run one after the other."""
+    list(Project.objects.select_for_update().filter(pk=project.pk).values_list("pk", flat=True))
+
+
+def _keep_a_manager(project: Project, member: Any) -> None:
+    """Refuse (400, "last_manager") when `member` is the project's only manager. Callers hold the project lock."""
+    managers = list(Membership.objects.filter(project=project, role=Role.MANAGER).values_list("user_id", flat=True))
+    if managers == [member.pk]:
+        raise ClickLabelError("A project keeps at least one manager: make someone else manager first.",
+                              code="last_manager")
+
+
 @transaction.atomic
 def membership_set(*, project: Project, user: Any, member: Any, role: str) -> Membership:
-    """Add `member` to the project with `role`, or change their role (managers)."""
+    """Add `member` to the project with `role`, or change their role (managers).
+
+    The last manager cannot be demoted (by anyone): checked under the project's row lock, so two managers
+    stepping down at once leave one.
+    """
+    _lock_project(project)
     require(user, project, Action.MANAGE_MEMBERS)
     if role not in Role.values:
         raise ClickLabelError(f"role must be one of {', '.join(Role.values)}.", code="invalid_role")
+    if role != Role.MANAGER:
+        _keep_a_manager(project, member)
     membership, _ = Membership.objects.update_or_create(project=project, user=member, defaults={"role": role})
     return membership
 
 
 @transaction.atomic
 def membership_remove(*, project: Project, user: Any, member: Any) -> None:
-    """Remove `member` from the project (managers); the last manager cannot be removed."""
+    """Remove `member` from the project (managers); the last manager cannot be removed (see membership_set)."""
+    _lock_project(project)
     require(user, project, Action.MANAGE_MEMBERS)
     membership = Membership.objects.filter(project=project, user=member).first()
     if membership is None:
         return
-    if membership.role == Role.MANAGER and project.memberships.filter(role=Role.MANAGER).count() == 1:
-        raise ClickLabelError("A project keeps at least one manager.", code="last_manager")
+    _keep_a_manager(project, member)
     membership.delete()

@@ -30,7 +30,8 @@ def test_direct_export_streams_coco(annotated):
                                                {"format": "coco-polygon", "statuses": "new,in_progress"})
     assert response.status_code == 200 and response["Content-Type"] == "application/json"
     assert 'filename="Cats-coco-polygon.json"' in response["Content-Disposition"]
-    coco = json.loads(response.content)
+    assert response.streaming and int(response["Content-Length"]) > 0  # streamed from a temporary file
+    coco = json.loads(b"".join(response.streaming_content))
     assert len(coco["annotations"]) == 1 and coco["annotations"][0]["segmentation"]
 
 
@@ -38,7 +39,7 @@ def test_direct_export_zip_formats(annotated):
     response = annotated.client(annotated.manager).get(f"/api/projects/{annotated.project.pk}/export/",
                                                        {"format": "voc", "include_images": "1"})
     assert response.status_code == 200 and response["Content-Type"] == "application/zip"
-    names = zipfile.ZipFile(io.BytesIO(response.content)).namelist()
+    names = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content))).namelist()
     assert any(n.startswith("SegmentationClass/") for n in names) and any(n.startswith("JPEGImages/") for n in names)
 
 

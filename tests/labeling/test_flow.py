@@ -44,6 +44,11 @@ def _ok(response, code=200):
     return response
 
 
+def _body(response) -> bytes:
+    """The body of a plain or a streaming response (exports stream from a temporary file)."""
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
 @pytest.fixture
 def flow_project():
     """Project 'Flow' with labels ring/parts, an annotator and a manager, made through the REST API."""
@@ -145,11 +150,11 @@ def test_real_flow_admin_upload_rest_annotations_and_exports(flow_project):
     masks = _annotate(flow, image)
     manager = _api(flow["manager"])
     url = f"/api/projects/{flow['id']}/export/"
-    rle = json.loads(_ok(manager.get(url, {"format": "coco-rle"})).content)
+    rle = json.loads(_body(_ok(manager.get(url, {"format": "coco-rle"}))))
     _check_coco(rle, image, masks, polygons=False)
-    poly = json.loads(_ok(manager.get(url, {"format": "coco-polygon"})).content)
+    poly = json.loads(_body(_ok(manager.get(url, {"format": "coco-polygon"}))))
     _check_coco(poly, image, masks, polygons=True)
-    _check_voc(_ok(manager.get(url, {"format": "voc"})).content, masks)
+    _check_voc(_body(_ok(manager.get(url, {"format": "voc"}))), masks)
     assert Annotation.objects.filter(image=image).count() == 2
 
 

@@ -7,6 +7,7 @@ import stat
 
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.test import RequestFactory
 
 from labeling.models import Image, Membership, Project
 
@@ -19,9 +20,10 @@ def test_seed_demo_is_idempotent_and_keeps_passwords(db, settings, tmp_path):
     creds = json.loads(creds_file.read_text())
     assert stat.S_IMODE(creds_file.stat().st_mode) == 0o600
     assert f"admin / {creds['admin']}" in out.getvalue()
-    admin = authenticate(username="admin", password=creds["admin"])
+    login = RequestFactory().post("/accounts/login/")  # every login names its request (django-axes)
+    admin = authenticate(login, username="admin", password=creds["admin"])
     assert admin is not None and admin.is_superuser
-    assert authenticate(username="annotator", password=creds["annotator"]) is not None
+    assert authenticate(login, username="annotator", password=creds["annotator"]) is not None
     project = Project.objects.get(name="Demo: shapes")
     assert list(project.labels.values_list("name", flat=True)) == ["circle", "square", "triangle"]
     assert Membership.objects.get(project=project, user__username="annotator").role == "annotator"

@@ -10,10 +10,19 @@ Environment variables:
     MEDIA_STORAGE       "local" (default) or "s3" (django-storages + boto3): AWS_STORAGE_BUCKET_NAME (required),
                         AWS_S3_REGION_NAME, AWS_S3_ENDPOINT_URL, AWS_LOCATION; credentials from boto3's chain.
     CLICKLABEL_MODELS_DIR  where extra checkpoints live (default: inference/weights).
+    CLICKLABEL_HTTPS    "1" when the site is served over HTTPS: secure session/CSRF cookies, HTTP → HTTPS
+                        redirect (default "0").
+    CLICKLABEL_SECURE_PROXY_SSL_HEADER  "HEADER,value" a TLS-terminating proxy sets on HTTPS requests, e.g.
+                        "HTTP_X_FORWARDED_PROTO,https" (default: unset; set it only behind such a proxy).
+    CLICKLABEL_HSTS_SECONDS  Strict-Transport-Security max-age (default 0: no HSTS header);
+                        CLICKLABEL_HSTS_INCLUDE_SUBDOMAINS, CLICKLABEL_HSTS_PRELOAD ("1"/"0", default "0").
+    CLICKLABEL_LOGIN_FAILURE_LIMIT  failed logins per username and client address before a lockout (default 10);
+                        CLICKLABEL_LOGIN_COOLOFF_MINUTES  how long a lockout lasts (default 15).
 """
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -57,6 +66,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "axes",
     "labeling",
 ]
 
@@ -68,6 +78,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # last, as django-axes asks: turns a locked-out login attempt into a 429 response
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "webapp.urls"
@@ -186,12 +198,50 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = 1000
 
+# --- HTTPS (check --deploy is clean with CLICKLABEL_HTTPS=1, a proxy header and HSTS) -----------------
+HTTPS = env_flag("CLICKLABEL_HTTPS", False)
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = HTTPS
+
+
+def proxy_ssl_header(value: str) -> tuple[str, str] | None:
+    """"HTTP_X_FORWARDED_PROTO,https" → ("HTTP_X_FORWARDED_PROTO", "https"); "" → None."""
+    if not value.strip():
+        return None
+    header, sep, expected = (part.strip() for part in value.partition(","))
+    if not sep or not header.startswith("HTTP_") or not expected:
+        raise ImproperlyConfigured('CLICKLABEL_SECURE_PROXY_SSL_HEADER must look like "HTTP_X_FORWARDED_PROTO,https"')
+    return header, expected
+
+
+SECURE_PROXY_SSL_HEADER = proxy_ssl_header(os.environ.get("CLICKLABEL_SECURE_PROXY_SSL_HEADER", ""))
+SECURE_HSTS_SECONDS = int(os.environ.get("CLICKLABEL_HSTS_SECONDS", "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_flag("CLICKLABEL_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_flag("CLICKLABEL_HSTS_PRELOAD", False)
+
 # --- auth / api ------------------------------------------------------------------------------------
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes locks out a username from a client address after repeated failures, on every login path
+# (the admin, the login page and POST /api/auth/token/ all go through django.contrib.auth.authenticate).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("CLICKLABEL_LOGIN_FAILURE_LIMIT", "10"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("CLICKLABEL_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # keep failed attempts only, not a row per successful login
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_LOCKOUT_CALLABLE = "labeling.lockout.login_lockout_response"
 REST_FRAMEWORK = {
     # Token first so that anonymous requests get 401 + WWW-Authenticate (sessions still work).
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -215,6 +265,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "labeling.api.schema.add_error_responses"],
 }
 
 LANGUAGE_CODE = "en-us"
