@@ -1,5 +1,8 @@
 """Annotation CRUD. Bodies carry a mask payload (see labeling.masks.parse_mask_payload); changes carry the
-`version` last seen (body, `If-Match` or `?version=`), and a stale one answers 409."""
+`version` last seen (body, `If-Match` or `?version=`), and a stale one answers 409.
+
+The caller's right to edit the image is checked before the mask payload is decoded, and the payload is
+decoded at the image's size only: a request that may not write costs no more than its body."""
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -11,7 +14,7 @@ from rest_framework.views import APIView
 from labeling.api.base import paginated, requested_version
 from labeling.api.serializers import AnnotationOutputSerializer
 from labeling.masks import parse_mask_payload
-from labeling.permissions import Action, access_annotation, access_image
+from labeling.permissions import Action, access_annotation, access_image, require_image_edit
 from labeling.selectors.annotations import annotation_list
 from labeling.selectors.projects import label_get
 from labeling.services.annotations import annotation_create, annotation_delete, annotation_update
@@ -40,8 +43,10 @@ class AnnotationListCreateApi(APIView):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         image = access_image(request.user, values["image"])
+        require_image_edit(request.user, image)
+        label = label_get(project_id=image.project_id, label_id=values["label"])
         annotation = annotation_create(
-            image=image, user=request.user, label=label_get(project_id=image.project_id, label_id=values["label"]),
+            image=image, user=request.user, label=label,
             mask=parse_mask_payload(values["mask"], image.height, image.width), clicks=values["clicks"],
             model_name=values["model_name"], mode=values["mode"])
         return Response(AnnotationOutputSerializer(annotation).data, status=status.HTTP_201_CREATED)
@@ -67,6 +72,7 @@ class AnnotationDetailApi(APIView):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         image = annotation.image
+        require_image_edit(request.user, image)
         changes = {key: values[key] for key in ("clicks", "model_name", "mode") if key in values}
         if "label" in values:
             changes["label"] = label_get(project_id=image.project_id, label_id=values["label"])
