@@ -10,8 +10,11 @@ Two phases so the database transaction stays short (SQLite takes a write lock fo
 Zips are read member by member with these refusals: unsafe paths (absolute, drive letters, `..`),
 symbolic links, nested archives, encrypted members, macOS metadata; the whole zip is refused when it is
 corrupt, too big (CLICKLABEL_MAX_ZIP_BYTES), has too many members (CLICKLABEL_MAX_ZIP_MEMBERS, default
-10,000) or would expand to too many bytes (CLICKLABEL_MAX_ZIP_UNCOMPRESSED_BYTES, default 4 GiB) — a
-zip bomb. Declared sizes are enforced by `zipfile` (a member cannot yield more than its header says).
+10,000), a central directory over CLICKLABEL_MAX_ZIP_DIRECTORY_BYTES (default 16 MiB) or would expand to too
+many bytes (CLICKLABEL_MAX_ZIP_UNCOMPRESSED_BYTES, default 4 GiB) — a zip bomb. The member count is read
+from the zip's end record (zip64 included) and the directory's headers are counted before `zipfile` parses
+the central directory, so a refused zip costs a few reads, not a listing. Declared sizes are enforced by
+`zipfile` (a member cannot yield more than its header says).
 """
 from __future__ import annotations
 
@@ -30,10 +33,12 @@ from django.db import IntegrityError, transaction
 from labeling.errors import Conflict, UploadRejected
 from labeling.models import Image, Project
 from labeling.permissions import Action, require
-from labeling.uploads import ValidatedImage, unsafe_member_path, validate_image
+from labeling.uploads import (ValidatedImage, ZipStructureError, unsafe_member_path, validate_image, zip_directory,
+                              zip_directory_count)
 
 DEFAULT_MAX_ZIP_MEMBERS = 10_000
 DEFAULT_MAX_ZIP_UNCOMPRESSED_BYTES = 4 * 1024 ** 3
+DEFAULT_MAX_ZIP_DIRECTORY_BYTES = 16 * 1024 * 1024
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tgz", ".gz", ".bz2", ".xz", ".7z", ".rar", ".zst")
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 
@@ -220,6 +225,8 @@ def _offer_zip(batch: _Batch, handle: IO[bytes], size: int, *, zip_label: str) -
         raise _zip_reject(zip_label, "empty", "the zip file is empty.")
     if size > max_zip:
         raise _zip_reject(zip_label, "too_large", f"the zip has {size:,} bytes, more than the limit of {max_zip:,}.")
+    _check_zip_directory(handle, size, zip_label)
+    handle.seek(0)
     try:
         archive = zipfile.ZipFile(handle)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
@@ -229,6 +236,32 @@ def _offer_zip(batch: _Batch, handle: IO[bytes], size: int, *, zip_label: str) -
         _check_zip_totals(members, zip_label)
         for info in members:
             _offer_member(batch, archive, info)
+
+
+def _check_zip_directory(handle: IO[bytes], size: int, label: str) -> None:
+    """Refuse a zip whose end record declares, or whose central directory holds, more entries than the limit
+    (or a directory over its byte limit), reading only the end record and the 46-byte entry headers."""
+    max_members = int(getattr(settings, "CLICKLABEL_MAX_ZIP_MEMBERS", DEFAULT_MAX_ZIP_MEMBERS))
+    max_directory = int(getattr(settings, "CLICKLABEL_MAX_ZIP_DIRECTORY_BYTES", DEFAULT_MAX_ZIP_DIRECTORY_BYTES))
+    try:
+        directory = zip_directory(handle, size)
+        if directory.entries > max_members:
+            raise _too_many_members(label, directory.entries, max_members)
+        if directory.size > max_directory:
+            raise _zip_reject(label, "too_large", f"the zip's directory has {directory.size:,} bytes, more "
+                              f"than the limit of {max_directory:,}.")
+        counted = zip_directory_count(handle, directory, stop_after=max_members)
+    except ZipStructureError as exc:
+        raise _zip_reject(label, "corrupt_zip", f"not a readable zip archive ({exc}).") from exc
+    if counted > max_members:
+        raise _too_many_members(label, counted, max_members, at_least=True)
+
+
+def _too_many_members(label: str, count: int, limit: int, *, at_least: bool = False) -> UploadRejected:
+    if at_least:
+        return _zip_reject(label, "too_many_members", f"the zip's directory holds more files than the limit of "
+                           f"{limit:,} (and more than its end record says).")
+    return _zip_reject(label, "too_many_members", f"the zip holds {count:,} files, more than the limit of {limit:,}.")
 
 
 def _check_zip_totals(members: list[zipfile.ZipInfo], label: str) -> None:
