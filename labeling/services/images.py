@@ -3,9 +3,9 @@
 Two phases so the database transaction stays short (SQLite takes a write lock for its duration):
 1. each file is validated and normalised (`labeling.uploads.validate_image`) and the stored bytes are
    spooled to a temporary file; refusals (bad image, duplicate, unsafe zip member...) go to the report;
-2. all accepted files are written to storage and their `Image` rows created in ONE transaction; if
-   anything fails there, the rows roll back and every file already written is deleted, so nothing is
-   left half-written.
+2. all accepted files are written to storage first, outside any transaction, then their `Image` rows are
+   created in ONE short transaction (a bulk insert); if anything fails, the rows roll back and every file
+   already written is deleted, so nothing is left half-written and no write lock is held during file I/O.
 
 Zips are read member by member with these refusals: unsafe paths (absolute, drive letters, `..`),
 symbolic links, nested archives, encrypted members, macOS metadata; the whole zip is refused when it is
@@ -124,21 +124,24 @@ class _Batch:
         self.report.refused.append(RefusedFile(name=name, code=code, reason=reason))
 
     def commit(self, user: Any) -> UploadReport:
-        """Store every queued file and create its Image row, all or nothing; return the report."""
+        """Store every queued file, then create their Image rows in one short transaction, all or nothing;
+        return the report. Files are written before the transaction (a slow store never holds the database's
+        write lock) and deleted again if the rows cannot be created."""
         storage = Image._meta.get_field("file").storage
         written: list[str] = []
-        accepted: list[AcceptedImage] = []
+        rows: list[Image] = []
+        pending, self.pending = self.pending, []
         try:
+            for item in pending:
+                draft = Image(project=self.project, checksum=item.checksum)
+                path = storage.save(Image._meta.get_field("file").generate_filename(
+                    draft, f"upload{item.image.extension}"), File(item.spool))
+                written.append(path)
+                rows.append(Image(project=self.project, original_name=item.name[:255], checksum=item.checksum,
+                                  file=path, width=item.image.width, height=item.image.height,
+                                  uploaded_by=_user_or_none(user)))
             with transaction.atomic():
-                for item in self.pending:
-                    row = Image(project=self.project, original_name=item.name[:255], checksum=item.checksum,
-                                width=item.image.width, height=item.image.height, uploaded_by=_user_or_none(user))
-                    row.file.save(f"upload{item.image.extension}", File(item.spool), save=False)
-                    row.width, row.height = item.image.width, item.image.height  # file.save resets them
-                    written.append(row.file.name)
-                    row.save()
-                    accepted.append(AcceptedImage(name=item.name, image_id=row.pk, width=row.width,
-                                                  height=row.height, note=item.image.note))
+                Image.objects.bulk_create(rows, batch_size=500)
         except BaseException as exc:
             for path in written:
                 storage.delete(path)
@@ -147,10 +150,11 @@ class _Batch:
                                "Retry the upload.") from exc
             raise
         finally:
-            for item in self.pending:
+            for item in pending:
                 item.spool.close()
-            self.pending = []
-        self.report.accepted.extend(accepted)
+        self.report.accepted.extend(
+            AcceptedImage(name=item.name, image_id=row.pk, width=row.width, height=row.height, note=item.image.note)
+            for item, row in zip(pending, rows))
         return self.report
 
 
