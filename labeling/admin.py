@@ -1,5 +1,5 @@
 """Django admin: projects (labels, members, progress, bulk upload, export), images (thumbnails, assign,
-reset, filters), annotations, reviews and export jobs. Writes go through `labeling.services`."""
+reset, filters), annotations, reviews, export jobs and COCO import jobs. Writes go through `labeling.services`."""
 from __future__ import annotations
 
 from typing import Any
@@ -15,7 +15,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from labeling.errors import ClickLabelError
-from labeling.models import (Annotation, ExportJob, Image, ImageStatus, Label, Membership, Project, Review, Role)
+from labeling.models import (Annotation, ExportJob, Image, ImageStatus, ImportJob, Label, Membership, Project, Review,
+                              Role)
 from labeling.selectors.projects import project_progress
 from labeling.services.exports import export_job_create
 from labeling.services.images import image_upload_files, image_upload_zip
@@ -260,4 +261,30 @@ class ExportJobAdmin(admin.ModelAdmin):
         return format_html('<a href="{}">download</a>', reverse("api-export-download", args=[job.pk]))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    """COCO imports started through the API: status, progress and what was imported or skipped (read-only)."""
+
+    list_display = ("id", "project", "file_name", "status", "progress", "imported", "skipped", "requested_by",
+                    "created_at", "finished_at")
+    list_filter = ("status", "project")
+    readonly_fields = ("project", "requested_by", "file_name", "size", "status", "progress", "cursor", "total",
+                       "report", "error", "created_at", "finished_at")
+    exclude = ("file",)
+
+    @admin.display(description="imported")
+    def imported(self, job: ImportJob) -> int:
+        return int((job.report or {}).get("counts", {}).get("imported", 0))
+
+    @admin.display(description="skipped")
+    def skipped(self, job: ImportJob) -> int:
+        return int((job.report or {}).get("counts", {}).get("skipped", 0))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: ImportJob | None = None) -> bool:
         return False
