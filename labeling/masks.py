@@ -184,8 +184,10 @@ def polygons_check(segmentation: Any, *, height: int, width: int,
     """Validate COCO polygons (flat `[x0, y0, x1, y1, ...]` lists, pixel-corner coordinates) for an image of
     height x width and return them as floats.
 
-    Each needs at least 3 finite (x, y) pairs, every vertex within `POLYGON_TOLERANCE` pixels of the image
-    and at most `max_polygons` polygons; so rasterising them costs memory bounded by the image's size.
+    Each needs at least 3 finite (x, y) pairs, every vertex within `POLYGON_TOLERANCE` pixels of the image,
+    at most `max_polygons` polygons, and outlines no longer than `polygon_outline_limit` pixels together
+    (pycocotools' rasteriser allocates about 50 bytes per outline pixel); so rasterising them costs memory
+    bounded by the image's size.
     """
     if not isinstance(segmentation, list) or not segmentation:
         raise InvalidMask("segmentation must be an RLE object or a non-empty list of polygons.")
@@ -206,7 +208,24 @@ def polygons_check(segmentation: Any, *, height: int, width: int,
             raise InvalidMask(f"a polygon reaches ({min(xs):g}..{max(xs):g}, {min(ys):g}..{max(ys):g}), outside "
                               f"the {width}x{height} image.")
         polygons.append([float(v) for v in polygon])
+    outline = sum(_outline_length(p) for p in polygons)
+    limit = polygon_outline_limit(height, width)
+    if outline > limit:
+        raise InvalidMask(f"the polygons' outlines are {outline:,.0f} pixels long, more than the limit of {limit:,} "
+                          f"for a {width}x{height} image.")
     return polygons
+
+
+def polygon_outline_limit(height: int, width: int) -> int:
+    """Longest total outline (sum over edges of max(|dx|, |dy|), pixels) accepted for an image of this size:
+    an eighth of its pixels plus 64 times its height and width (far more than any real outline)."""
+    return height * width // 8 + 64 * (height + width)
+
+
+def _outline_length(polygon: list[float]) -> float:
+    points = np.asarray(polygon, dtype=np.float64).reshape(-1, 2)
+    steps = np.abs(np.diff(np.vstack([points, points[:1]]), axis=0))
+    return float(steps.max(axis=1).sum())
 
 
 def segmentation_to_mask(segmentation: Any, *, height: int, width: int,

@@ -96,3 +96,9 @@ def test_non_ascii_counts_in_a_coco_file_are_skipped_not_a_500(world):
     report = coco_import(project=world.project, coco=_coco(world, [_ann({"size": [H, W], "counts": "é"})]),
                          user=world.manager)
     assert report.imported == [] and report.skipped[0].ref == "annotation 1"
+
+
+def test_a_zigzag_polygon_within_the_image_is_refused_by_its_outline_length():
+    zigzag = [v for i in range(400) for v in ((0, i * 0.02) if i % 2 == 0 else (12, i * 0.02))]
+    with pytest.raises(InvalidMask, match="outlines are"):
+        segmentation_to_mask([zigzag], height=H, width=W)
