@@ -6,7 +6,7 @@ Masks are numpy bool arrays of shape (H, W) (row = y, column = x). RLE follows C
 uncompressed form has `counts` as a list of ints (first run = zeros).
 
 Untrusted payloads never reach pycocotools' string decoder: compressed counts are decoded here
-(`rle_counts_decode`) and must be runs of non-negative length that cover exactly H x W pixels; the declared
+(`_string_run_chunks`, a chunk at a time) and must be runs of non-negative length that cover exactly H x W pixels; the declared
 size is compared with the image before anything is allocated at that size; a PNG mask's header must state
 the image's size before a pixel is inflated, and only its critical chunks are read. So decoding a payload
 costs memory proportional to the image's pixel count (plus the payload itself), whatever it claims.
@@ -19,7 +19,7 @@ import io
 import math
 import struct
 import zlib
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 from PIL import Image as PILImage
@@ -35,6 +35,7 @@ POLYGON_TOLERANCE = 1.0
 DEFAULT_MAX_POLYGONS = 10_000
 # Characters of one compressed count: 6 x 5 bits hold any run of an image up to 2^29 pixels.
 _MAX_COUNT_CHARS = 6
+_CHUNK = 1 << 16  # counts decoded per step
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_KEPT_CHUNKS = frozenset({b"IHDR", b"PLTE", b"tRNS", b"IDAT", b"IEND"})
 
@@ -73,30 +74,9 @@ def rle_size(rle: Any) -> tuple[int, int]:
     return int(size[0]), int(size[1])
 
 
-def rle_counts_decode(counts: str, *, max_runs: int) -> np.ndarray:
-    """Decode a COCO compressed counts string to int64 run lengths (without checking their sum).
-
-    The format (pycocotools' `rleToString`): each count minus the count two before it (from the fourth
-    count on: index > 2), written in 5-bit groups, least significant first, as characters 48 + group; bit
-    0x20 of a group says another group follows, bit 0x10 of the last group is the sign. Raises InvalidMask
-    on a character outside '0'..'o', a number cut short, a number longer than 6 characters, or more than
-    `max_runs` numbers; every check runs before anything proportional to the runs is allocated.
-    """
-    if not isinstance(counts, str) or not counts.isascii():
-        raise InvalidMask("compressed RLE counts must be ASCII characters '0'..'o'")
-    if len(counts) > _MAX_COUNT_CHARS * max_runs:
-        raise InvalidMask(f"compressed RLE counts are {len(counts):,} characters, more than an image of this "
-                          "size can need")
-    raw = np.frombuffer(counts.encode("ascii"), dtype=np.uint8)
-    if raw.size and (raw.min() < 48 or raw.max() > 48 + 63):
-        raise InvalidMask("compressed RLE counts must be ASCII characters '0'..'o'")
-    groups = raw - np.uint8(48)
-    last = (groups & 0x20) == 0  # the last character of each number
-    if raw.size and not last[-1]:
-        raise InvalidMask("compressed RLE counts end in the middle of a number")
-    runs = int(np.count_nonzero(last))
-    if runs > max_runs:
-        raise InvalidMask(f"compressed RLE has {runs:,} runs, more than the {max_runs:,} pixels it can cover")
+def _string_values(raw: np.ndarray) -> np.ndarray:
+    """The signed numbers of a compressed counts segment (groups = characters - 48, ending on a number)."""
+    last = (raw & 0x20) == 0
     ends = np.flatnonzero(last)
     starts = np.empty_like(ends)
     starts[:1] = 0
@@ -104,63 +84,120 @@ def rle_counts_decode(counts: str, *, max_runs: int) -> np.ndarray:
     lengths = ends - starts + 1
     if lengths.size and int(lengths.max()) > _MAX_COUNT_CHARS:
         raise InvalidMask(f"a compressed RLE count takes more than {_MAX_COUNT_CHARS} characters")
-    values = np.zeros(runs, dtype=np.int64)
+    values = np.zeros(ends.size, dtype=np.int64)
     for k in range(_MAX_COUNT_CHARS):
         has = lengths > k
         if not has.any():
             break
-        values[has] |= (groups[starts[has] + k].astype(np.int64) & 0x1F) << (5 * k)
-    negative = (groups[ends] & 0x10) != 0
+        values[has] |= (raw[starts[has] + k].astype(np.int64) & 0x1F) << (5 * k)
+    negative = (raw[ends] & 0x10) != 0
     values[negative] -= np.left_shift(1, 5 * lengths[negative])
-    values[1::2] = np.cumsum(values[1::2])  # count[i] = value[i] + count[i - 2] for i > 2
-    values[2::2] = np.cumsum(values[2::2])
     return values
 
 
-def _runs(rle: Any, height: int, width: int) -> np.ndarray:
-    """Validated int64 run lengths of an RLE whose size is (height, width): non-negative, summing to H x W."""
+def _string_run_chunks(counts: str, *, max_runs: int) -> Iterator[np.ndarray]:
+    """Decode a COCO compressed counts string into int64 run lengths, `_CHUNK` characters at a time.
+
+    The format (pycocotools' `rleToString`): each count minus the count two before it (from the fourth count
+    on), written in 5-bit groups, least significant first, as characters 48 + group; bit 0x20 of a group
+    says another group follows, bit 0x10 of the last group is the sign. Raises InvalidMask on a character
+    outside '0'..'o', a number cut short or longer than 6 characters, or a string longer than `max_runs`
+    numbers could need; memory is the string plus a constant per chunk.
+    """
+    if not isinstance(counts, str) or not counts.isascii():
+        raise InvalidMask("compressed RLE counts must be ASCII characters '0'..'o'")
+    if len(counts) > _MAX_COUNT_CHARS * max_runs:
+        raise InvalidMask(f"compressed RLE counts are {len(counts):,} characters, more than a mask of this "
+                          "size can need")
+    raw = np.frombuffer(counts.encode("ascii"), dtype=np.uint8)
+    if raw.size and (int(raw.min()) < 48 or int(raw.max()) > 48 + 63):
+        raise InvalidMask("compressed RLE counts must be ASCII characters '0'..'o'")
+    if raw.size and (int(raw[-1]) - 48) & 0x20:
+        raise InvalidMask("compressed RLE counts end in the middle of a number")
+    index, odd_sum, even_sum, pos = 0, 0, 0, 0
+    while pos < raw.size:
+        segment = raw[pos:pos + _CHUNK] - np.uint8(48)
+        if pos + segment.size < raw.size:  # cut after the segment's last complete number
+            complete = np.flatnonzero((segment & 0x20) == 0)
+            if complete.size == 0:
+                raise InvalidMask(f"a compressed RLE count takes more than {_MAX_COUNT_CHARS} characters")
+            segment = segment[:complete[-1] + 1]
+        pos += segment.size
+        values = _string_values(segment)
+        positions = np.arange(index, index + values.size)
+        odd = positions % 2 == 1
+        even_chain = (positions % 2 == 0) & (positions >= 2)
+        # count[i] = value[i] + count[i - 2] for i > 2: running sums over each parity (index 0 stands alone)
+        if odd.any():
+            sums = np.cumsum(values[odd]) + odd_sum
+            values[odd], odd_sum = sums, int(sums[-1])
+        if even_chain.any():
+            sums = np.cumsum(values[even_chain]) + even_sum
+            values[even_chain], even_sum = sums, int(sums[-1])
+        index += values.size
+        yield values
+
+
+def _list_run_chunks(counts: list, *, max_runs: int) -> Iterator[np.ndarray]:
+    """Uncompressed counts (a list of non-negative ints) as int64 arrays, `_CHUNK` at a time."""
+    if len(counts) > max_runs:
+        raise InvalidMask(f"uncompressed RLE has {len(counts):,} runs, more than the pixels it can cover")
+    for start in range(0, len(counts), _CHUNK):
+        part = counts[start:start + _CHUNK]
+        if not all(isinstance(c, int) and not isinstance(c, bool) and 0 <= c < 2 ** 62 for c in part):
+            raise InvalidMask("uncompressed RLE counts must be non-negative integers")
+        yield np.asarray(part, dtype=np.int64)
+
+
+def _run_chunks(rle: Any, height: int, width: int) -> Iterator[np.ndarray]:
+    """Run lengths of an RLE of size (height, width), checked: never negative, summing to H x W exactly
+    (checked as they come: decoding stops as soon as they pass H x W)."""
     pixels = height * width
     counts = rle["counts"]
     if isinstance(counts, str):
-        runs = rle_counts_decode(counts, max_runs=pixels + 1)
+        chunks = _string_run_chunks(counts, max_runs=pixels + 1)
     elif isinstance(counts, list):
-        if len(counts) > pixels + 1:
-            raise InvalidMask(f"uncompressed RLE has {len(counts):,} runs, more than the {pixels:,} pixels "
-                              "it can cover")
-        if not all(isinstance(c, int) and not isinstance(c, bool) and 0 <= c <= pixels for c in counts):
-            raise InvalidMask("uncompressed RLE counts must be non-negative integers")
-        runs = np.asarray(counts, dtype=np.int64)
+        chunks = _list_run_chunks(counts, max_runs=pixels + 1)
     else:
         raise InvalidMask('RLE "counts" must be a string (compressed) or a list of ints (uncompressed)')
-    if runs.size and int(runs.min()) < 0:
-        raise InvalidMask("RLE counts must not be negative")
-    total = int(runs.sum())
+    total = 0
+    for runs in chunks:
+        if runs.size and int(runs.min()) < 0:
+            raise InvalidMask("RLE counts must not be negative")
+        total += int(runs.sum())
+        if total > pixels:
+            raise InvalidMask(f"RLE counts cover more than the {pixels:,} pixels of the {width}x{height} mask",
+                              details={"pixels": pixels})
+        yield runs
     if total != pixels:
         raise InvalidMask(f"RLE counts cover {total:,} pixels, the {width}x{height} mask has {pixels:,}",
                           details={"covered": total, "pixels": pixels})
-    return runs
 
 
 def rle_to_mask(rle: dict, *, height: int | None = None, width: int | None = None) -> np.ndarray:
     """Decode compressed or uncompressed COCO RLE to a bool (H, W) mask.
 
     With `height` and `width` (the image's size) the declared size must equal them, checked before any
-    decoding. Raises InvalidMask when the counts are malformed or do not cover exactly H x W pixels.
+    decoding. Raises InvalidMask when the counts are malformed or do not cover exactly H x W pixels. Memory:
+    about two bytes per pixel plus the counts themselves.
     """
     size = rle_size(rle)
     if height is not None and width is not None and size != (height, width):
         raise _size_mismatch(size, height, width)
     h, w = size
-    runs = _runs(rle, h, w)
-    values = np.arange(runs.size) % 2 == 1  # runs alternate 0, 1, 0, ... starting with zeros
-    flat = np.repeat(values, runs)
-    return np.ascontiguousarray(flat.reshape((w, h)).T)
+    flat = np.empty(h * w, dtype=bool)
+    pos, index = 0, 0
+    for runs in _run_chunks(rle, h, w):
+        covered = int(runs.sum())
+        flat[pos:pos + covered] = np.repeat((np.arange(index, index + runs.size) % 2) == 1, runs)
+        pos, index = pos + covered, index + runs.size
+    return flat.reshape((w, h)).T  # column-major runs: an F-ordered (H, W) view, no copy
 
 
 def _coco_object(rle: dict) -> dict:
     """The pycocotools form of a validated RLE (compressed counts as bytes)."""
     h, w = rle_size(rle)
-    runs = _runs(rle, h, w)
+    runs = np.concatenate([np.zeros(0, np.int64), *_run_chunks(rle, h, w)])
     counts = rle["counts"]
     if isinstance(counts, str):
         return {"size": [h, w], "counts": counts.encode("ascii")}
@@ -168,9 +205,13 @@ def _coco_object(rle: dict) -> dict:
 
 
 def rle_area(rle: dict) -> int:
-    """Number of foreground pixels of an RLE mask."""
+    """Number of foreground pixels of an RLE mask (runs alternate background, foreground, ...)."""
     h, w = rle_size(rle)
-    return int(_runs(rle, h, w)[1::2].sum())
+    area, index = 0, 0
+    for runs in _run_chunks(rle, h, w):
+        area += int(runs[(1 - index % 2)::2].sum())
+        index += runs.size
+    return area
 
 
 def rle_bbox(rle: dict) -> list[int]:
