@@ -236,7 +236,7 @@ def _offer_zip(batch: _Batch, handle: IO[bytes], size: int, *, zip_label: str) -
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
         raise _zip_reject(zip_label, "corrupt_zip", f"not a readable zip archive ({exc}).") from exc
     with archive:
-        members = [info for info in archive.infolist() if not info.is_dir()]
+        members = [info for info in archive.infolist() if not info.filename.endswith("/")]  # is_dir() fails on ""
         _check_zip_totals(members, zip_label)
         for info in members:
             _offer_member(batch, archive, info)

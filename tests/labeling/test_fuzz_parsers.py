@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fuzz_checks import check_coco_import, check_image_upload, check_mask_payload, check_zip_upload
-from fuzz_inputs import coco_files, image_uploads, json_values, masks, mutated, png_payloads, rle_payloads, runs_of
+from fuzz_inputs import (coco_files, image_uploads, json_values, masks, mutated, png_payloads, rle_payloads, runs_of,
+                         zip_uploads)
 from mask_payloads import rle_string
 
 pytestmark = pytest.mark.fuzz
@@ -56,18 +57,20 @@ def test_coco_import_files(world, data):
                       pixels=world.image.width * world.image.height)
 
 
+@pytest.fixture
+def small_limits(settings):
+    """Limits set once per test (not per example: each settings change stacks an override)."""
+    settings.CLICKLABEL_MAX_IMAGE_PIXELS = 1_000_000
+    settings.CLICKLABEL_MAX_ZIP_MEMBERS = 20
+
+
 @FEW
 @given(image_uploads())
-def test_uploaded_images(settings, data):
-    settings.CLICKLABEL_MAX_IMAGE_PIXELS = 1_000_000
+def test_uploaded_images(small_limits, data):
     check_image_upload(data, 1_000_000)
 
 
 @FEW
-@given(st.data())
-def test_uploaded_zips(world, settings, data):
-    settings.CLICKLABEL_MAX_IMAGE_PIXELS = 1_000_000
-    settings.CLICKLABEL_MAX_ZIP_MEMBERS = 20
-    from fuzz_inputs import zip_uploads
-
-    check_zip_upload(project=world.project, user=world.manager, data=data.draw(zip_uploads()))
+@given(zip_uploads())
+def test_uploaded_zips(world, small_limits, data):
+    check_zip_upload(project=world.project, user=world.manager, data=data)

@@ -60,3 +60,12 @@ def test_a_truncated_end_record_is_a_corrupt_zip(world, tail):
     report = image_upload_files(project=world.project, files=[("x.zip", b"PK\x03\x04" + b"\x00" * 30 + tail)],
                                 user=world.manager)
     assert [r.code for r in report.refused] == ["corrupt_zip"]
+
+
+def test_a_member_with_an_empty_name_is_refused_not_a_500(world):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("a.png", png(seed=1))
+        zf.writestr(zipfile.ZipInfo(""), b"x")  # found by test_fuzz_parsers: zipfile's is_dir() fails on it
+    report = image_upload_files(project=world.project, files=[("x.zip", buf.getvalue())], user=world.manager)
+    assert [a.name for a in report.accepted] == ["a.png"] and len(report.refused) == 1
