@@ -19,7 +19,7 @@ from labeling.services.imports import import_job_create
 
 _job = inline_serializer("ImportJob", fields={
     "id": serializers.IntegerField(), "project": serializers.IntegerField(), "file_name": serializers.CharField(),
-    "status": serializers.ChoiceField(choices=["pending", "running", "done", "failed"]),
+    "status": serializers.CharField(help_text="pending, running, done or failed"),
     "progress": serializers.FloatField(), "processed": serializers.IntegerField(),
     "total": serializers.IntegerField(), "error": serializers.CharField(),
     "report": inline_serializer("ImportReport", fields={
