@@ -233,7 +233,7 @@ def _offer_zip(batch: _Batch, handle: IO[bytes], size: int, *, zip_label: str) -
     handle.seek(0)
     try:
         archive = zipfile.ZipFile(handle)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+    except Exception as exc:  # zipfile raises BadZipFile, NotImplementedError, ValueError, EOFError... on corrupt data
         raise _zip_reject(zip_label, "corrupt_zip", f"not a readable zip archive ({exc}).") from exc
     with archive:
         members = [info for info in archive.infolist() if not info.filename.endswith("/")]  # is_dir() fails on ""
@@ -313,7 +313,7 @@ def _offer_member(batch: _Batch, archive: zipfile.ZipFile, info: zipfile.ZipInfo
     try:
         with archive.open(info) as member:
             data = member.read(max_bytes + 1)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+    except Exception as exc:  # BadZipFile, zlib.error, lzma/bz2 errors, NotImplementedError... on a corrupt member
         batch.refuse(display, "corrupt", f"{display}: cannot be extracted ({exc}).")
         return
     if data[:4] in ZIP_MAGIC:

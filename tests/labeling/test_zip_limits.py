@@ -69,3 +69,27 @@ def test_a_member_with_an_empty_name_is_refused_not_a_500(world):
         zf.writestr(zipfile.ZipInfo(""), b"x")  # found by test_fuzz_parsers: zipfile's is_dir() fails on it
     report = image_upload_files(project=world.project, files=[("x.zip", buf.getvalue())], user=world.manager)
     assert [a.name for a in report.accepted] == ["a.png"] and len(report.refused) == 1
+
+
+def _zip_bytes(members: dict[str, bytes], compression=zipfile.ZIP_DEFLATED) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=compression) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def test_a_directory_entry_needing_a_newer_zip_version_is_a_corrupt_zip_not_a_500(world):
+    data = bytearray(_zip_bytes({"a.png": png(seed=1)}))
+    at = data.find(b"PK\x01\x02")
+    data[at + 6:at + 8] = (64).to_bytes(2, "little")  # "version needed to extract": 6.4 (found by the fuzz tests)
+    report = image_upload_files(project=world.project, files=[("x.zip", bytes(data))], user=world.manager)
+    assert [r.code for r in report.refused] == ["corrupt_zip"] and not report.accepted
+
+
+def test_a_member_with_a_broken_deflate_stream_is_refused_not_a_500(world):
+    data = bytearray(_zip_bytes({"a.png": png(64, 64, seed=3), "b.png": png(seed=4)}))
+    data[data.find(b"a.png") + len(b"a.png")] = 2  # first deflate block header: zlib.error (found by the fuzz tests)
+    report = image_upload_files(project=world.project, files=[("x.zip", bytes(data))], user=world.manager)
+    assert [a.name for a in report.accepted] == ["b.png"]
+    assert [r.code for r in report.refused] == ["corrupt"]
