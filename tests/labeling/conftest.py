@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, settings  # noqa: E402
 # reproducible; HYPOTHESIS_PROFILE=long runs many more random examples.
 _QUIET = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large,
           HealthCheck.filter_too_much]
-settings.register_profile("ci", max_examples=80, deadline=None, derandomize=True, database=None,
+settings.register_profile("ci", max_examples=200, deadline=None, derandomize=True, database=None,
                           suppress_health_check=_QUIET)
 settings.register_profile("long", max_examples=2000, deadline=None, database=None, suppress_health_check=_QUIET)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
