@@ -1,6 +1,6 @@
 """Django admin: projects (labels with a colour picker, members chosen by user name, the engine's registered
 modes and models only, progress, upload on the project's page, export with a visible status filter — accepted
-images by default), images (thumbnails, assign, reset, filters), annotations, reviews and export jobs.
+images by default), images (thumbnails, assign, reset, filters), annotations, reviews, export jobs and COCO import jobs.
 Writes go through `labeling.services`."""
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from django.utils.html import format_html, format_html_join
 
 from labeling.errors import ClickLabelError
 from labeling.exports import FORMATS
-from labeling.models import (Annotation, ExportJob, Image, ImageStatus, Label, Membership, Project, Review, Role)
+from labeling.models import (Annotation, ExportJob, Image, ImageStatus, ImportJob, Label, Membership, Project, Review,
+                              Role)
 from labeling.selectors.engine import project_mode_choices, project_model_choices
 from labeling.selectors.projects import label_list, project_progress
 from labeling.services.projects import COLOR_RE
@@ -414,4 +415,30 @@ class ExportJobAdmin(admin.ModelAdmin):
         return format_html('<a href="{}">download</a>', reverse("api-export-download", args=[job.pk]))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    """COCO imports started through the API: status, progress and what was imported or skipped (read-only)."""
+
+    list_display = ("id", "project", "file_name", "status", "progress", "imported", "skipped", "requested_by",
+                    "created_at", "finished_at")
+    list_filter = ("status", "project")
+    readonly_fields = ("project", "requested_by", "file_name", "size", "status", "progress", "cursor", "total",
+                       "report", "error", "created_at", "finished_at")
+    exclude = ("file",)
+
+    @admin.display(description="imported")
+    def imported(self, job: ImportJob) -> int:
+        return int((job.report or {}).get("counts", {}).get("imported", 0))
+
+    @admin.display(description="skipped")
+    def skipped(self, job: ImportJob) -> int:
+        return int((job.report or {}).get("counts", {}).get("skipped", 0))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: ImportJob | None = None) -> bool:
         return False

@@ -7,6 +7,8 @@ their count and `edit_seconds` the annotator's active time on the object (the ef
 """
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.db import models
 
@@ -178,3 +180,38 @@ class AnnotationDraft(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["image", "user"], name="unique_draft_per_user_image")]
+
+
+class ImportStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+def import_upload_path(instance: "ImportJob", filename: str) -> str:
+    """A random, unguessable name for the uploaded COCO file (deleted when the job ends)."""
+    return f"imports/{secrets.token_hex(16)}.json"
+
+
+class ImportJob(models.Model):
+    """A COCO import run as a Celery task in chunks of short transactions; `cursor` is the number of the
+    file's annotations already processed (a resumed job starts there), `report` what was imported/skipped."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="imports")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    file = models.FileField(upload_to=import_upload_path, blank=True)
+    file_name = models.CharField(max_length=255, blank=True, help_text="The client's name of the file.")
+    size = models.PositiveBigIntegerField(default=0, help_text="Bytes of the COCO file.")
+    status = models.CharField(max_length=8, choices=ImportStatus.choices, default=ImportStatus.PENDING)
+    progress = models.FloatField(default=0.0)
+    cursor = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0, help_text="Annotations in the file (known once it is read).")
+    report = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]

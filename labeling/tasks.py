@@ -1,12 +1,14 @@
 """Celery tasks of the labelling app: thin wrappers that call a service by id.
 
-Services enqueue these tasks (e.g. `labeling.services.exports.export_job_create`); this module imports
+Services enqueue these tasks (`labeling.services.exports.export_job_create`,
+`labeling.services.imports.import_job_create`); this module imports
 nothing that imports it back."""
 from __future__ import annotations
 
 from celery import shared_task
 
 from labeling.exports.jobs import export_job_run
+from labeling.imports.jobs import import_job_run
 
 
 @shared_task(bind=True, name="labeling.run_export_job", acks_late=True, soft_time_limit=3600, time_limit=3700)
@@ -17,4 +19,15 @@ def run_export_job(self, job_id: int) -> str:
     """
     redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
     job = export_job_run(job_id=int(job_id), reclaim_running=redelivered)
+    return job.status if job is not None else "missing"
+
+
+@shared_task(bind=True, name="labeling.run_import_job", acks_late=True, soft_time_limit=3600, time_limit=3700)
+def run_import_job(self, job_id: int) -> str:
+    """Run ImportJob `job_id` (see labeling.imports.jobs.import_job_run); returns its final status.
+
+    A redelivered message (the worker that had it was lost) takes over the job left "running" at its cursor.
+    """
+    redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+    job = import_job_run(job_id=int(job_id), reclaim_running=redelivered)
     return job.status if job is not None else "missing"

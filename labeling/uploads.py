@@ -1,5 +1,6 @@
-"""Validation and normalisation of one uploaded image file (`validate_image`), and the check of a zip
-member's path (`unsafe_member_path`).
+"""Validation and normalisation of one uploaded image file (`validate_image`), the check of a zip
+member's path (`unsafe_member_path`), and the reading of a zip's end record (`zip_directory`), so that a
+zip's member count is known before `zipfile` parses its central directory.
 
 The type comes from the content (Pillow's decoder), never from the file name. Every accepted image is
 decoded completely and re-encoded, so what we store is exactly what the engine and the browser see:
@@ -21,8 +22,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import struct
 import warnings
 from dataclasses import dataclass, field
+from typing import IO
 
 import numpy as np
 from django.conf import settings
@@ -285,3 +288,77 @@ def _encode(img: PILImage.Image, stored_format: str) -> bytes:
     else:
         img.save(out, format="PNG", compress_level=PNG_COMPRESS_LEVEL, **options)
     return out.getvalue()
+
+
+# --- zip end records -------------------------------------------------------------------------------
+
+_END = struct.Struct("<4s4H2IH")            # end of central directory record, 22 bytes + comment
+_END64_LOCATOR = struct.Struct("<4sIQI")    # zip64 end of central directory locator, 20 bytes
+_END64 = struct.Struct("<4sQ2H2I4Q")        # zip64 end of central directory record, 56 bytes
+_DIRECTORY_ENTRY = struct.Struct("<4s6H3I5H2I")  # central directory file header, 46 bytes + name/extra/comment
+_MAX_COMMENT = 65535
+
+
+class ZipStructureError(ValueError):
+    """The zip's end record or central directory is missing, truncated or inconsistent."""
+
+
+@dataclass(frozen=True)
+class ZipDirectory:
+    """Where a zip's central directory lies: `entries` it declares, `start` offset and `size` in bytes."""
+
+    entries: int
+    start: int
+    size: int
+
+
+def zip_directory(handle: IO[bytes], size: int) -> ZipDirectory:
+    """Read a zip's end-of-central-directory record (and the zip64 one when the classic record defers to it)
+    from the last 64 KiB + 22 bytes of the file; nothing else is read.
+
+    Raises ZipStructureError when there is no end record or it points outside the file.
+    """
+    tail_start = max(0, size - _END.size - _MAX_COMMENT)
+    handle.seek(tail_start)
+    tail = handle.read(size - tail_start)
+    position = tail.rfind(b"PK\x05\x06", 0, max(0, len(tail) - _END.size + 4))
+    if position < 0:
+        raise ZipStructureError("no end-of-central-directory record")
+    _, disk, start_disk, _, entries, directory_size, directory_offset, _ = _END.unpack_from(tail, position)
+    end_at = tail_start + position
+    if disk or start_disk:
+        raise ZipStructureError("multi-disk (split) archives are not supported")
+    record_at = end_at
+    if entries == 0xFFFF or directory_size == 0xFFFFFFFF or directory_offset == 0xFFFFFFFF:
+        locator_at = end_at - _END64_LOCATOR.size
+        handle.seek(max(locator_at, 0))
+        locator = handle.read(_END64_LOCATOR.size)
+        if locator_at >= 0 and len(locator) == _END64_LOCATOR.size and locator[:4] == b"PK\x06\x07":
+            record_at = locator_at - _END64.size
+            handle.seek(max(record_at, 0))
+            record = handle.read(_END64.size)
+            if record_at < 0 or len(record) != _END64.size or record[:4] != b"PK\x06\x06":
+                raise ZipStructureError("the zip64 end record is missing")
+            (_, _, _, _, disk64, start_disk64, _, entries, directory_size, _) = _END64.unpack(record)
+            if disk64 or start_disk64:
+                raise ZipStructureError("multi-disk (split) archives are not supported")
+    start = record_at - directory_size  # as zipfile computes it (data may precede the archive)
+    if start < 0:
+        raise ZipStructureError("the central directory lies before the start of the file")
+    return ZipDirectory(entries=int(entries), start=int(start), size=int(directory_size))
+
+
+def zip_directory_count(handle: IO[bytes], directory: ZipDirectory, *, stop_after: int) -> int:
+    """Count the entries of the central directory by walking their 46-byte headers (names, extras and
+    comments are skipped, not read); stops once the count passes `stop_after`. Raises ZipStructureError
+    when a header is not where the previous one said."""
+    position, end, count = directory.start, directory.start + directory.size, 0
+    while position < end and count <= stop_after:
+        handle.seek(position)
+        header = handle.read(_DIRECTORY_ENTRY.size)
+        if len(header) != _DIRECTORY_ENTRY.size or header[:4] != b"PK\x01\x02":
+            raise ZipStructureError("the central directory is corrupt")
+        fields = _DIRECTORY_ENTRY.unpack(header)
+        position += _DIRECTORY_ENTRY.size + fields[10] + fields[11] + fields[12]
+        count += 1
+    return count

@@ -1,7 +1,10 @@
 """Annotation CRUD. The mask is `rle` in and out: bodies carry a mask payload (see
 labeling.masks.parse_mask_payload) under `rle` (the older name `mask` is still accepted on input);
 responses carry the stored COCO RLE under `rle`. Changes carry the `version` last seen (body, `If-Match` or
-`?version=`), and a stale one answers 409."""
+`?version=`), and a stale one answers 409.
+
+The caller's right to edit the image is checked before the mask payload is decoded, and the payload is
+decoded at the image's size only: a request that may not write costs no more than its body."""
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -15,7 +18,7 @@ from labeling.api.pagination import StandardPagination
 from labeling.api.serializers import AnnotationOutputSerializer
 from labeling.errors import ClickLabelError
 from labeling.masks import parse_mask_payload
-from labeling.permissions import Action, access_annotation, access_image
+from labeling.permissions import Action, access_annotation, access_image, require_image_edit
 from labeling.selectors.annotations import annotation_list
 from labeling.selectors.projects import label_get
 from labeling.services.annotations import annotation_create, annotation_delete, annotation_update
@@ -67,8 +70,10 @@ class AnnotationListCreateApi(APIView):
         values = data.validated_data
         payload = _mask_payload(values, required=True)
         image = access_image(request.user, values["image"])
+        require_image_edit(request.user, image)
+        label = label_get(project_id=image.project_id, label_id=values["label"])
         annotation = annotation_create(
-            image=image, user=request.user, label=label_get(project_id=image.project_id, label_id=values["label"]),
+            image=image, user=request.user, label=label,
             mask=parse_mask_payload(payload, image.height, image.width), clicks=values["clicks"],
             model_name=values["model_name"], mode=values["mode"], edit_seconds=values["edit_seconds"])
         return Response(AnnotationOutputSerializer(annotation).data, status=status.HTTP_201_CREATED)
@@ -98,6 +103,7 @@ class AnnotationDetailApi(APIView):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         image = annotation.image
+        require_image_edit(request.user, image)
         changes = {key: values[key] for key in ("clicks", "model_name", "mode", "edit_seconds") if key in values}
         if "label" in values:
             changes["label"] = label_get(project_id=image.project_id, label_id=values["label"])

@@ -30,6 +30,7 @@ urlpatterns = [
     path("projects/<int:project_id>/export/", exports.ProjectDirectExportApi.as_view(), name="api-project-export"),
     path("projects/<int:project_id>/import/coco/", imports.ProjectCocoImportApi.as_view(),
          name="api-project-import-coco"),
+    path("imports/<int:job_id>/", imports.ImportDetailApi.as_view(), name="api-import"),
     path("exports/<int:job_id>/", exports.ExportDetailApi.as_view(), name="api-export"),
     path("exports/<int:job_id>/download/", exports.ExportDownloadApi.as_view(), name="api-export-download"),
 ]

@@ -3,15 +3,18 @@
 Two phases so the database transaction stays short (SQLite takes a write lock for its duration):
 1. each file is validated and normalised (`labeling.uploads.validate_image`) and the stored bytes are
    spooled to a temporary file; refusals (bad image, duplicate, unsafe zip member...) go to the report;
-2. all accepted files are written to storage and their `Image` rows created in ONE transaction; if
-   anything fails there, the rows roll back and every file already written is deleted, so nothing is
-   left half-written.
+2. all accepted files are written to storage first, outside any transaction, then their `Image` rows are
+   created in ONE short transaction (a bulk insert); if anything fails, the rows roll back and every file
+   already written is deleted, so nothing is left half-written and no write lock is held during file I/O.
 
 Zips are read member by member with these refusals: unsafe paths (absolute, drive letters, `..`),
 symbolic links, nested archives, encrypted members, macOS metadata; the whole zip is refused when it is
 corrupt, too big (CLICKLABEL_MAX_ZIP_BYTES), has too many members (CLICKLABEL_MAX_ZIP_MEMBERS, default
-10,000) or would expand to too many bytes (CLICKLABEL_MAX_ZIP_UNCOMPRESSED_BYTES, default 4 GiB) — a
-zip bomb. Declared sizes are enforced by `zipfile` (a member cannot yield more than its header says).
+10,000), a central directory over CLICKLABEL_MAX_ZIP_DIRECTORY_BYTES (default 16 MiB) or would expand to too
+many bytes (CLICKLABEL_MAX_ZIP_UNCOMPRESSED_BYTES, default 4 GiB) — a zip bomb. The member count is read
+from the zip's end record (zip64 included) and the directory's headers are counted before `zipfile` parses
+the central directory, so a refused zip costs a few reads, not a listing. Declared sizes are enforced by
+`zipfile` (a member cannot yield more than its header says).
 """
 from __future__ import annotations
 
@@ -30,10 +33,12 @@ from django.db import IntegrityError, transaction
 from labeling.errors import Conflict, UploadRejected
 from labeling.models import Image, Project
 from labeling.permissions import Action, require
-from labeling.uploads import ValidatedImage, unsafe_member_path, validate_image
+from labeling.uploads import (ValidatedImage, ZipStructureError, unsafe_member_path, validate_image, zip_directory,
+                              zip_directory_count)
 
 DEFAULT_MAX_ZIP_MEMBERS = 10_000
 DEFAULT_MAX_ZIP_UNCOMPRESSED_BYTES = 4 * 1024 ** 3
+DEFAULT_MAX_ZIP_DIRECTORY_BYTES = 16 * 1024 * 1024
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tgz", ".gz", ".bz2", ".xz", ".7z", ".rar", ".zst")
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 
@@ -119,21 +124,24 @@ class _Batch:
         self.report.refused.append(RefusedFile(name=name, code=code, reason=reason))
 
     def commit(self, user: Any) -> UploadReport:
-        """Store every queued file and create its Image row, all or nothing; return the report."""
+        """Store every queued file, then create their Image rows in one short transaction, all or nothing;
+        return the report. Files are written before the transaction (a slow store never holds the database's
+        write lock) and deleted again if the rows cannot be created."""
         storage = Image._meta.get_field("file").storage
         written: list[str] = []
-        accepted: list[AcceptedImage] = []
+        rows: list[Image] = []
+        pending, self.pending = self.pending, []
         try:
+            for item in pending:
+                draft = Image(project=self.project, checksum=item.checksum)
+                path = storage.save(Image._meta.get_field("file").generate_filename(
+                    draft, f"upload{item.image.extension}"), File(item.spool))
+                written.append(path)
+                rows.append(Image(project=self.project, original_name=item.name[:255], checksum=item.checksum,
+                                  file=path, width=item.image.width, height=item.image.height,
+                                  uploaded_by=_user_or_none(user)))
             with transaction.atomic():
-                for item in self.pending:
-                    row = Image(project=self.project, original_name=item.name[:255], checksum=item.checksum,
-                                width=item.image.width, height=item.image.height, uploaded_by=_user_or_none(user))
-                    row.file.save(f"upload{item.image.extension}", File(item.spool), save=False)
-                    row.width, row.height = item.image.width, item.image.height  # file.save resets them
-                    written.append(row.file.name)
-                    row.save()
-                    accepted.append(AcceptedImage(name=item.name, image_id=row.pk, width=row.width,
-                                                  height=row.height, note=item.image.note))
+                Image.objects.bulk_create(rows, batch_size=500)
         except BaseException as exc:
             for path in written:
                 storage.delete(path)
@@ -142,10 +150,11 @@ class _Batch:
                                "Retry the upload.") from exc
             raise
         finally:
-            for item in self.pending:
+            for item in pending:
                 item.spool.close()
-            self.pending = []
-        self.report.accepted.extend(accepted)
+        self.report.accepted.extend(
+            AcceptedImage(name=item.name, image_id=row.pk, width=row.width, height=row.height, note=item.image.note)
+            for item, row in zip(pending, rows))
         return self.report
 
 
@@ -220,15 +229,43 @@ def _offer_zip(batch: _Batch, handle: IO[bytes], size: int, *, zip_label: str) -
         raise _zip_reject(zip_label, "empty", "the zip file is empty.")
     if size > max_zip:
         raise _zip_reject(zip_label, "too_large", f"the zip has {size:,} bytes, more than the limit of {max_zip:,}.")
+    _check_zip_directory(handle, size, zip_label)
+    handle.seek(0)
     try:
         archive = zipfile.ZipFile(handle)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+    except Exception as exc:  # zipfile raises BadZipFile, NotImplementedError, ValueError, EOFError... on corrupt data
         raise _zip_reject(zip_label, "corrupt_zip", f"not a readable zip archive ({exc}).") from exc
     with archive:
-        members = [info for info in archive.infolist() if not info.is_dir()]
+        members = [info for info in archive.infolist() if not info.filename.endswith("/")]  # is_dir() fails on ""
         _check_zip_totals(members, zip_label)
         for info in members:
             _offer_member(batch, archive, info)
+
+
+def _check_zip_directory(handle: IO[bytes], size: int, label: str) -> None:
+    """Refuse a zip whose end record declares, or whose central directory holds, more entries than the limit
+    (or a directory over its byte limit), reading only the end record and the 46-byte entry headers."""
+    max_members = int(getattr(settings, "CLICKLABEL_MAX_ZIP_MEMBERS", DEFAULT_MAX_ZIP_MEMBERS))
+    max_directory = int(getattr(settings, "CLICKLABEL_MAX_ZIP_DIRECTORY_BYTES", DEFAULT_MAX_ZIP_DIRECTORY_BYTES))
+    try:
+        directory = zip_directory(handle, size)
+        if directory.entries > max_members:
+            raise _too_many_members(label, directory.entries, max_members)
+        if directory.size > max_directory:
+            raise _zip_reject(label, "too_large", f"the zip's directory has {directory.size:,} bytes, more "
+                              f"than the limit of {max_directory:,}.")
+        counted = zip_directory_count(handle, directory, stop_after=max_members)
+    except ZipStructureError as exc:
+        raise _zip_reject(label, "corrupt_zip", f"not a readable zip archive ({exc}).") from exc
+    if counted > max_members:
+        raise _too_many_members(label, counted, max_members, at_least=True)
+
+
+def _too_many_members(label: str, count: int, limit: int, *, at_least: bool = False) -> UploadRejected:
+    if at_least:
+        return _zip_reject(label, "too_many_members", f"the zip's directory holds more files than the limit of "
+                           f"{limit:,} (and more than its end record says).")
+    return _zip_reject(label, "too_many_members", f"the zip holds {count:,} files, more than the limit of {limit:,}.")
 
 
 def _check_zip_totals(members: list[zipfile.ZipInfo], label: str) -> None:
@@ -276,7 +313,7 @@ def _offer_member(batch: _Batch, archive: zipfile.ZipFile, info: zipfile.ZipInfo
     try:
         with archive.open(info) as member:
             data = member.read(max_bytes + 1)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+    except Exception as exc:  # BadZipFile, zlib.error, lzma/bz2 errors, NotImplementedError... on a corrupt member
         batch.refuse(display, "corrupt", f"{display}: cannot be extracted ({exc}).")
         return
     if data[:4] in ZIP_MAGIC:

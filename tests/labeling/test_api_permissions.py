@@ -11,7 +11,7 @@ import pytest
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from labeling.models import Annotation, ExportJob, ImageStatus
+from labeling.models import Annotation, ExportJob, ImageStatus, ImportJob
 from labeling.masks import mask_to_rle
 
 from labeling_factories import box_mask, make_image, png_bytes
@@ -67,7 +67,8 @@ TABLE = [
     ("export download (not ready)", "get", "/api/exports/{job}/download/", None, (401, 404, 403, 403, 403, 409, 409)),
     ("direct export", "get", "/api/projects/{project}/export/?format=coco-rle", None, MANAGE),
     ("coco import", "post", "/api/projects/{project}/import/coco/",
-     {"images": [], "annotations": [], "categories": []}, MANAGE),
+     {"images": [], "annotations": [], "categories": []}, (401, 404, 403, 403, 403, 202, 202)),
+    ("import status", "get", "/api/imports/{import_job}/", None, MANAGE),
     ("schema", "get", "/api/schema/", None, (200,) * 7),
 ]
 
@@ -83,6 +84,7 @@ def table_world(world):
     world.image2.save()
     world.image3 = make_image(world.project)
     world.job = ExportJob.objects.create(project=world.project, format="coco-rle", requested_by=world.manager)
+    world.import_job = ImportJob.objects.create(project=world.project, requested_by=world.manager)
     rle = mask_to_rle(box_mask())
     world.annotation = Annotation.objects.create(image=world.image, label=world.label, rle=rle, bbox=[2, 1, 4, 3],
                                                  area=12, author=world.annotator)
@@ -102,7 +104,7 @@ def _fill(value, ids):
 def test_permission_table(table_world, name, method, url, body, expected, caller_index, caller):
     w = table_world
     ids = {"project": w.project.pk, "image": w.image.pk, "image2": w.image2.pk, "image3": w.image3.pk, "annotation": w.annotation.pk,
-           "annotator2_id": w.annotator2.pk, "job": w.job.pk}
+           "annotator2_id": w.annotator2.pk, "job": w.job.pk, "import_job": w.import_job.pk}
     if body in ("CREATE_ANNOTATION", "CREATE_ANNOTATION_IMAGE3"):
         body = {"image": (w.image3 if body.endswith("IMAGE3") else w.image).pk, "label": w.label.pk, "mask": mask_to_rle(box_mask()),
                 "clicks": [{"x": 3, "y": 2, "positive": True}]}

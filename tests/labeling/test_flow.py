@@ -195,3 +195,32 @@ def test_export_job_runs_in_a_real_celery_worker(flow_project, settings):
     download = _ok(manager.get(status["download_url"]))
     coco = json.loads(b"".join(download.streaming_content))
     _check_coco(coco, images["shots/a.png"], masks, polygons=True)
+
+
+def test_coco_import_job_runs_in_a_real_celery_worker(flow_project, settings):
+    _redis_or_skip()
+    from celery.contrib.testing.worker import start_worker
+
+    from labeling.masks import rle_to_mask
+    from webapp.celery import app
+
+    flow = flow_project
+    images = _admin_upload(flow)
+    image = images["shots/a.png"]
+    masks = _annotate(flow, image)
+    manager = _api(flow["manager"])
+    coco = json.loads(_ok(manager.get(f"/api/projects/{flow['id']}/export/", {"format": "coco-polygon"})).content)
+    Annotation.objects.all().delete()
+    queue = f"clicklabel-test-imports-{uuid.uuid4().hex[:8]}"
+    settings.CLICKLABEL_IMPORT_QUEUE = queue  # a private queue: no other worker can take our task
+    with start_worker(app, pool="solo", perform_ping_check=False, queues=[queue], shutdown_timeout=30):
+        job = _ok(manager.post(f"/api/projects/{flow['id']}/import/coco/", coco, format="json"), 202).json()
+        deadline = time.monotonic() + 60
+        status = job
+        while status["status"] not in ("done", "failed") and time.monotonic() < deadline:
+            time.sleep(0.2)
+            status = _ok(manager.get(job["status_url"])).json()
+    assert status["status"] == "done" and status["progress"] == 1.0, status
+    assert status["report"]["counts"]["imported"] == 2
+    for annotation in Annotation.objects.filter(image=image).select_related("label"):
+        np.testing.assert_array_equal(rle_to_mask(annotation.rle), masks[annotation.label.name])

@@ -78,7 +78,7 @@ def test_names_match_loosely_and_problems_are_reported(world, images):
     assert "not in the file" in reasons["annotation 104"]
     assert "polygon" in reasons["annotation 105"]
     assert "empty" in reasons["annotation 106"]
-    assert "does not match the image" in reasons["annotation 107"]
+    assert "image is 48x40" in reasons["annotation 107"]
     box = rle_to_mask(Annotation.objects.get(pk=report.imported[1].annotation_id).rle)
     assert box.sum() == 24 * 24 and box[4:28, 6:30].all()
 

@@ -47,3 +47,29 @@ def media_files() -> set[str]:
     """Every file under MEDIA_ROOT (relative paths), to prove an upload wrote nothing."""
     root = Path(settings.MEDIA_ROOT)
     return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
+
+
+def directory_only_zip(entries: int, *, declared: int | None = None, zip64: bool = False,
+                       name_bytes: int = 1) -> bytes:
+    """A zip made of one local header, then a central directory of `entries` empty stored members (all
+    pointing at that header: enough for `zipfile` to list them) and an end record declaring `declared`
+    entries (default: the true count). `zip64` writes the zip64 end record and locator, with 0xFFFF in the
+    classic record's count."""
+    import struct
+
+    declared = entries if declared is None else declared
+    names = [f"{i:0{name_bytes}d}"[-name_bytes:].encode() for i in range(entries)]
+    first = names[0] if names else b"0"
+    local = struct.pack("<4s5H3I2H", b"PK\x03\x04", 20, 0, 0, 0, 0, 0, 0, 0, len(first), 0) + first
+    directory = b"".join(struct.pack("<4s6H3I5H2I", b"PK\x01\x02", 20, 20, 0, 0, 0, 0, 0, 0, 0,
+                                     len(name), 0, 0, 0, 0, 0, 0) + name for name in names)
+    size, offset = len(directory), len(local)
+    tail = b""
+    if zip64:
+        record = struct.pack("<4sQ2H2I4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, declared, declared, size, offset)
+        locator = struct.pack("<4sIQI", b"PK\x06\x07", 0, offset + size, 1)
+        tail = record + locator
+        declared = 0xFFFF
+    end = struct.pack("<4s4H2IH", b"PK\x05\x06", 0, 0, min(declared, 0xFFFF), min(declared, 0xFFFF), size,
+                      offset, 0)
+    return local + directory + tail + end
