@@ -242,6 +242,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_DISABLE_ACCESS_LOG = True  # keep failed attempts only, not a row per successful login
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_LOCKOUT_CALLABLE = "labeling.lockout.login_lockout_response"
+AXES_VERBOSE = False  # no start-up banner in every management command
 REST_FRAMEWORK = {
     # Token first so that anonymous requests get 401 + WWW-Authenticate (sessions still work).
     "DEFAULT_AUTHENTICATION_CLASSES": [
