@@ -63,9 +63,12 @@ class MembershipFormSet(forms.BaseInlineFormSet):
         super().clean()
         if not self.instance.pk or not Membership.objects.filter(project=self.instance, role=Role.MANAGER).exists():
             return
+        submitted = {form.instance.pk for form in self.forms if form.instance.pk}
+        untouched_managers = Membership.objects.filter(project=self.instance, role=Role.MANAGER).exclude(
+            pk__in=submitted).exists()
         kept = [form for form in self.forms
                 if getattr(form, "cleaned_data", None) and not form.cleaned_data.get("DELETE")]
-        if not any(form.cleaned_data.get("role") == Role.MANAGER for form in kept):
+        if not untouched_managers and not any(form.cleaned_data.get("role") == Role.MANAGER for form in kept):
             raise forms.ValidationError("A project keeps at least one manager: make someone else manager first.")
 
 
