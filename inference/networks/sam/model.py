@@ -85,10 +85,15 @@ class SamModel(nn.Module):
         return SamPrediction(masks=upscale_logits(low_res, embedded.orig_hw), iou=best_iou, low_res=low_res)
 
 
-def load_sam(weights_dir: Path | str = DEFAULT_WEIGHTS_DIR, device: str | torch.device | None = None) -> SamModel:
+def load_sam(weights_dir: Path | str = DEFAULT_WEIGHTS_DIR, device: str | torch.device | None = None, *,
+             channels_last: bool | None = None) -> SamModel:
     """Build :class:`SamModel` from the installed ONNX files, in eval mode with frozen weights, on `device`
-    (None → CUDA when available, else CPU). Raises
-    :class:`~inference.networks.sam.weights.SamWeightsMissingError` when the files are not installed."""
+    (None → CUDA when available, else CPU).
+
+    `channels_last`: store the convolution weights channels-last (None → on CPU, where the encoder's
+    depthwise convolutions and the decoder's transposed convolutions on token-major maps are several times
+    faster that way; same outputs up to float rounding).
+    Raises :class:`~inference.networks.sam.weights.SamWeightsMissingError` when the files are not installed."""
     paths = require_weights(weights_dir)
     model = SamModel()
     model.encoder.load_state_dict(encoder_state_dict(paths.encoder), strict=True)
@@ -96,4 +101,8 @@ def load_sam(weights_dir: Path | str = DEFAULT_WEIGHTS_DIR, device: str | torch.
     model.eval()
     for param in model.parameters():
         param.requires_grad_(False)
-    return model.to(select_device(device))
+    target = select_device(device)
+    model.to(target)
+    if channels_last if channels_last is not None else target.type == "cpu":
+        model.to(memory_format=torch.channels_last)
+    return model

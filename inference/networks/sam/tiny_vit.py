@@ -138,9 +138,9 @@ class WindowAttention(nn.Module):
         q, k, v = qkv.split(self.key_dim, dim=3)
         q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)  # (B, heads, N, d)
         bias = self.attention_biases[:, self.attention_bias_idxs]  # (heads, N, N)
-        attn = ((q @ k.transpose(-2, -1)) * self.scale + bias).softmax(dim=-1)
-        out = (attn @ v).transpose(1, 2).reshape(batch, n, self.num_heads * self.key_dim)
-        return self.proj(out)
+        # softmax(q·kᵀ · scale + bias) · v, fused
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, scale=self.scale)
+        return self.proj(out.transpose(1, 2).reshape(batch, n, self.num_heads * self.key_dim))
 
 
 class TokenMlp(nn.Module):

@@ -6,6 +6,7 @@ Token order is the image's row-major (y, x) flattening of the (64, 64) grid.
 from __future__ import annotations
 
 from torch import Tensor, nn
+from torch.nn import functional as F
 
 __all__ = ["Attention", "TwoWayAttentionBlock", "TwoWayTransformer"]
 
@@ -30,8 +31,7 @@ class Attention(nn.Module):
 
     def forward(self, q: Tensor, k: Tensor, v: Tensor) -> Tensor:
         q, k, v = self._heads(self.q_proj(q)), self._heads(self.k_proj(k)), self._heads(self.v_proj(v))
-        attn = (q @ k.transpose(-2, -1)) / (q.shape[-1] ** 0.5)
-        out = attn.softmax(dim=-1) @ v  # (B, heads, Nq, d)
+        out = F.scaled_dot_product_attention(q, k, v)  # softmax(q·kᵀ / √d) · v, (B, heads, Nq, d)
         batch, heads, n, d = out.shape
         return self.out_proj(out.transpose(1, 2).reshape(batch, n, heads * d))
 
