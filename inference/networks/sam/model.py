@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from inference.device import select_device
+from inference.utils.device import select_device
 
 from .mask_decoder import ChannelAffine, SamDecoder, select_mask
 from .onnx_import import decoder_state_dict, encoder_state_dict

