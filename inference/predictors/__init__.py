@@ -12,6 +12,7 @@ from inference.predictors.base import NoBRSPredictor, Predictor, PredictorConfig
 from inference.predictors.feature_brs import FBRSAPredictor, FBRSBPredictor, FBRSCPredictor
 from inference.predictors.grabcut import GrabCutPredictor
 from inference.predictors.input_brs import DistMapBRSPredictor, RGBBRSPredictor
+from inference.predictors.sam import SAM_MODES
 
 __all__ = ["MODES", "MODEL_FREE_MODES", "PredictorConfig", "ZoomInParams", "Predictor", "build_predictor",
            "register_mode"]
@@ -38,7 +39,16 @@ MODES: tuple[str, ...] = tuple(_REGISTRY)
 
 def build_predictor(mode: str, net: torch.nn.Module | None, device: torch.device,
                     config: PredictorConfig | None = None):
-    """A fresh predictor for `mode`; raises ValueError for unknown modes or a missing network."""
+    """A fresh predictor for `mode` (the SAM-class network's own predictors for a network of family "sam");
+    raises ValueError for unknown modes, a mode the network does not have, or a missing network."""
+    if getattr(net, "family", None) == "sam-refined":
+        from inference.predictors.combined import SamRefinedPredictor
+        return SamRefinedPredictor(net, torch.device(device), config or PredictorConfig(), mode)
+    if getattr(net, "family", None) == "sam":
+        if mode not in SAM_MODES:
+            raise ValueError(f"mode {mode!r} is not available for the SAM-class network; its modes: "
+                             f"{', '.join(SAM_MODES)}")
+        return SAM_MODES[mode](net, torch.device(device), config or PredictorConfig())
     if mode not in _REGISTRY:
         raise ValueError(f"unknown mode {mode!r}; known modes: {', '.join(_REGISTRY)}")
     if net is None and mode not in MODEL_FREE_MODES:

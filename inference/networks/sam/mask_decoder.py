@@ -30,7 +30,7 @@ from .prompt_encoder import PromptEncoder
 from .tiny_vit import LayerNorm2d
 from .transformer import TwoWayTransformer
 
-__all__ = ["ChannelAffine", "DecoderFeatures", "MLP", "MaskDecoder", "SamDecoder", "select_mask"]
+__all__ = ["ChannelAffine", "DecoderFeatures", "MLP", "MaskDecoder", "SamDecoder", "chosen_output", "select_mask"]
 
 
 class ChannelAffine(NamedTuple):
@@ -162,12 +162,17 @@ class SamDecoder(nn.Module):
         return self.mask_decoder.masks(features, upscaled_affine), features.iou
 
 
-def select_mask(masks: Tensor, iou: Tensor, num_points: int) -> tuple[Tensor, Tensor]:
-    """The ONNX export's choice among the 4 outputs: (B, 4, h, w), (B, 4) → (B, 1, h, w), (B, 1).
+def chosen_output(iou: Tensor, num_points: int) -> Tensor:
+    """The ONNX export's choice among the 4 outputs, (B, 4) predicted IoUs → (B,) output indices.
 
     `num_points` counts the points fed to the decoder including the padding point. With fewer than 3
     (one click) the multimask output (1–3) with the highest predicted IoU wins; otherwise mask 0."""
     score = iou + (num_points - 2.5) * torch.tensor([1000.0, 0.0, 0.0, 0.0], device=iou.device, dtype=iou.dtype)
-    best = score.argmax(dim=1)
+    return score.argmax(dim=1)
+
+
+def select_mask(masks: Tensor, iou: Tensor, num_points: int) -> tuple[Tensor, Tensor]:
+    """(B, 4, h, w) logits and (B, 4) IoUs → the chosen output's (B, 1, h, w) and (B, 1) (`chosen_output`)."""
+    best = chosen_output(iou, num_points)
     rows = torch.arange(masks.shape[0], device=masks.device)
     return masks[rows, best].unsqueeze(1), iou[rows, best].unsqueeze(1)

@@ -10,6 +10,9 @@
 """
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -50,12 +53,37 @@ class SamPrediction:
 
 
 class SamModel(nn.Module):
-    """`encoder` (:class:`TinyViT`) and `decoder` (:class:`SamDecoder`)."""
+    """`encoder` (:class:`TinyViT`) and `decoder` (:class:`SamDecoder`), with the last images' embeddings kept
+    (:meth:`embedding_for`), so that every object on an image, and every session of one, shares one encoding.
+
+    `family = "sam"` tells `inference.predictors.build_predictor` to use the SAM-class predictors."""
+
+    family = "sam"
+    embedding_cache_size = 8
 
     def __init__(self) -> None:
         super().__init__()
         self.encoder = TinyViT()
         self.decoder = SamDecoder()
+        self._embeddings: OrderedDict[bytes, SamEmbedding] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def embedding_for(self, image: np.ndarray) -> SamEmbedding:
+        """:meth:`embed` of uint8 RGB (H, W, 3) `image`, computed once per distinct image (by content: a digest
+        of its bytes and shape) among the last `embedding_cache_size` images; thread-safe."""
+        digest = hashlib.blake2b(np.ascontiguousarray(image).data, digest_size=16,
+                                 person=b"clicklabel-sam").digest() + repr(image.shape).encode()
+        with self._lock:
+            cached = self._embeddings.get(digest)
+            if cached is not None:
+                self._embeddings.move_to_end(digest)
+                return cached
+        embedded = self.embed(image)
+        with self._lock:
+            self._embeddings[digest] = embedded
+            while len(self._embeddings) > self.embedding_cache_size:
+                self._embeddings.popitem(last=False)
+        return embedded
 
     @property
     def device(self) -> torch.device:
