@@ -24,6 +24,7 @@ MODEL_REGISTRY: dict[str, Path] = {
 #: each map at full resolution, the first click whose map is the CNN's); `inference.predictors.combined`
 COMBINED_MODELS: dict[str, tuple[str, str, int]] = {
     "best": ("sam", "default", 1),
+    "best-from2": ("sam", "default", 2),   # validation candidate (docs/experiments.md)
 }
 DEFAULT_MODEL = "default"
 #: the worker's extra models, "name=/path;other=/path2" (read by `inference.worker.model_holder` too)
