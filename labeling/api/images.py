@@ -47,6 +47,8 @@ class ImageListApi(APIView):
 class ProjectImagesApi(ProjectImagesUploadApi):
     """GET /api/projects/{id}/images/ — the project's images (filters as /api/images/); POST uploads."""
 
+    pagination_class = StandardPagination  # GET answers one page (labeling.api.base.paginated)
+
     @extend_schema(parameters=[
         OpenApiParameter("status", str, description="one or several, comma-separated"),
         OpenApiParameter("assignee", str, description="user id, 'me' or 'none'")],

@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from labeling.imports.coco import ImportReport
 from labeling.models import ImportJob
 from labeling.permissions import Action, access_project
 from labeling.selectors.imports import import_job_get
@@ -32,9 +33,11 @@ _job = inline_serializer("ImportJob", fields={
 
 
 def _job_body(request: Request, job: ImportJob) -> dict:
+    """The job as the API shows it; before the job has read its file, the report is the empty one (zero counts),
+    so `report` always has the documented shape."""
     return {"id": job.pk, "project": job.project_id, "file_name": job.file_name, "status": job.status,
             "progress": job.progress, "processed": job.cursor, "total": job.total, "error": job.error,
-            "report": job.report or {}, "created_at": job.created_at, "finished_at": job.finished_at,
+            "report": job.report or ImportReport().to_dict(), "created_at": job.created_at, "finished_at": job.finished_at,
             "status_url": request.build_absolute_uri(reverse("api-import", args=[job.pk]))}
 
 

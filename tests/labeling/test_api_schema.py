@@ -14,7 +14,8 @@ def schema(db) -> dict:
     return response.json()
 
 
-@pytest.mark.parametrize("path", ["/api/projects/", "/api/images/", "/api/annotations/"])
+@pytest.mark.parametrize("path", ["/api/projects/", "/api/images/", "/api/projects/{project_id}/images/",
+                                  "/api/annotations/"])
 def test_lists_are_documented_as_pages(schema, path):
     operation = schema["paths"][path]["get"]
     body = operation["responses"]["200"]["content"]["application/json"]["schema"]

@@ -209,7 +209,7 @@ def test_coco_import_job_runs_in_a_real_celery_worker(flow_project, settings):
     image = images["shots/a.png"]
     masks = _annotate(flow, image)
     manager = _api(flow["manager"])
-    coco = json.loads(_ok(manager.get(f"/api/projects/{flow['id']}/export/", {"format": "coco-polygon"})).content)
+    coco = json.loads(_body(_ok(manager.get(f"/api/projects/{flow['id']}/export/", {"format": "coco-polygon"}))))
     Annotation.objects.all().delete()
     queue = f"clicklabel-test-imports-{uuid.uuid4().hex[:8]}"
     settings.CLICKLABEL_IMPORT_QUEUE = queue  # a private queue: no other worker can take our task

@@ -35,6 +35,8 @@ def test_import_json_body_is_a_job_that_imports(world, django_capture_on_commit_
     assert response.status_code == 202 and len(callbacks) == 1  # the Celery send waits for the commit
     body = response.json()
     assert body["status"] == "pending" and body["status_url"].endswith(f"/api/imports/{body['id']}/")
+    assert body["report"] == {"imported": [], "skipped": [], "truncated": False,  # the documented shape, empty
+                              "counts": {"imported": 0, "skipped": 0, "matched_images": 0}}
     assert not Annotation.objects.exists()
     job = import_job_run(job_id=body["id"])
     assert job.status == ImportStatus.DONE and not job.file  # the stored file is gone once done
