@@ -111,6 +111,7 @@ class Annotator:
     ws: ClientConnection | None = None
     image: dict | None = None
     seq: int = 0
+    clicking: bool = False        # a click was sent and its mask not yet received
 
     @property
     def ws_base(self) -> str:
@@ -167,7 +168,7 @@ class Annotator:
         try:
             ws = connect(f"{self.ws_base}/ws/annotate/{self.image['id']}/", origin=ORIGIN,
                          additional_headers={"Cookie": self.account.cookie}, max_size=2 ** 22, open_timeout=30,
-                         close_timeout=2)
+                         close_timeout=2, legacy=True)
         except InvalidStatus as exc:
             self._record("WS", "connect", started, error=exc)
             if exc.response.status_code >= 500:
@@ -213,6 +214,7 @@ class Annotator:
         self.seq += 1
         seq = self.seq
         started = time.perf_counter()
+        self.clicking = True
         try:
             self.ws.send(json.dumps({"type": "click", "seq": seq, "object_id": object_id, "clicks": clicks}))
             deadline = time.monotonic() + self.click_timeout_s
@@ -233,6 +235,8 @@ class Annotator:
             self._record("WS", "click", started, error=exc)
             self.close()
             raise Transient(repr(exc)) from exc
+        finally:
+            self.clicking = False
 
     def click(self, object_id: str, clicks: list[dict]) -> dict:
         """Send the object's full click list and return its `mask` message (reconnecting and resending while
