@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.server
 import io
 import json
+import os
 import random
 import subprocess
 import sys
@@ -37,7 +38,7 @@ def _png(width: int, height: int) -> bytes:
 def s3_endpoint(tmp_path_factory):
     """moto's S3 server on a free port with the topology's bucket; its URL."""
     port = launcher.free_port()
-    stack = launcher.Stack({**__import__("os").environ}, log_dir=tmp_path_factory.mktemp("s3"))
+    stack = launcher.Stack(dict(os.environ), log_dir=tmp_path_factory.mktemp("s3"))
     stack.start("s3", topology.s3_server_command(port))
     try:
         stack.wait_until(lambda: launcher.port_open(port), "the S3 server", 60)

@@ -106,7 +106,8 @@ class Annotator:
     drafts: dict[int, dict] = field(default_factory=dict)
     failures: list[Failure] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=lambda: {"clicks": 0, "masks": 0, "saves": 0, "drafts": 0,
-                                                             "exports": 0, "reconnects": 0, "objects": 0})
+                                                             "exports": 0, "reconnects": 0, "objects": 0,
+                                                             "rebuilds": 0})
     click_ms: list[float] = field(default_factory=list)
     ws: ClientConnection | None = None
     image: dict | None = None
@@ -244,6 +245,8 @@ class Annotator:
         self.counts["clicks"] += 1
         message = self._retrying("click", lambda: self._click_once(object_id, clicks))
         self.counts["masks"] += 1
+        if len(clicks) > 1 and message.get("cache_hit") is False:
+            self.counts["rebuilds"] += 1      # the worker no longer held the object: rebuilt from the click list
         return message
 
     # --- what a person does -----------------------------------------------------------------------------------
