@@ -51,3 +51,24 @@ def held_bytes(*roots: Any) -> int:
                 children.append(getattr(obj, name, None))
         stack.extend((child, depth + 1) for child in children)
     return sum(buffers.values())
+
+
+M_MMAP_THRESHOLD = -3            # glibc's mallopt parameter number
+DEFAULT_MMAP_THRESHOLD = 128 * 1024
+
+
+def fix_mmap_threshold(nbytes: int = DEFAULT_MMAP_THRESHOLD) -> bool:
+    """Serve every allocation of at least `nbytes` with its own mmap, given back to the system when freed (glibc;
+    False where there is no glibc). Call it before the worker forks its pool child: a forked child keeps it.
+
+    glibc raises this threshold by itself after the first large block is freed (up to 32 MiB), after which a
+    session's maps and network features come from the heap, whose freed holes the process keeps: a click worker
+    evicting f-BRS sessions at its byte budget grew by about 5 MB per object (3.75 GB resident for a 2 GiB
+    budget after 200 objects) instead of staying flat."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    return bool(libc.mallopt(M_MMAP_THRESHOLD, int(nbytes)))
