@@ -252,6 +252,8 @@ def _load_section() -> list[str]:
     row("errors", lambda r: f"{r['failed_attempts']}")
     row("click latency p50 / p95 under load", lambda r: f"{r['click_ms']['p50'] / 1e3:.2f} s / "
                                                          f"{r['click_ms']['p95'] / 1e3:.2f} s")
+    row("worker engine time per click p50 / p95 (`model_ms`)",
+        lambda r: f"{r['model_ms']['p50'] / 1e3:.2f} s / {r['model_ms']['p95'] / 1e3:.2f} s" if "model_ms" in r else "-")
     row("REST save / draft p95", lambda r: f"{_p95(r, 'HTTP save')} / {_p95(r, 'HTTP draft')} ms")
     row("click worker peak RSS", lambda r: ", ".join(f"{m['peak_mb'] / 1024:.2f} GB" for n, m in
                                                      sorted(r["memory_mb"].items()) if "live" in n or "click" in n))
@@ -261,6 +263,8 @@ def _load_section() -> list[str]:
     row("web process peak RSS", lambda r: ", ".join(f"{m['peak_mb']:.0f} MB" for n, m in sorted(r["memory_mb"].items())
                                                     if n.startswith("web")))
     row("machine", lambda r: r["machine"])
+    row("machine load average (5 min) before / after", lambda r: "{before} / {after}".format(**r["load_average_5min"])
+        if "load_average_5min" in r else "-")
     lines.append("")
     for r in runs:
         if r["failed_attempts"] or r["broken_tasks"]:

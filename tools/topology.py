@@ -10,7 +10,8 @@
     workers      M live click workers (default 3, each on its own queue) and one export worker (Celery,
                  export/import queue + the default queue)
 
-Options: --web N, --click-workers M, --name NAME (database, vhost, bucket, queues), --port P (first web port;
+Options: --web N, --click-workers M, --worker-threads T (torch threads per click worker; default: the CPUs divided
+among the click workers, at least 1, so that they do not oversubscribe the machine), --name NAME (database, vhost, bucket, queues), --port P (first web port;
 default free ports), --var DIR (logs; default a temporary folder), --seed-demo (the demo project and users of
 `make run`), --debug (DJANGO_DEBUG=1: daphne serves /static/ for a browser rehearsal), --keep (leave the
 database, vhost and bucket). Ctrl-C stops every process (tools/stack.py: SIGTERM, then SIGKILL of each group).
@@ -146,8 +147,13 @@ def export_worker_command(queues: list[str], name: str, python: str | None = Non
 
 # ---- start / stop -------------------------------------------------------------------------------------------
 
+def worker_threads(click_workers: int, cpus: int | None = None) -> int:
+    """Torch threads per click worker when `click_workers` share this machine's CPUs (at least 1)."""
+    return max(1, (cpus or os.cpu_count() or 1) // max(1, click_workers))
+
+
 def start_topology(*, name: str = "clicklabel_topology", web: int = 2, click_workers: int = 3,
-                   var_dir: Path | None = None, first_port: int = 0, debug: bool = False, keep: bool = False,
+                   threads: int | None = None, var_dir: Path | None = None, first_port: int = 0, debug: bool = False, keep: bool = False,
                    seed_demo: bool = False, postgres_admin_url: str = POSTGRES_ADMIN_URL,
                    extra_env: dict[str, str] | None = None, say=print) -> Topology:
     """Start every process of the topology and wait until each answers; returns it (call `stop()`)."""
@@ -201,9 +207,12 @@ def start_topology(*, name: str = "clicklabel_topology", web: int = 2, click_wor
         if seed_demo:
             launcher.manage(["seed_demo"], env, timeout_s=600)
 
+        n_threads = str(threads or worker_threads(click_workers))
+        worker_env = {**env, "OMP_NUM_THREADS": n_threads, "MKL_NUM_THREADS": n_threads}
         for i in range(click_workers):
-            topo.stack.start(f"click-worker-{i + 1}", worker_command(sys.executable, pool="prefork",
-                                                                     loglevel="info"))
+            topo.stack.start(f"click-worker-{i + 1}", worker_command(sys.executable, pool="prefork", loglevel="info"),
+                             env=worker_env)
+        say(f"[topology] {click_workers} click workers, {n_threads} torch thread(s) each")
         topo.stack.start("export-worker", export_worker_command(
             [env["CLICKLABEL_EXPORT_QUEUE"], env["CELERY_TASK_DEFAULT_QUEUE"]], slug))
         ports = [first_port + i if first_port else launcher.free_port() for i in range(web)]
@@ -226,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     parser.add_argument("--web", type=int, default=2, help="daphne processes (default 2)")
     parser.add_argument("--click-workers", type=int, default=3, help="live click workers (default 3)")
+    parser.add_argument("--worker-threads", type=int, default=None,
+                        help="torch threads per click worker (default: CPUs / click workers, at least 1)")
     parser.add_argument("--name", default="clicklabel_topology", help="database, vhost, bucket and queue name")
     parser.add_argument("--port", type=int, default=0, help="first web port (default: free ports)")
     parser.add_argument("--var", type=Path, default=None, help="logs folder (default: a temporary one)")
@@ -244,7 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     topo = None
     try:
-        topo = start_topology(name=args.name, web=args.web, click_workers=args.click_workers, var_dir=args.var,
+        topo = start_topology(name=args.name, web=args.web, click_workers=args.click_workers,
+                              threads=args.worker_threads, var_dir=args.var,
                               first_port=args.port, debug=args.debug, keep=args.keep, seed_demo=args.seed_demo)
         print(f"[topology] up: web {' '.join(u + '/' for u in topo.web_urls)}; click workers "
               f"{', '.join(topo.worker_queues)}; export worker on {topo.env['CLICKLABEL_EXPORT_QUEUE']}", flush=True)

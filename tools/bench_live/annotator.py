@@ -109,6 +109,7 @@ class Annotator:
                                                              "exports": 0, "reconnects": 0, "objects": 0,
                                                              "rebuilds": 0})
     click_ms: list[float] = field(default_factory=list)
+    model_ms: list[float] = field(default_factory=list)     # the worker's engine time of each mask
     ws: ClientConnection | None = None
     image: dict | None = None
     seq: int = 0
@@ -224,6 +225,7 @@ class Annotator:
                 message = json.loads(raw)
                 if message["type"] == "mask" and message["seq"] == seq:
                     self.click_ms.append((time.perf_counter() - started) * 1e3)
+                    self.model_ms.append(float(message.get("model_ms") or 0.0))
                     self._record("WS", "click", started, len(raw))
                     return message
                 if message["type"] == "error" and message.get("seq") in (seq, None):

@@ -117,10 +117,11 @@ def run(target_name: str, users: int, duration_s: int, spawn_rate: float, out: P
         argv = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--users", str(users),
                 "--spawn-rate", str(spawn_rate), "--run-time", f"{duration_s}s", "--stop-timeout", "120",
                 "--host", target.web_urls[0], "--only-summary", "--loglevel", "WARNING"]
-        t0 = time.monotonic()
+        t0, load_before = time.monotonic(), os.getloadavg()[1]
         done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True)
         wall = time.monotonic() - t0
         memory = sampler.stop()
+        load_after = os.getloadavg()[1]
         say(done.stdout[-6000:] + done.stderr[-4000:])
         if not figures_path.exists():
             raise RuntimeError(f"Locust wrote no figures (exit {done.returncode})")
@@ -134,6 +135,7 @@ def run(target_name: str, users: int, duration_s: int, spawn_rate: float, out: P
     figures.update(target=target_name, description=target.description, duration_s=duration_s, wall_s=round(wall, 1),
                    spawn_rate=spawn_rate, images_per_user=images, image_size=size, export_every=export_every,
                    memory_mb=memory, locust_exit=done.returncode,
+                   load_average_5min={"before": round(load_before, 2), "after": round(load_after, 2)},
                    machine=f"{platform.machine()}, {os.cpu_count()} CPUs (shared), Python {platform.python_version()}",
                    command=f"python -m tools.loadtest --target {target_name} --users {users} --duration {duration_s}",
                    **target.extra)

@@ -80,12 +80,15 @@ def write_figures(environment, **_kwargs) -> None:
                                                  "p95_ms": e.get_response_time_percentile(0.95)}
                         for e in stats.entries.values()}
     clicks = [ms for a in ANNOTATORS for ms in a.click_ms]
+    model = [ms for a in ANNOTATORS for ms in a.model_ms]
     counts = {k: sum(a.counts[k] for a in ANNOTATORS) for k in ANNOTATORS[0].counts} if ANNOTATORS else {}
     failures = [f"{f.what}: {f.error}" for a in ANNOTATORS for f in a.failures]
     figures = {"users": len(ANNOTATORS), "web": WEB_URLS, "finished_at": time.time(),
                "sessions": sum(1 for a in ANNOTATORS if a.counts["clicks"]), "counts": counts,
                "click_ms": {"p50": round(percentile(clicks, 50), 1), "p95": round(percentile(clicks, 95), 1),
                             "max": round(max(clicks), 1) if clicks else None, "n": len(clicks)},
+               "model_ms": {"p50": round(percentile(model, 50), 1), "p95": round(percentile(model, 95), 1),
+                            "sum_s": round(sum(model) / 1e3, 1)},
                "failed_attempts": len(failures),
                "locust_failures": stats.total.num_failures, "broken_tasks": len(TASK_ERRORS),
                "failure_samples": sorted(set(failures))[:10], "task_error_samples": TASK_ERRORS[:10],
