@@ -63,7 +63,8 @@ class AnnotatorUser(User):
                 annotator.export()
         except Exception as exc:  # noqa: BLE001 - a broken session is an error of the run; the user goes on
             TASK_ERRORS.append(f"{annotator.account.username}: {exc!r}"[:300])
-            annotator.close()
+            # as a browser tab: the socket stays open (the client drops it itself when it broke), the next object
+            # starts on it; reopening it would queue another warm-up forward
 
     def on_stop(self) -> None:
         self.annotator.close()
