@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--target", choices=["embedded", "topology"], required=True)
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--duration", type=int, default=300, help="seconds (default 300)")
-    parser.add_argument("--spawn-rate", type=float, default=2.0, help="users started per second (default 2)")
+    parser.add_argument("--spawn-rate", type=float, default=1.0, help="users started per second (default 1)")
     parser.add_argument("--images", type=int, default=2, help="images per user")
     parser.add_argument("--size", default="640x480", help="image WIDTHxHEIGHT")
     parser.add_argument("--export-every", type=int, default=8, help="objects between two exports of a user")

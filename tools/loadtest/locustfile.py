@@ -44,7 +44,8 @@ class AnnotatorUser(User):
                                    requests.Session(), record=self._record, rng=self.rng, think_s=(1.0, 3.0),
                                    retry_for_s=120.0)
         ANNOTATORS.append(self.annotator)
-        self.objects = 0
+        self.objects = 0          # objects saved
+        self.image_index = -1
 
     def _record(self, kind: str, name: str, ms: float, size: int, error: Exception | None) -> None:
         self.environment.events.request.fire(request_type=kind, name=name, response_time=ms, response_length=size,
@@ -54,9 +55,11 @@ class AnnotatorUser(User):
     def annotate(self) -> None:
         annotator = self.annotator
         try:
-            if annotator.ws is None or self.objects % OBJECTS_PER_IMAGE == 0:
-                images = annotator.account.images
-                annotator.open(images[(self.objects // OBJECTS_PER_IMAGE) % len(images)])
+            images = annotator.account.images
+            wanted = (self.objects // OBJECTS_PER_IMAGE) % len(images)
+            if annotator.ws is None or wanted != self.image_index:
+                annotator.open(images[wanted])
+                self.image_index = wanted
             annotator.annotate_object(self.rng.randint(3, 5))
             self.objects += 1
             if self.objects % EXPORT_EVERY == 0:
