@@ -224,10 +224,10 @@ def _fault_section() -> list[str]:
 def _load_section() -> list[str]:
     lines = ["## Load", "",
              "Locust (`python -m tools.loadtest --target embedded|topology --users 50 --duration 300`) runs one "
-             "annotator per user (tools/loadtest/locustfile.py, the annotator client of the fault tests): 3-5 clicks "
+             "annotator per user (started one per second; tools/loadtest/locustfile.py, the annotator client of the fault tests): 3-5 clicks "
              "per object on the default network in the project's default mode, 1-3 s between clicks, a draft "
              "autosaved after every mask, the object saved through the REST API, a new image every three objects, "
-             "an export job (COCO RLE, every status) polled and downloaded every eight objects; 640 x 480 images, "
+             "an export job (COCO RLE, every status) polled and downloaded after a user's first object and then every third; 640 x 480 images, "
              "two per user, ten users per project. Every failed attempt counts as an error (a refused or dropped "
              "connection, a 4xx or 5xx, an error message on the socket). The load generator runs on the same "
              "machine as the stack. Worker memory: resident set of each worker's process group (the Celery "

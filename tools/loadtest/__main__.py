@@ -163,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--spawn-rate", type=float, default=1.0, help="users started per second (default 1)")
     parser.add_argument("--images", type=int, default=2, help="images per user")
     parser.add_argument("--size", default="640x480", help="image WIDTHxHEIGHT")
-    parser.add_argument("--export-every", type=int, default=8, help="objects between two exports of a user")
+    parser.add_argument("--export-every", type=int, default=3,
+                        help="a user exports after its first object, then every N objects (default 3)")
     parser.add_argument("--out", type=Path, default=None, help="JSON (default docs/reliability/load-<target>.json)")
     parser.add_argument("--keep", action="store_true", help="keep the var dir (logs)")
     args = parser.parse_args(argv)

@@ -2,12 +2,13 @@
 
 A user opens one of its images, clicks objects (3-5 clicks, 1-3 s between clicks, a draft autosaved after every
 mask), saves each object through the REST API, switches image every few objects and exports its project
-(a Celery export job, polled and downloaded) every `CLICKLABEL_LOAD_EXPORT_EVERY` objects. Every websocket and
+(a Celery export job, polled and downloaded) after its first saved object and then every
+`CLICKLABEL_LOAD_EXPORT_EVERY` objects. Every websocket and
 REST attempt is reported to Locust (request types WS and HTTP); a failed attempt is a Locust failure.
 
 Environment (set by `python -m tools.loadtest`): CLICKLABEL_LOAD_ACCOUNTS (the seed JSON),
 CLICKLABEL_LOAD_WEB (comma-separated web base URLs; users are spread over them round-robin),
-CLICKLABEL_LOAD_OUT (where the figures go as JSON when the run ends), CLICKLABEL_LOAD_EXPORT_EVERY (default 8).
+CLICKLABEL_LOAD_OUT (where the figures go as JSON when the run ends), CLICKLABEL_LOAD_EXPORT_EVERY (default 3).
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from tools.bench_live.stats import percentile
 
 ACCOUNTS = json.loads(open(os.environ["CLICKLABEL_LOAD_ACCOUNTS"]).read())["accounts"]
 WEB_URLS = os.environ["CLICKLABEL_LOAD_WEB"].split(",")
-EXPORT_EVERY = int(os.environ.get("CLICKLABEL_LOAD_EXPORT_EVERY", "8"))
+EXPORT_EVERY = int(os.environ.get("CLICKLABEL_LOAD_EXPORT_EVERY", "3"))
 OBJECTS_PER_IMAGE = 3
 _next_id = itertools.count()
 ANNOTATORS: list[Annotator] = []
@@ -62,7 +63,7 @@ class AnnotatorUser(User):
                 self.image_index = wanted
             annotator.annotate_object(self.rng.randint(3, 5))
             self.objects += 1
-            if self.objects % EXPORT_EVERY == 0:
+            if self.objects % EXPORT_EVERY == 1:       # after the first object, then every EXPORT_EVERY
                 annotator.export()
         except Exception as exc:  # noqa: BLE001 - a broken session is an error of the run; the user goes on
             TASK_ERRORS.append(f"{annotator.account.username}: {exc!r}"[:300])
