@@ -63,7 +63,7 @@ class AnnotatorUser(User):
                 self.image_index = wanted
             annotator.annotate_object(self.rng.randint(3, 5))
             self.objects += 1
-            if self.objects % EXPORT_EVERY == 1:       # after the first object, then every EXPORT_EVERY
+            if (self.objects - 1) % EXPORT_EVERY == 0:   # after the first object, then every EXPORT_EVERY
                 annotator.export()
         except Exception as exc:  # noqa: BLE001 - a broken session is an error of the run; the user goes on
             TASK_ERRORS.append(f"{annotator.account.username}: {exc!r}"[:300])
