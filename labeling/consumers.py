@@ -164,7 +164,7 @@ class AnnotateConsumer(AsyncWebsocketConsumer):
             prev = PrevMask(message.prev_annotation_id, rle)
         return ClickRequest(sid=self.sid, session=self.session, reply_channel=self.channel_name, seq=message.seq,
                             object_id=message.object_id, clicks=message.clicks,
-                            image=ImageRef(ctx.image_id, ctx.path, ctx.width, ctx.height),
+                            image=ImageRef.from_payload(ctx.image_ref()),
                             model=message.model or ctx.default_model, mode=message.mode or ctx.default_mode,
                             prev_mask=prev)
 
@@ -202,8 +202,7 @@ class AnnotateConsumer(AsyncWebsocketConsumer):
             await self.send_error("no_worker", "no click worker is running")
             return
         dispatch.send_warmup({"reply_channel": self.channel_name, "model": model, "mode": mode,
-                              "image": {"id": ctx.image_id, "path": ctx.path, "width": ctx.width,
-                                        "height": ctx.height}}, queue)
+                              "image": ctx.image_ref()}, queue)
 
     async def _finished(self, seq: int) -> None:
         """The in-flight request ended: send the pending one, once clicks have paused for QUIET_S

@@ -11,6 +11,7 @@ from celery.utils.imports import symbol_by_name
 
 from inference.worker import keys, runtime
 from inference.worker.heartbeat import Heartbeat
+from inference.worker.memory import fix_mmap_threshold
 from inference.worker.service import worker_preset
 
 log = logging.getLogger("inference.worker")
@@ -27,6 +28,7 @@ def main(argv: list[str] | None = None) -> None:
     except ValueError as exc:
         parser.exit(2, f"error: {exc}\n")
 
+    fix_mmap_threshold()   # evicted sessions give their memory back (the pool child inherits it)
     queue = args.queue or keys.worker_queue(socket.gethostname(), os.getpid())
     os.environ[runtime.ENV_QUEUE] = queue          # inherited by the pool child
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings.base")

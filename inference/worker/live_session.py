@@ -21,6 +21,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from inference.worker.memory import held_bytes
+
 ClickTuple = tuple[float, float, bool]   # (x, y, positive) in image pixels
 MAX_UNDO_STEPS = 3
 
@@ -111,9 +113,7 @@ class LiveSession:
 
     @property
     def nbytes(self) -> int:
-        """Rough memory estimate: the engine's image copy (3 B/px), its current map, undo snapshots (one map
-        per step up to MAX_UNDO_STEPS + 2) and our own map, 4 B/px each, plus ~4 maps of cached tensors, plus the
-        guided-filter statistics when the engine refines its maps."""
-        maps = 2 + min(len(self.applied), MAX_UNDO_STEPS + 2) + 4
-        refiner = getattr(getattr(self.engine, "predictor", None), "refiner", None)
-        return self.height * self.width * (3 + 4 * maps) + (refiner.nbytes if refiner is not None else 0)
+        """Bytes this session holds, measured: every array and tensor reachable from the engine session (its
+        image copy, maps, undo snapshots with their cached features, the guided filter's statistics) and our own
+        maps; the shared network is not counted (`inference.worker.memory.held_bytes`)."""
+        return held_bytes(self.engine, self.probs, self.prev_mask)

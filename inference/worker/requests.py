@@ -26,12 +26,20 @@ class RequestError(ValueError):
 
 @dataclass(frozen=True)
 class ImageRef:
-    """Where the worker finds the image: its id, a local file path and its size in pixels."""
+    """Where the worker finds the image: its id, a local file path and its size in pixels; with remote media
+    storage (S3) the path is "" and `url` is a URL the worker downloads the bytes from (a presigned GET)."""
 
     id: int
     path: str
     width: int
     height: int
+    url: str = ""
+
+    @classmethod
+    def from_payload(cls, data: dict[str, Any]) -> "ImageRef":
+        """Parse {"id", "path", "width", "height", "url"?}; KeyError / TypeError / ValueError when malformed."""
+        return cls(id=int(data["id"]), path=str(data["path"]), width=int(data["width"]),
+                   height=int(data["height"]), url=str(data.get("url") or ""))
 
 
 @dataclass(frozen=True)
@@ -69,8 +77,7 @@ class ClickRequest:
     def from_task(cls, data: dict[str, Any]) -> "ClickRequest":
         """Parse and validate a task payload; raises RequestError with a websocket error code."""
         try:
-            image = ImageRef(id=int(data["image"]["id"]), path=str(data["image"]["path"]),
-                             width=int(data["image"]["width"]), height=int(data["image"]["height"]))
+            image = ImageRef.from_payload(data["image"])
             prev = data.get("prev_mask")
             prev_mask = PrevMask(int(prev["annotation_id"]), dict(prev["rle"])) if prev else None
             clicks = parse_clicks(data["clicks"], image.width, image.height)

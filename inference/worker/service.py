@@ -11,7 +11,7 @@ from typing import Any, Callable
 import numpy as np
 
 from inference.worker.cache import LRUCache
-from inference.worker.images import load_rgb, rle_to_float_mask
+from inference.worker.images import fetch_bytes, load_rgb, rle_to_float_mask
 from inference.worker.live_session import MAX_UNDO_STEPS, LiveSession
 from inference.worker.model_holder import ModelHolder
 from inference.worker.payload import encode_roi_png
@@ -71,11 +71,12 @@ class LiveEngine:
             max_sessions, session_cache_bytes or env_bytes("CLICKLABEL_WORKER_SESSION_CACHE_BYTES", 2 << 30))
 
     def image(self, ref: ImageRef) -> np.ndarray:
-        """uint8 (H, W, 3) RGB of `ref`, decoded once and cached; checks the size the web side sent."""
+        """uint8 (H, W, 3) RGB of `ref` (its local file, or the bytes behind its URL), decoded once and cached;
+        checks the size the web side sent."""
         key = (ref.id, ref.path)
         img = self.images.get(key)
         if img is None:
-            img = load_rgb(ref.path)
+            img = load_rgb(fetch_bytes(ref.url) if ref.url else ref.path)
             if img.shape[:2] != (ref.height, ref.width):
                 raise RequestError("image_mismatch", f"image file is {img.shape[1]}x{img.shape[0]}, "
                                                      f"database says {ref.width}x{ref.height}")

@@ -83,8 +83,7 @@ def warmup(payload: dict) -> dict:
     rt = runtime.get()
     channel = payload.get("reply_channel")
     try:
-        img = payload["image"]
-        ref = ImageRef(int(img["id"]), str(img["path"]), int(img["width"]), int(img["height"]))
+        ref = ImageRef.from_payload(payload["image"])
         info = rt.engine.warm(ref, str(payload["model"]), str(payload["mode"]))
         info["ok"] = True
     except Exception as exc:  # warm-up is best effort

@@ -11,6 +11,8 @@ from labeling.models import Annotation, Image
 from labeling.permissions import Action, can
 from labeling.selectors.engine import project_engine_settings
 
+WORKER_URL_EXPIRES_S = 24 * 3600   # presigned URL lifetime: a socket (and its click requests) may stay open all day
+
 
 @dataclass(frozen=True)
 class ImageContext:
@@ -23,6 +25,11 @@ class ImageContext:
     path: str
     default_model: str
     default_mode: str
+    url: str = ""      # remote storage only: where a worker downloads the bytes (presigned; never sent to clients)
+
+    def image_ref(self) -> dict:
+        """The worker's image reference (`inference.worker.requests.ImageRef.from_payload`)."""
+        return {"id": self.image_id, "path": self.path, "width": self.width, "height": self.height, "url": self.url}
 
 
 def is_member(user: Any, project_id: int) -> bool:
@@ -37,13 +44,24 @@ def image_context(user: Any, image_id: int) -> ImageContext:
         raise NotFound(f"image {image_id} does not exist")
     if not is_member(user, image.project_id):
         raise PermissionDenied("not a member of this image's project")
-    try:
-        path = image.file.path
-    except (NotImplementedError, ValueError):  # remote storage: not supported by the workers yet
-        path = ""
+    path, url = image_location(image)
     engine = project_engine_settings(project=image.project)  # registered names, even if the project's are gone
     return ImageContext(image_id=image.pk, project_id=image.project_id, width=image.width, height=image.height,
-                        path=path, default_model=engine.model, default_mode=engine.mode)
+                        path=path, default_model=engine.model, default_mode=engine.mode, url=url)
+
+
+def image_location(image: Image) -> tuple[str, str]:
+    """(local path, "") for file-system media; ("", presigned GET URL) for remote storage (S3), which the
+    workers download (they share no disk with the web processes)."""
+    try:
+        return image.file.path, ""
+    except (NotImplementedError, ValueError):  # remote storage has no local path
+        pass
+    storage, name = image.file.storage, image.file.name
+    try:
+        return "", storage.url(name, expire=WORKER_URL_EXPIRES_S)
+    except TypeError:  # a remote storage whose url() takes no lifetime
+        return "", storage.url(name)
 
 
 def annotation_rle(image_id: int, annotation_id: int) -> dict:

@@ -243,7 +243,9 @@ def test_fixture_checkpoint_runs_under_a_registered_test_name(shared_fixtures, t
 def test_session_cache_is_bounded_by_memory_and_rebuilds_evicted_objects(tmp_path):
     path = tmp_path / "pic.png"
     path.write_bytes(synthetic_png(96, 64))
-    one_session = 96 * 64 * (3 + 4 * 7)
+    probe = LiveEngine()
+    probe.click(ClickRequest.from_task(payload(path, [(48, 32, True)], object_id="probe")))
+    one_session = probe.sessions.nbytes
     engine = LiveEngine(session_cache_bytes=int(2.5 * one_session))
     for obj in "abc":
         engine.click(ClickRequest.from_task(payload(path, [(48, 32, True)], object_id=obj)))

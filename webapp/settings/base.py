@@ -7,6 +7,9 @@ Environment variables:
     DATABASE_URL        e.g. postgres://user@127.0.0.1:5432/clicklabel (default: SQLite in WAL mode under var/).
     REDIS_URL           e.g. redis://127.0.0.1:6379/0 or unix:///path/redis.sock (default: var/redis.sock).
     CELERY_BROKER_URL   overrides the broker (e.g. amqp://guest@127.0.0.1//); default derived from REDIS_URL.
+    CELERY_TASK_DEFAULT_QUEUE  the queue of tasks sent without one (default "celery").
+    CLICKLABEL_EXPORT_QUEUE    export (and import) jobs go to this queue, served by their own worker (default: the
+                        default queue); CLICKLABEL_IMPORT_QUEUE sends import jobs elsewhere.
     MEDIA_STORAGE       "local" (default) or "s3" (django-storages + boto3): AWS_STORAGE_BUCKET_NAME (required),
                         AWS_S3_REGION_NAME, AWS_S3_ENDPOINT_URL, AWS_LOCATION; credentials from boto3's chain.
     CLICKLABEL_MODELS_DIR  where extra checkpoints live (default: inference/weights).
@@ -157,6 +160,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ACKS_LATE = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")
+CLICKLABEL_EXPORT_QUEUE = os.environ.get("CLICKLABEL_EXPORT_QUEUE") or None
+CLICKLABEL_IMPORT_QUEUE = os.environ.get("CLICKLABEL_IMPORT_QUEUE") or None
 
 # --- media / static --------------------------------------------------------------------------------
 STATIC_URL = "/static/"
