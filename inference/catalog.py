@@ -23,8 +23,7 @@ MODEL_REGISTRY: dict[str, Path] = {
 #: combinations of registered networks: name → (the SAM-class network that drives, the click CNN that finishes
 #: each map at full resolution, the first click whose map is the CNN's); `inference.predictors.combined`
 COMBINED_MODELS: dict[str, tuple[str, str, int]] = {
-    "best": ("sam", "default", 1),
-    "best-from2": ("sam", "default", 2),   # validation candidate (docs/experiments.md)
+    "best": ("sam", "default", 2),
 }
 DEFAULT_MODEL = "default"
 #: the worker's extra models, "name=/path;other=/path2" (read by `inference.worker.model_holder` too)

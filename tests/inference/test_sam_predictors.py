@@ -115,11 +115,13 @@ def test_best_returns_the_finished_map_from_its_click_on_and_sams_before():
     sam_maps = [sam_only.add_click(c) for c in clicks]
     late = SegmentationSession(SamRefinedNetwork(best.net.sam, best.net.refiner, refine_from_click=2), image,
                                mode="nobrs", config=PLAIN, device="cpu")
-    early = SegmentationSession(best, image, mode="nobrs", config=PLAIN)
+    early = SegmentationSession(SamRefinedNetwork(best.net.sam, best.net.refiner, refine_from_click=1), image,
+                                mode="nobrs", config=PLAIN, device="cpu")
     late_maps = [late.add_click(c) for c in clicks]
     early_maps = [early.add_click(c) for c in clicks]
     np.testing.assert_array_equal(late_maps[0], sam_maps[0])
+    assert not np.array_equal(early_maps[0], sam_maps[0])
     assert not np.array_equal(late_maps[1], sam_maps[1])
     np.testing.assert_array_equal(late_maps[1:], early_maps[1:])      # same finish from click 2 on
     np.testing.assert_array_equal(late.predictor.sam.prev_low_res, sam_only.predictor.prev_low_res)
-    assert best.name == "best" and late.roi is not None
+    assert best.name == "best" and best.net.refine_from_click == 2 and late.roi is not None
