@@ -46,7 +46,7 @@ class AdaptConfig:
     threads: int = 2
     device: str | None = None
     generic_data: str | None = None
-    generic_share: float = 0.25
+    generic_share: float = 0.5
     mode: str = "f-brs-b"
     preset: str = "app"
     max_clicks: int = 20

@@ -28,11 +28,11 @@ FIT_OBJECTS = 8   # training objects scored at the end of the run (the trainer's
 
 def _adapt(budget_min: float, threads: int) -> TrainConfig:
     """The adaptation recipe: the shipped model's CPU fine-tune (320² crops, RITM's sampler with ≤ 12 + 12 clicks,
-    ≤ 3 iterative clicks, BatchNorm frozen, backbone at 0.1× the lr) with single batches of 8 and a 5-step warmup,
-    so that a 10-minute CPU budget makes about a hundred updates; no composites (a project's images have
-    their real neighbours)."""
+    ≤ 3 iterative clicks, BatchNorm frozen, backbone at 0.1× the lr) with single batches of 8, a 5-step warmup
+    and a peak lr of 3e-4 (chosen on COCO persons over 1e-4, docs/adaptation.md), so that a 10-minute CPU budget
+    makes 100–200 updates; no composites (a project's images have their real neighbours)."""
     return TrainConfig(name="adapt", steps=100000, time_budget_min=budget_min, batch=8, accum_steps=1,
-                       freeze_bn=True, lr=1e-4, warmup_steps=5, log_every=5, ckpt_every=10**9, val_every=10**9,
+                       freeze_bn=True, lr=3e-4, warmup_steps=5, log_every=5, ckpt_every=10**9, val_every=10**9,
                        val_subset=FIT_OBJECTS, val_long_side=320, torch_threads=threads, workers=0,
                        augment=AugmentConfig(crop=(320, 320)),
                        sampler=SamplerConfig(max_positive=12, max_negative=12, gamma=0.8, slots=16))
@@ -47,13 +47,7 @@ def _smoke(budget_min: float, threads: int) -> TrainConfig:
                        sampler=SamplerConfig(max_positive=3, max_negative=3, slots=5))
 
 
-def _adapt_lr3(budget_min: float, threads: int) -> TrainConfig:
-    """`adapt` with a 3× higher peak learning rate (3e-4): a trial recipe for the few updates of a CPU budget."""
-    return replace(_adapt(budget_min, threads), name="adapt-lr3", lr=3e-4)
-
-
-RECIPES: dict[str, Callable[[float, int], TrainConfig]] = {"adapt": _adapt, "adapt-lr3": _adapt_lr3,
-                                                           "smoke": _smoke}
+RECIPES: dict[str, Callable[[float, int], TrainConfig]] = {"adapt": _adapt, "smoke": _smoke}
 
 
 def recipe_config(name: str, budget_min: float, threads: int) -> TrainConfig:

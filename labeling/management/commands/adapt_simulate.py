@@ -38,7 +38,7 @@ class Command(BaseCommand):
         parser.add_argument("--generic-data", default=None,
                             help="generic images/ + masks/ folder mixed into training (default: the setting)")
         parser.add_argument("--no-generic", action="store_true", help="train on the project's objects only")
-        parser.add_argument("--generic-share", type=float, default=None, help="share of generic objects (0.25)")
+        parser.add_argument("--generic-share", type=float, default=None, help="share of generic objects (0.5)")
         parser.add_argument("--recipe", default=None, choices=sorted(RECIPES), help="training recipe (adapt)")
         parser.add_argument("--max-clicks", type=int, default=None, help="clicks per held-out object (20)")
         parser.add_argument("--early-stop", action="store_true", help="stop each object at IoU 0.90")
