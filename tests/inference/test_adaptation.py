@@ -156,3 +156,24 @@ def test_cancelling_while_training_stops_at_the_next_step_and_writes_no_candidat
     assert {"step": 1, "stopped": True} in log, "stopped after the first step, not at the end of the budget"
     assert not any("val" in r for r in log)
     assert not (tmp_path / "round" / "candidate" / "candidate.pth").exists()
+
+
+def test_the_live_worker_loads_a_version_by_name_from_media_and_refuses_a_missing_one(tmp_path, monkeypatch):
+    import shutil
+
+    from inference.worker.model_holder import ModelHolder
+    from inference.worker.requests import RequestError
+
+    monkeypatch.setenv("MEDIA_ROOT", str(tmp_path))
+    target = tmp_path / "models/project-4/v2.pth"
+    target.parent.mkdir(parents=True)
+    shutil.copy(Path(__file__).resolve().parents[2] / "inference/weights/clicklabel_default.pth", target)
+    holder = ModelHolder(device="cpu", extra={})
+    resolved = holder.resolve("project-4-v2", "nobrs")
+    assert resolved.model is not None and not resolved.fallback and resolved.model.name == str(target)
+    with pytest.raises(RequestError) as err:
+        holder.resolve("project-4-v3", "nobrs")
+    assert err.value.code == "unknown_model"
+    target.write_bytes(b"not a checkpoint")
+    with pytest.raises(Exception):
+        ModelHolder(device="cpu", extra={}).resolve("project-4-v2", "nobrs")
