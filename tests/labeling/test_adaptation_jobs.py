@@ -1,6 +1,6 @@
 """Adapting a project's model, in-process (the job runner called as the Celery task calls it): the guards (too
 few accepted objects, a worse candidate, cancelling), versions and rollback, the every-N trigger, the REST
-endpoints' permissions. The run through a real Celery worker and a live worker: tests/live/test_adaptation.py."""
+endpoints' permissions. The run through a real Celery worker and a live worker: tests/live/test_adaptation_live.py."""
 from __future__ import annotations
 
 from dataclasses import replace
