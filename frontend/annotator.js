@@ -78,7 +78,7 @@ const messageHandlers = {
       const t0 = sentAt.get(msg.seq);
       const rtt = t0 === undefined ? null : performance.now() - t0;
       sentAt.clear();
-      store.dispatch({ type: "status/mask", ms: msg.model_ms, rtt, device: msg.device, mode: msg.mode, worker: msg.worker });
+      store.dispatch({ type: "status/mask", ms: msg.model_ms, rtt, device: msg.device, mode: msg.mode, worker: msg.worker, model: msg.model });
       if (msg.fallback_reason) showError(`The worker used ${msg.mode} instead: ${msg.fallback_reason}`);
     } catch (err) {
       store.dispatch({ type: "status/error", message: `Could not decode the mask: ${err.message}` });

@@ -22,7 +22,7 @@ export function statusLine(state) {
   return {
     connection: `${live ? "●" : "○"} ${st.connection}`,
     progress: pending ? (st.state === "computing" ? "computing…" : "queued…") : "",
-    timing: has(st.ms) ? `${Math.round(st.ms)} ms/click${rtt} · ${st.device || "?"} · ${st.mode || ""}` : "",
+    timing: has(st.ms) ? `${Math.round(st.ms)} ms/click${rtt} · ${st.device || "?"} · ${st.mode || ""}${st.model ? ` · ${st.model}` : ""}` : "",
     error: st.error || "",
   };
 }

@@ -236,8 +236,8 @@ const handlers = {
     if (seq !== undefined && seq !== state.current.expectSeq) return state;
     return { ...state, status: { ...state.status, state: serverState, error: null } };
   },
-  "status/mask"(state, { ms, rtt = null, device, mode, worker }) {
-    return { ...state, status: { ...state.status, state: "done", ms, rtt, device, mode, worker, error: null } };
+  "status/mask"(state, { ms, rtt = null, device, mode, worker, model = "" }) {
+    return { ...state, status: { ...state.status, state: "done", ms, rtt, device, mode, worker, model, error: null } };
   },
   "status/error"(state, { message }) {
     return { ...state, status: { ...state.status, state: "error", error: message } };

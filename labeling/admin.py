@@ -18,12 +18,15 @@ from django.utils.html import format_html, format_html_join
 
 from labeling.errors import ClickLabelError
 from labeling.exports import FORMATS
-from labeling.models import (Annotation, ExportJob, Image, ImageStatus, ImportJob, Label, Membership, Project, Review,
-                              Role)
+from labeling.models import (AdaptationJob, AdaptationStatus, Annotation, ExportJob, Image, ImageStatus, ImportJob, Label,
+                             Membership, ModelVersion, Project, Review, Role)
 from labeling.selectors.engine import project_mode_choices, project_model_choices
+from labeling.selectors.model_versions import model_version_list
 from labeling.selectors.projects import label_list, project_progress
+from labeling.services.adaptation import adaptation_job_cancel, adaptation_job_create
 from labeling.services.projects import COLOR_RE
 from labeling.services.exports import export_job_create
+from labeling.services.model_versions import model_version_rollback
 from labeling.services.images import image_upload_files, image_upload_zip
 from labeling.services.thumbnails import thumbnail_get_or_create
 from labeling.services.workflow import image_assign, image_reset_status
@@ -110,7 +113,14 @@ class ProjectAdminForm(forms.ModelForm):
 
     class Meta:
         model = Project
-        fields = ("name", "description", "default_model", "default_mode")
+        fields = ("name", "description", "default_model", "default_mode", "adapt_every")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:   # the project's own promoted versions may be chosen too
+            versions = [(v.name, f"{v.name} (adapted)") for v in model_version_list(project=self.instance)
+                        if v.decision == "promoted" and v.file]
+            self.fields["default_model"].choices = [*project_model_choices(), *versions]
 
 
 class ExportForm(forms.Form):
@@ -139,10 +149,10 @@ class ProjectAdmin(admin.ModelAdmin):
     search_fields = ("name", "description")
     form = ProjectAdminForm
     inlines = [LabelInline, MembershipInline]
-    readonly_fields = ("progress_detail", "upload_link", "export_link", "created_at")
-    fields = ("name", "description", "default_model", "default_mode", "progress_detail", "upload", "upload_link",
-              "export_link", "created_at")
-    actions = ["export_projects"]
+    readonly_fields = ("progress_detail", "upload_link", "export_link", "model_history", "created_at")
+    fields = ("name", "description", "default_model", "default_mode", "adapt_every", "progress_detail", "upload",
+              "upload_link", "export_link", "model_history", "created_at")
+    actions = ["export_projects", "adapt_model", "rollback_model"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Project]:
         counts = {f"n_{s}": Count("images", filter=Q(images__status=s)) for s in ImageStatus.values}
@@ -190,6 +200,44 @@ class ProjectAdmin(admin.ModelAdmin):
         files = form.cleaned_data.get("upload") or []
         if files:
             self._upload(request, form.instance, files)
+
+    @admin.display(description="model versions")
+    def model_history(self, project: Project) -> str:
+        """The adapted versions (newest first) with their figures, and a button to run an earlier model again."""
+        if not project.pk:
+            return "–"
+        versions = list(model_version_list(project=project)[:20])
+        if not versions:
+            return format_html("Runs {}; no adapted version yet (action “Adapt the model”).", project.default_model)
+        rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", (
+            (v.name + (" (active)" if v.name == project.default_model else ""), v.decision, v.parent,
+             _figures(v.figures), v.reason, v.created_at.strftime("%Y-%m-%d %H:%M")) for v in versions))
+        return format_html("Runs <b>{}</b> (action “Roll back the model” returns to the model it was trained from)."
+                           "<table><tr><th>version</th><th>decision</th><th>trained from</th>"
+                           "<th>held-out NoC@90 before → after</th><th>reason</th><th>date</th></tr>{}</table>",
+                           project.default_model, rows)
+
+    @admin.action(description="Roll back the model (to the model the current version was trained from)")
+    def rollback_model(self, request: HttpRequest, queryset: QuerySet[Project]) -> None:
+        for project in queryset:
+            try:
+                project = model_version_rollback(project=project, user=request.user)
+            except ClickLabelError as exc:
+                self.message_user(request, f"{project}: {exc.message}", messages.ERROR)
+                continue
+            self.message_user(request, f"{project}: now runs {project.default_model}.")
+
+    @admin.action(description="Adapt the model to the accepted masks (runs on the training worker)")
+    def adapt_model(self, request: HttpRequest, queryset: QuerySet[Project]) -> None:
+        for project in queryset:
+            try:
+                job = adaptation_job_create(project=project, user=request.user)
+            except ClickLabelError as exc:
+                self.message_user(request, f"{project}: {exc.message}", messages.ERROR)
+                continue
+            self.message_user(request, format_html(
+                '{}: adaptation job <a href="{}">#{}</a> queued.', project,
+                reverse("admin:labeling_adaptationjob_change", args=[job.pk]), job.pk))
 
     def upload_view(self, request: HttpRequest, project_id: int) -> HttpResponse:
         """Bulk upload: many image files and/or .zip archives; shows accepted and refused files."""
@@ -272,6 +320,13 @@ class ProjectAdmin(admin.ModelAdmin):
                    "projects": queryset, "action": "export_projects",
                    "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME, "title": "Export projects"}
         return TemplateResponse(request, "admin/labeling/project/export.html", context)
+
+
+def _figures(figures: dict | None) -> str:
+    before, after = (figures or {}).get("before"), (figures or {}).get("after")
+    if not before or not after:
+        return "–"
+    return f"{before['noc90']:.2f} → {after['noc90']:.2f}"
 
 
 class AssignForm(forms.Form):
@@ -444,4 +499,85 @@ class ImportJobAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: ImportJob | None = None) -> bool:
+        return False
+
+
+@admin.register(AdaptationJob)
+class AdaptationJobAdmin(admin.ModelAdmin):
+    """Adaptation rounds: progress while they run, the report (figure included) once done; cancel."""
+
+    list_display = ("id", "project", "status", "stage", "progress_bar", "eta", "trigger", "outcome", "created_at")
+    list_filter = ("status", "project")
+    readonly_fields = ("project", "requested_by", "trigger", "status", "stage", "step", "steps", "progress_bar",
+                       "eta", "cancel_requested", "accepted_images", "base_model", "options", "outcome",
+                       "report_figure", "error", "created_at", "started_at", "finished_at")
+    exclude = ("report", "report_image", "progress", "eta_seconds")
+    actions = ["cancel_jobs"]
+
+    def get_urls(self) -> list:
+        return [path("<int:job_id>/report.png", self.admin_site.admin_view(self.report_view),
+                     name="labeling_adaptationjob_report")] + super().get_urls()
+
+    def report_view(self, request: HttpRequest, job_id: int) -> HttpResponse:
+        job = get_object_or_404(AdaptationJob, pk=job_id)
+        if not self.has_view_permission(request, job) or not job.report_image:
+            return HttpResponse(status=404)
+        with job.report_image.open("rb") as fh:
+            return HttpResponse(fh.read(), content_type="image/png")
+
+    @admin.display(description="progress")
+    def progress_bar(self, job: AdaptationJob) -> str:
+        return format_html('<progress value="{}" max="1"></progress> {}', f"{job.progress:.3f}",
+                           f"{job.progress:.0%}" + (f" (step {job.step})" if job.step else ""))
+
+    @admin.display(description="ETA")
+    def eta(self, job: AdaptationJob) -> str:
+        if job.eta_seconds is None or job.status != AdaptationStatus.RUNNING:
+            return "–"
+        return f"{job.eta_seconds / 60:.1f} min"
+
+    @admin.display(description="outcome")
+    def outcome(self, job: AdaptationJob) -> str:
+        report = job.report or {}
+        if not report:
+            return job.error or "–"
+        return f"{report.get('version') or 'no version'}: {report.get('reason', '')}"
+
+    @admin.display(description="report")
+    def report_figure(self, job: AdaptationJob) -> str:
+        if not job.report_image:
+            return "–"
+        return format_html('<img src="{}" alt="report" style="max-width:100%">',
+                           reverse("admin:labeling_adaptationjob_report", args=[job.pk]))
+
+    @admin.action(description="Cancel selected adaptation jobs")
+    def cancel_jobs(self, request: HttpRequest, queryset: QuerySet[AdaptationJob]) -> None:
+        for job in queryset:
+            try:
+                adaptation_job_cancel(job=job, user=request.user)
+            except ClickLabelError as exc:
+                self.message_user(request, f"#{job.pk}: {exc.message}", messages.ERROR)
+                continue
+            self.message_user(request, f"#{job.pk}: cancel requested.")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: AdaptationJob | None = None) -> bool:
+        return False
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(admin.ModelAdmin):
+    """Every candidate of every project: promoted ones are served by name, refused ones keep their figures."""
+
+    list_display = ("name", "project", "decision", "parent", "train_objects", "heldout_objects", "created_at")
+    list_filter = ("decision", "project")
+    readonly_fields = ("project", "number", "name", "parent", "file", "decision", "reason", "train_objects",
+                       "heldout_objects", "train_images", "heldout_images", "figures", "job", "created_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: ModelVersion | None = None) -> bool:
         return False

@@ -158,6 +158,7 @@ class AnnotateConsumer(AsyncWebsocketConsumer):
 
     async def _build_request(self, message: ClickMessage) -> ClickRequest:
         ctx = self.ctx
+        access.check_model_name(message.model, ctx.project_id)
         prev = None
         if message.prev_annotation_id is not None:
             rle = await database_sync_to_async(access.annotation_rle)(ctx.image_id, message.prev_annotation_id)

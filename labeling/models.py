@@ -20,6 +20,8 @@ class Project(models.Model):
                                      help_text="A registered model name (inference.catalog); never a path.")
     default_mode = models.CharField(max_length=32, default="f-brs-b",
                                     help_text="A mode of inference.catalog.MODES (f-brs-b = “Precise”).")
+    adapt_every = models.PositiveIntegerField(
+        default=0, help_text="Start adapting the model after every N newly accepted images (0: only by hand).")
     created_at = models.DateTimeField(auto_now_add=True)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="projects")
 
@@ -215,3 +217,85 @@ class ImportJob(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+
+class AdaptationStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class AdaptationJob(models.Model):
+    """One adaptation round of a project's model, run by a Celery task on the training queue
+    (docs/adaptation.md). `report` is the round's JSON (`inference.adaptation.rounds.RoundResult.to_json`)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="adaptation_jobs")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    trigger = models.CharField(max_length=16, default="manual", help_text="manual, or auto (every N accepted)")
+    status = models.CharField(max_length=16, choices=AdaptationStatus.choices, default=AdaptationStatus.PENDING)
+    stage = models.CharField(max_length=32, blank=True)
+    step = models.PositiveIntegerField(default=0)
+    steps = models.PositiveIntegerField(default=0)
+    progress = models.FloatField(default=0.0)
+    eta_seconds = models.FloatField(null=True, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    accepted_images = models.PositiveIntegerField(default=0, help_text="Accepted images when the job was created.")
+    base_model = models.CharField(max_length=200, blank=True, help_text="The model the round started from.")
+    options = models.JSONField(default=dict, blank=True)
+    report = models.JSONField(default=dict, blank=True)
+    report_image = models.FileField(upload_to="adaptation/", blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"adaptation #{self.pk} of {self.project_id} ({self.status})"
+
+
+class ModelDecision(models.TextChoices):
+    PROMOTED = "promoted", "Promoted"
+    REFUSED = "refused", "Refused"
+
+
+class ModelVersion(models.Model):
+    """A candidate model of a project: promoted ones have a weights file (served as `name`), refused ones keep
+    only their figures and the reason."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="model_versions")
+    number = models.PositiveIntegerField()
+    name = models.CharField(max_length=64, unique=True, help_text="project-<project id>-v<number>")
+    parent = models.CharField(max_length=200, help_text="The model it was trained from.")
+    file = models.FileField(upload_to="models/", blank=True)
+    decision = models.CharField(max_length=16, choices=ModelDecision.choices)
+    reason = models.TextField(blank=True)
+    train_objects = models.PositiveIntegerField(default=0)
+    heldout_objects = models.PositiveIntegerField(default=0)
+    train_images = models.PositiveIntegerField(default=0)
+    heldout_images = models.PositiveIntegerField(default=0)
+    figures = models.JSONField(default=dict, blank=True, help_text='{"before": {...}, "after": {...}}')
+    job = models.OneToOneField(AdaptationJob, null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="model_version")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project", "-number"]
+        constraints = [models.UniqueConstraint(fields=["project", "number"], name="unique_version_per_project")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AdaptationSplit(models.Model):
+    """The project's held-out split (image ids as strings), kept from round to round."""
+
+    project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="adaptation_split")
+    seed = models.IntegerField(default=0)
+    heldout_images = models.JSONField(default=list)
+    train_images = models.JSONField(default=list)
+    updated_at = models.DateTimeField(auto_now=True)

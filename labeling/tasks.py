@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from labeling.adaptation.jobs import adaptation_job_run
+from labeling.adaptation.settings import ADAPTATION_TASK
 from labeling.exports.jobs import export_job_run
 from labeling.imports.jobs import import_job_run
 
@@ -30,4 +32,13 @@ def run_import_job(self, job_id: int) -> str:
     """
     redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
     job = import_job_run(job_id=int(job_id), reclaim_running=redelivered)
+    return job.status if job is not None else "missing"
+
+
+@shared_task(name=ADAPTATION_TASK, acks_late=False, ignore_result=True)
+def run_adaptation_job(job_id: int) -> str:
+    """Run AdaptationJob `job_id` on the training queue (see labeling.adaptation.jobs.adaptation_job_run);
+    returns its final status. Acknowledged on receipt: a lost worker's job is not run twice (it is marked
+    failed when the next job of the project is started)."""
+    job = adaptation_job_run(job_id=int(job_id))
     return job.status if job is not None else "missing"

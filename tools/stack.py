@@ -215,11 +215,22 @@ def celery_worker_command(python: str | None = None) -> list[str]:
             "solo", "--concurrency", "1", "--hostname", "clicklabel@%h", "--without-gossip", "--without-mingle"]
 
 
+def training_worker_command(python: str | None = None, queue: str | None = None) -> list[str]:
+    """argv of the training worker: model adaptation jobs only (queue $CLICKLABEL_TRAINING_QUEUE, default
+    "training"), one at a time in the worker process, at the lowest CPU priority (nice 19) so that the live
+    click workers are served first on a shared machine (docs/adaptation.md). Idle, it only waits on the broker."""
+    queue = queue or os.environ.get("CLICKLABEL_TRAINING_QUEUE") or "training"
+    return ["nice", "-n", "19", python or sys.executable, "-m", "celery", "-A", "webapp", "worker", "-Q", queue,
+            "--loglevel", "info", "--pool", "solo", "--concurrency", "1", "--prefetch-multiplier", "1",
+            "--hostname", "training@%h", "--without-gossip", "--without-mingle"]
+
+
 def worker_commands(python: str | None = None) -> list[tuple[str, list[str]]]:
-    """The workers of a full stack, as (name, argv): the Celery worker and one live click worker
-    (own queue clicks.<host>.<pid> + heartbeats, see inference/worker/__init__.py)."""
+    """The workers of a full stack, as (name, argv): the Celery worker, one live click worker (own queue
+    clicks.<host>.<pid> + heartbeats, see inference/worker/__init__.py) and the training worker."""
     return [("worker", celery_worker_command(python)),
-            ("live-worker", worker_command(python, pool="prefork", loglevel="info"))]
+            ("live-worker", worker_command(python, pool="prefork", loglevel="info")),
+            ("training-worker", training_worker_command(python))]
 
 
 def daphne_command(host: str, port: int, python: str | None = None) -> list[str]:

@@ -9,7 +9,7 @@ import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -280,9 +280,14 @@ class Trainer:
         return metrics
 
     # --- loop ----------------------------------------------------------------------------------------
-    def run(self) -> None:
+    def run(self, should_stop: Callable[[], bool] | None = None,
+            on_step: Callable[[int, float, float], None] | None = None) -> bool:
         """Train until `steps` or the time budget; checkpoints every `ckpt_every`, validation every
-        `val_every` steps and at the end."""
+        `val_every` steps and at the end. Returns True when the run finished.
+
+        `should_stop()` (optional) is asked after every step: True ends the run at once — `last.pth` is
+        written, no final validation — and `run` returns False (a cancelled job). `on_step(step, loss,
+        progress)` (optional) is called after every step with the step's mean loss and `progress()`."""
         cfg = self.cfg
         bar = tqdm(total=cfg.steps, initial=self.step, desc=cfg.name, mininterval=30, smoothing=0.1)
         losses: list[float] = []
@@ -293,6 +298,8 @@ class Trainer:
             t0 = time.time()
             losses.append(self.train_step())
             bar.update(1)
+            if on_step is not None:
+                on_step(self.step, losses[-1], self.progress())
             if self.step % cfg.log_every == 0:
                 lrs = [g["lr"] for g in self.optimizer.param_groups]
                 phase_ms = {f"ms_{k}": round(1000.0 * v / len(losses), 1) for k, v in self.phase_seconds.items()}
@@ -316,7 +323,13 @@ class Trainer:
                 self.elapsed += step_s
             if due:   # the next interval starts after this validation, not before it
                 last_val_time = self.elapsed
+            if should_stop is not None and should_stop():
+                bar.close()
+                self.save_last()
+                self._log({"step": self.step, "stopped": True})
+                return False
         bar.close()
         self.save_last()
         if last_validated != self.step:
             self.validate()
+        return True

@@ -1,6 +1,8 @@
 """Per-process holder of loaded networks: one load per (name, device), GrabCut when weights are missing.
 
-Names resolve through `inference.model_zoo.load_model` (registered names or checkpoint paths).
+Names resolve through `inference.model_zoo.load_model` (registered names or checkpoint paths); a project's
+adapted model `project-<id>-v<n>` is the file `models/project-<id>/v<n>.pth` under the media folder
+(`inference.adaptation.names.media_root`), loaded weights-only like every checkpoint.
 Extra names can be registered for a worker with the environment variable
 `CLICKLABEL_WORKER_MODELS="name=/path/ckpt.pth;other=/path2.pth"` (used by tests and benchmarks).
 """
@@ -12,6 +14,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from inference.adaptation.names import version_file
 from inference.worker.requests import RequestError
 
 log = logging.getLogger(__name__)
@@ -61,12 +64,16 @@ class ModelHolder:
             if model is None:
                 from inference.model_zoo import MODEL_REGISTRY, MissingWeightsError, load_model
 
-                if not self.is_path(name) and name not in MODEL_REGISTRY and name not in self.extra:
+                version = version_file(name)   # a project's adapted model: a file in media storage
+                if version is not None and not version.is_file():
+                    raise RequestError("unknown_model", f"no model version {name!r}")
+                if (version is None and not self.is_path(name) and name not in MODEL_REGISTRY
+                        and name not in self.extra):
                     raise RequestError("unknown_model", f"no model named {name!r}; registered: "
                                                         f"{', '.join(sorted({*MODEL_REGISTRY, *self.extra}))}")
 
                 try:
-                    model = load_model(self.extra.get(name, name), device=self.device)
+                    model = load_model(version or self.extra.get(name, name), device=self.device)
                 except MissingWeightsError as exc:
                     log.warning("model %r has no weights, falling back to GrabCut: %s", name, exc)
                     self._missing[name] = ("no weights for the project's checkpoint on the worker" if self.is_path(name)

@@ -121,6 +121,7 @@ class LiveEngine:
         roi = encode_roi_png(result.probs)
         message = {"seq": req.seq, "object_id": req.object_id, **roi.as_message(), "model_ms": round(model_ms, 3),
                    "device": self.holder.device_name(resolved), "mode": resolved.mode,
+                   "model": req.model if resolved.model is not None else "",
                    "sync": result.action, "engine_clicks": result.engine_clicks, "cache_hit": cache_hit}
         if resolved.fallback:
             message["fallback"] = "grabcut"

@@ -64,9 +64,12 @@ class ProjectDetailApi(APIView):
     class ProjectUpdateInputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=200, required=False)
         description = serializers.CharField(required=False, allow_blank=True)
-        default_model = EngineChoiceField(project_model_choices, required=False,
-                                          help_text="A registered model name (never a path).")
+        default_model = serializers.CharField(required=False, max_length=200,
+                                              help_text="A registered model name or one of the project's promoted "
+                                                        "versions (project-<id>-v<n>); never a path.")
         default_mode = EngineChoiceField(project_mode_choices, required=False)
+        adapt_every = serializers.IntegerField(required=False, min_value=0,
+                                               help_text="Adapt the model after every N accepted images (0: off).")
 
     @extend_schema(responses=ProjectOutputSerializer)
     def get(self, request: Request, project_id: int) -> Response:

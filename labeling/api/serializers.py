@@ -30,7 +30,8 @@ class ProjectOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Project
-        fields = ["id", "name", "description", "default_model", "default_mode", "created_at", "labels", "role"]
+        fields = ["id", "name", "description", "default_model", "default_mode", "adapt_every", "created_at", "labels",
+                  "role"]
 
     def get_default_model(self, project: Project) -> str:
         return "" if _looks_like_path(project.default_model) else project.default_model  # never a host path

@@ -1,7 +1,7 @@
 """REST API routes under /api/ (see docs/contracts.md), one API module per resource."""
 from django.urls import path
 
-from labeling.api import annotations, auth, exports, images, imports, projects, root
+from labeling.api import adaptation, annotations, auth, exports, images, imports, projects, root
 
 urlpatterns = [
     path("", root.ApiRootApi.as_view(), name="api-root"),
@@ -31,6 +31,16 @@ urlpatterns = [
     path("projects/<int:project_id>/import/coco/", imports.ProjectCocoImportApi.as_view(),
          name="api-project-import-coco"),
     path("imports/<int:job_id>/", imports.ImportDetailApi.as_view(), name="api-import"),
+    path("projects/<int:project_id>/adaptations/", adaptation.ProjectAdaptationsApi.as_view(),
+         name="api-project-adaptations"),
+    path("projects/<int:project_id>/model-versions/", adaptation.ProjectModelVersionsApi.as_view(),
+         name="api-project-model-versions"),
+    path("projects/<int:project_id>/model-versions/rollback/", adaptation.ProjectModelRollbackApi.as_view(),
+         name="api-project-model-rollback"),
+    path("adaptations/<int:job_id>/", adaptation.AdaptationDetailApi.as_view(), name="api-adaptation"),
+    path("adaptations/<int:job_id>/cancel/", adaptation.AdaptationCancelApi.as_view(), name="api-adaptation-cancel"),
+    path("adaptations/<int:job_id>/report.png", adaptation.AdaptationReportImageApi.as_view(),
+         name="api-adaptation-report-image"),
     path("exports/<int:job_id>/", exports.ExportDetailApi.as_view(), name="api-export"),
     path("exports/<int:job_id>/download/", exports.ExportDownloadApi.as_view(), name="api-export-download"),
 ]

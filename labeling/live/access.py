@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from labeling.errors import NotFound, PermissionDenied
+from inference.adaptation.names import parse_version_name
+from labeling.errors import ClickLabelError, NotFound, PermissionDenied
 from labeling.models import Annotation, Image
 from labeling.permissions import Action, can
 from labeling.selectors.engine import project_engine_settings
@@ -70,3 +71,11 @@ def annotation_rle(image_id: int, annotation_id: int) -> dict:
     if rle is None:
         raise NotFound(f"annotation {annotation_id} is not on this image")
     return rle
+
+
+def check_model_name(name: str | None, project_id: int) -> None:
+    """A client may name an adapted model only of the image's own project (`project-<id>-v<n>`; the worker
+    loads the file of that name if the version was promoted). ClickLabelError "unknown_model" otherwise."""
+    parsed = parse_version_name(name or "")
+    if parsed is not None and parsed[0] != project_id:
+        raise ClickLabelError(f"model {name!r} belongs to another project", code="unknown_model")

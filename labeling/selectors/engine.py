@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from inference.catalog import DEFAULT_MODE, DEFAULT_MODEL, MODE_INFO, MODES, model_names
 
 from labeling.models import Project
+from labeling.selectors.model_versions import model_version_get_promoted
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,9 @@ def project_model_choices() -> list[tuple[str, str]]:
 
 
 def project_engine_settings(*, project: Project) -> EngineSettings:
-    """The project's mode and model, or working ones with a notice when the configured ones are unknown
-    (a mode or model removed from the engine, or a value stored before the names were checked)."""
+    """The project's mode and model (a registered name or one of its promoted adapted versions), or working ones
+    with a notice when the configured ones are unknown (a mode or model removed from the engine, or a value
+    stored before the names were checked)."""
     notices = []
     mode, model = project.default_mode, project.default_model
     if mode not in project_mode_names():
@@ -60,7 +62,7 @@ def project_engine_settings(*, project: Project) -> EngineSettings:
                        f"{project_mode_label(mode=fallback)} instead. A manager can choose another mode for the project.")
         mode = fallback
     known_models = model_names()
-    if model not in known_models:
+    if model not in known_models and model_version_get_promoted(project_id=project.pk, name=model) is None:
         fallback = DEFAULT_MODEL if DEFAULT_MODEL in known_models else known_models[0]
         notices.append(f"This project's model is not available; using “{fallback}” instead. "
                        f"A manager can choose another model for the project.")

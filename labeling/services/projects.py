@@ -10,24 +10,30 @@ from labeling.errors import ClickLabelError, Conflict, PermissionDenied
 from labeling.models import Label, Membership, Project, Role
 from labeling.permissions import Action, can_create_project, require
 from labeling.selectors.engine import project_mode_names, project_model_choices
+from labeling.selectors.model_versions import model_version_get_promoted
 
 COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
-PROJECT_FIELDS = ("name", "description", "default_model", "default_mode")
+PROJECT_FIELDS = ("name", "description", "default_model", "default_mode", "adapt_every")
 
 
-def _clean_project_fields(fields: dict[str, Any]) -> dict[str, Any]:
+def _clean_project_fields(fields: dict[str, Any], project: Project | None = None) -> dict[str, Any]:
     unknown = set(fields) - set(PROJECT_FIELDS)
     if unknown:
         raise ClickLabelError(f"Unknown project fields: {sorted(unknown)}.", code="invalid_fields")
     if "name" in fields and not str(fields["name"]).strip():
         raise ClickLabelError("A project needs a name.", code="invalid_name")
+    if "adapt_every" in fields and (isinstance(fields["adapt_every"], bool) or not isinstance(fields["adapt_every"], int)
+                                    or fields["adapt_every"] < 0):
+        raise ClickLabelError("adapt_every must be an integer >= 0.", code="invalid_adapt_every")
     modes = project_mode_names()
     if "default_mode" in fields and fields["default_mode"] not in modes:
         raise ClickLabelError(f"default_mode must be one of {', '.join(modes)}.", code="invalid_mode")
     models = [name for name, _ in project_model_choices()]
-    if "default_model" in fields and fields["default_model"] not in models:  # registered names only, never paths
-        raise ClickLabelError(f"default_model must be a registered model: {', '.join(models)}.",
-                              code="invalid_model")
+    model = fields.get("default_model")
+    if model is not None and model not in models and (  # registered names or the project's versions, never paths
+            project is None or model_version_get_promoted(project_id=project.pk, name=str(model)) is None):
+        raise ClickLabelError(f"default_model must be a registered model ({', '.join(models)}) or a promoted "
+                              f"version of this project.", code="invalid_model")
     return {k: (str(v).strip() if k == "name" else v) for k, v in fields.items()}
 
 
@@ -48,10 +54,10 @@ def project_create(*, user: Any, name: str, description: str = "", default_model
 
 @transaction.atomic
 def project_update(*, project: Project, user: Any, **fields: Any) -> Project:
-    """Change name / description / default_model / default_mode (managers); mode and model must be registered
-    names (`labeling.selectors.engine`)."""
+    """Change name / description / default_model / default_mode / adapt_every (managers); mode and model must be
+    registered names (`labeling.selectors.engine`), or the model one of the project's promoted versions."""
     require(user, project, Action.MANAGE_PROJECT)
-    fields = _clean_project_fields(fields)
+    fields = _clean_project_fields(fields, project)
     if "name" in fields and Project.objects.filter(name=fields["name"]).exclude(pk=project.pk).exists():
         raise Conflict(f"A project named '{fields['name']}' already exists.", code="duplicate_name")
     for key, value in fields.items():

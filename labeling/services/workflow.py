@@ -16,6 +16,7 @@ from django.utils import timezone
 from labeling.errors import ClickLabelError, Conflict, NotFound
 from labeling.models import AnnotationDraft, Image, ImageStatus, Project, Review, ReviewDecision
 from labeling.permissions import Action, can, require, require_image_edit
+from labeling.services.adaptation import adaptation_job_start_if_due
 
 S = ImageStatus
 
@@ -130,7 +131,10 @@ def image_review(*, image: Image, user: Any, decision: str, comment: str = "") -
         raise InvalidTransition(f"Only images in review can be reviewed; this one is '{image.status}'.",
                                 details={"from": image.status, "to": REVIEW_OUTCOME[decision]})
     _conditional_status_update(image, S.IN_REVIEW, REVIEW_OUTCOME[decision])
-    return Review.objects.create(image=image, reviewer=user, decision=decision, comment=comment)
+    review = Review.objects.create(image=image, reviewer=user, decision=decision, comment=comment)
+    if decision == ReviewDecision.ACCEPT:
+        adaptation_job_start_if_due(project=Project.objects.get(pk=image.project_id))
+    return review
 
 
 @transaction.atomic

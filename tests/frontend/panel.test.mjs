@@ -31,3 +31,10 @@ test("after the mask: model time, round trip, device and mode; errors are shown"
   assert.equal(statusLine(s).error, "no worker (no_worker)");
   assert.equal(statusLine(fresh()).timing, "");
 });
+
+test("the status line names the model that answered (an adapted project-<id>-v<n> included)", () => {
+  const s = run(fresh(), { type: "click/add", click: { x: 1, y: 1, positive: true } },
+    { type: "mask/received", seq: 1, objectId: "o", prob: { roi: { x: 0, y: 0, width: 1, height: 1 }, data: new Uint8Array(1) } },
+    { type: "status/mask", ms: 40, rtt: null, device: "cpu", mode: "nobrs", model: "project-3-v2" });
+  assert.equal(statusLine(s).timing, "40 ms/click · cpu · nobrs · project-3-v2");
+});

@@ -60,7 +60,7 @@ def test_run_stack_serves_and_stops_cleanly(tmp_path):
                 time.sleep(0.5)
         assert status == 200, (tmp_path / "run.log").read_text()
         pids = json.loads((tmp_path / "var" / "run" / "pids.json").read_text())
-        assert set(pids) >= {"redis", "worker", "web"}
+        assert set(pids) >= {"redis", "worker", "training-worker", "web"}
         assert json.loads((tmp_path / "var" / "demo_credentials.json").read_text())["admin"]
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=60) == 0

@@ -111,8 +111,11 @@ def test_port_and_http_checks_follow_a_real_server():
 
 def test_commands_use_the_shared_worker_command_line():
     names = [name for name, _ in launcher.worker_commands(PY)]
-    assert names == ["worker", "live-worker"]
+    assert names == ["worker", "live-worker", "training-worker"]
     assert dict(launcher.worker_commands(PY))["live-worker"] == worker_command(PY, pool="prefork", loglevel="info")
+    training = dict(launcher.worker_commands(PY))["training-worker"]
+    assert training[:3] == ["nice", "-n", "19"] and training[training.index("-Q") + 1] == "training", \
+        "adaptation jobs run on their own queue, below the live workers' CPU priority"
     assert launcher.daphne_command("0.0.0.0", 8123, PY) == [PY, "-m", "daphne", "-b", "0.0.0.0", "-p", "8123",
                                                             "webapp.asgi:application"]
 

@@ -291,3 +291,13 @@ LOGGING = {
 # --- segmentation ----------------------------------------------------------------------------------
 CLICKLABEL_DEFAULT_MODEL = os.environ.get("CLICKLABEL_DEFAULT_MODEL", "default")
 CLICKLABEL_DEFAULT_MODE = os.environ.get("CLICKLABEL_DEFAULT_MODE", "f-brs-b")
+
+# --- model adaptation (docs/adaptation.md) ---------------------------------------------------------
+# Jobs run on their own Celery queue, served by a training worker (`tools.stack.training_worker_command`).
+CLICKLABEL_TRAINING_QUEUE = os.environ.get("CLICKLABEL_TRAINING_QUEUE", "training")
+CLICKLABEL_ADAPT_BUDGET_MIN = float(os.environ.get("CLICKLABEL_ADAPT_BUDGET_MIN", "10"))
+CLICKLABEL_ADAPT_THREADS = int(os.environ.get("CLICKLABEL_ADAPT_THREADS", "2"))
+CLICKLABEL_ADAPT_DEVICE = os.environ.get("CLICKLABEL_ADAPT_DEVICE", "")   # "" = CUDA when present, else CPU
+CLICKLABEL_ADAPT_GENERIC_DATA = os.environ.get("CLICKLABEL_ADAPT_GENERIC_DATA", "")   # e.g. a DUTS-TR folder
+CLICKLABEL_ADAPT_RECIPE = os.environ.get("CLICKLABEL_ADAPT_RECIPE", "adapt")
+CLICKLABEL_ADAPT_MAX_CLICKS = int(os.environ.get("CLICKLABEL_ADAPT_MAX_CLICKS", "20"))
