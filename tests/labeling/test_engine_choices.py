@@ -45,11 +45,12 @@ def test_the_worker_extra_models_are_registered_names_too(world, monkeypatch):
 def test_the_api_offers_choices_and_refuses_free_text(world):
     manager = world.client(world.manager)
     url = f"/api/projects/{world.project.pk}/"
-    for body in ({"default_mode": "f-brs-x"}, {"default_model": "../../etc/weights.pth"}):
+    for body, code in (({"default_mode": "f-brs-x"}, "invalid"), ({"default_model": "../../etc/weights.pth"},
+                                                                   "invalid_model")):
         response = manager.patch(url, body, format="json")
         assert response.status_code == 400
-        assert response.json()["error"]["code"] == "invalid"
-        assert set(response.json()["error"]["details"]["fields"]) == set(body)
+        assert response.json()["error"]["code"] == code
+        assert "etc/weights" not in response.content.decode() or code == "invalid"
     assert manager.patch(url, {"default_mode": "grabcut"}, format="json").json()["default_mode"] == "grabcut"
     created = world.client(world.staff).post("/api/projects/", {"name": "Birds"}, format="json")
     assert created.status_code == 201 and (created.json()["default_mode"], created.json()["default_model"]) == (
