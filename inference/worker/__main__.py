@@ -50,14 +50,14 @@ def main(argv: list[str] | None = None) -> None:
 
     @signals.worker_process_init.connect(weak=False)
     def preload(**_: object) -> None:
-        """In the pool child, after fork: build the runtime and load the default model."""
+        """In the pool child, after fork: build the runtime (scheduler threads), load the default model and run
+        one forward pass with it."""
         rt = runtime.get()
-        default = os.environ.get("CLICKLABEL_DEFAULT_MODEL")
-        if default:
-            try:
-                rt.engine.holder.resolve(default, os.environ.get("CLICKLABEL_DEFAULT_MODE", "f-brs-b"))
-            except Exception as exc:  # the engine reports per click; a worker without a model still serves GrabCut
-                log.warning("could not preload %s: %r", default, exc)
+        default = os.environ.get("CLICKLABEL_DEFAULT_MODEL", "default")
+        try:
+            rt.engine.warm_model(default, os.environ.get("CLICKLABEL_DEFAULT_MODE", "f-brs-b"))
+        except Exception as exc:  # the engine reports per click; a worker without a model still serves GrabCut
+            log.warning("could not preload %s: %r", default, exc)
 
     argv = ["worker", "-Q", queue, "-n", f"live-{os.getpid()}@{socket.gethostname()}", "--pool", args.pool,
             "--concurrency", "1", "--prefetch-multiplier", "1", "--without-gossip", "--without-mingle",

@@ -1,6 +1,7 @@
 """Per-process holder of loaded networks: one load per (name, device), GrabCut when weights are missing.
 
-Names resolve through `inference.model_zoo.load_model` (registered names or checkpoint paths).
+Names resolve through `inference.model_zoo.load_model` (registered names or checkpoint paths). Every loaded network
+gets the interruption hooks of `inference.worker.interrupt` (no effect outside the worker's scheduler threads).
 Extra names can be registered for a worker with the environment variable
 `CLICKLABEL_WORKER_MODELS="name=/path/ckpt.pth;other=/path2.pth"` (used by tests and benchmarks).
 """
@@ -12,6 +13,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from inference.worker.interrupt import make_interruptible
 from inference.worker.requests import RequestError
 
 log = logging.getLogger(__name__)
@@ -71,6 +73,7 @@ class ModelHolder:
                     log.warning("model %r has no weights, falling back to GrabCut: %s", name, exc)
                     self._missing[name] = str(exc)
                     return Resolved(None, "grabcut", True, str(exc))
+                make_interruptible(getattr(model, "net", model))   # a forward pass stops between layers on demand
                 self._models[name] = model
         return Resolved(model, mode)
 
