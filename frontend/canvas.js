@@ -9,7 +9,7 @@
 // Screen -> image conversion happens only through viewport.js.
 
 import { decodeRle, maskBoundary } from "./rle.js";
-import { clickPolarity, isDrag } from "./tools/click.js";
+import { clickPolarity, isDrag, isRepeatClick } from "./tools/click.js";
 import { pixelAt, screenToImage } from "./viewport.js";
 
 /**
@@ -87,6 +87,7 @@ export class CanvasView {
     this.press = null; // active pointer gesture
     this.stroke = null; // stroke being painted
     this.hover = null; // last pointer position (screen)
+    this.lastClick = null; // {time, x, y, button} of the last click (a double-click counts once)
     this.frame = 0;
     this.bindPointer();
   }
@@ -298,6 +299,10 @@ export class CanvasView {
     const positive = clickPolarity(press);
     if (positive === null) return;
     const p = this.localPoint(ev);
+    const click = { time: ev.timeStamp, x: p.x, y: p.y, button: press.button };
+    const repeat = isRepeatClick(this.lastClick, click);
+    this.lastClick = click;
+    if (repeat) return;
     const px = pixelAt(this.state.view, p.x, p.y, this.state.image.width, this.state.image.height);
     if (px) this.emit("annotator:click", { x: px.x, y: px.y, positive });
   }

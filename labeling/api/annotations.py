@@ -23,6 +23,8 @@ class AnnotationListCreateApi(APIView):
         label = serializers.IntegerField()
         mask = serializers.JSONField(help_text='RLE {"size", "counts"} (str or list) or {"png": base64}.')
         clicks = serializers.JSONField(required=False, default=list)
+        strokes = serializers.JSONField(required=False, default=list,
+                                        help_text='Brush/eraser corrections: [{"mode", "radius", "points"}, ...].')
         model_name = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
         mode = serializers.CharField(required=False, allow_blank=True, default="", max_length=32)
 
@@ -43,7 +45,7 @@ class AnnotationListCreateApi(APIView):
         annotation = annotation_create(
             image=image, user=request.user, label=label_get(project_id=image.project_id, label_id=values["label"]),
             mask=parse_mask_payload(values["mask"], image.height, image.width), clicks=values["clicks"],
-            model_name=values["model_name"], mode=values["mode"])
+            strokes=values["strokes"], model_name=values["model_name"], mode=values["mode"])
         return Response(AnnotationOutputSerializer(annotation).data, status=status.HTTP_201_CREATED)
 
 
@@ -53,6 +55,7 @@ class AnnotationDetailApi(APIView):
         label = serializers.IntegerField(required=False)
         mask = serializers.JSONField(required=False)
         clicks = serializers.JSONField(required=False)
+        strokes = serializers.JSONField(required=False)
         model_name = serializers.CharField(required=False, allow_blank=True, max_length=200)
         mode = serializers.CharField(required=False, allow_blank=True, max_length=32)
 
@@ -67,7 +70,7 @@ class AnnotationDetailApi(APIView):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         image = annotation.image
-        changes = {key: values[key] for key in ("clicks", "model_name", "mode") if key in values}
+        changes = {key: values[key] for key in ("clicks", "strokes", "model_name", "mode") if key in values}
         if "label" in values:
             changes["label"] = label_get(project_id=image.project_id, label_id=values["label"])
         if "mask" in values:

@@ -76,7 +76,7 @@ class AnnotationOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Annotation
-        fields = ["id", "image", "label", "rle", "bbox", "area", "clicks", "model_name", "mode", "author",
+        fields = ["id", "image", "label", "rle", "bbox", "area", "clicks", "strokes", "model_name", "mode", "author",
                   "version", "created_at", "updated_at"]
 
 

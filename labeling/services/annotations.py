@@ -25,6 +25,10 @@ from labeling.permissions import require_image_edit
 from labeling.services.workflow import image_start
 
 MAX_CLICKS = 1000
+MAX_STROKES = 500
+MAX_STROKE_POINTS = 50_000          # all strokes of an annotation together
+STROKE_MODES = ("brush", "erase")
+MAX_STROKE_RADIUS = 200
 _UNSET: Any = object()
 
 
@@ -55,6 +59,47 @@ def _normalize_clicks(clicks: Any, *, width: int, height: int) -> list[dict]:
     return clean
 
 
+def _normalize_strokes(strokes: Any, *, width: int, height: int) -> list[dict]:
+    """Validate brush/eraser strokes `[{"mode", "radius", "points": [[x, y], ...]}, ...]` (what the annotator
+    paints over the network's mask, kept so that editing the object later re-applies them); return clean dicts.
+
+    mode "brush" or "erase"; radius in [1, 200]; points finite, within the image grown by the radius; at most
+    MAX_STROKES strokes and MAX_STROKE_POINTS points in all.
+    """
+    if strokes is None:
+        return []
+    if not isinstance(strokes, list):
+        raise ClickLabelError("strokes must be a list.", code="invalid_strokes")
+    if len(strokes) > MAX_STROKES:
+        raise ClickLabelError(f"At most {MAX_STROKES} strokes per annotation.", code="invalid_strokes")
+    clean, total = [], 0
+    for index, stroke in enumerate(strokes):
+        if not isinstance(stroke, dict) or set(stroke) != {"mode", "radius", "points"}:
+            raise ClickLabelError(f'stroke {index} must be {{"mode", "radius", "points"}}.', code="invalid_strokes",
+                                  details={"index": index})
+        mode, radius, points = stroke["mode"], stroke["radius"], stroke["points"]
+        radius_ok = isinstance(radius, (int, float)) and not isinstance(radius, bool) and math.isfinite(radius)
+        if mode not in STROKE_MODES or not radius_ok or not 1 <= radius <= MAX_STROKE_RADIUS:
+            raise ClickLabelError(f'stroke {index}: mode must be "brush" or "erase", radius in [1, '
+                                  f'{MAX_STROKE_RADIUS}].', code="invalid_strokes", details={"index": index})
+        if not isinstance(points, list) or not points:
+            raise ClickLabelError(f"stroke {index} needs a list of points.", code="invalid_strokes",
+                                  details={"index": index})
+        total += len(points)
+        if total > MAX_STROKE_POINTS:
+            raise ClickLabelError(f"At most {MAX_STROKE_POINTS} stroke points per annotation.", code="invalid_strokes")
+        clean_points = []
+        for point in points:
+            ok = (isinstance(point, list) and len(point) == 2
+                  and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in point))
+            if not ok or not (-radius <= point[0] <= width + radius and -radius <= point[1] <= height + radius):
+                raise ClickLabelError(f"stroke {index}: points are [x, y] within the {width}x{height} image.",
+                                      code="invalid_strokes", details={"index": index})
+            clean_points.append([point[0], point[1]])
+        clean.append({"mode": mode, "radius": radius, "points": clean_points})
+    return clean
+
+
 def _check_label(label: Label, image: Image) -> None:
     if label.project_id != image.project_id:
         raise ClickLabelError("The label belongs to another project.", code="invalid_label")
@@ -73,7 +118,8 @@ def _mask_fields(mask: np.ndarray, image: Image) -> dict:
 
 @transaction.atomic
 def annotation_create(*, image: Image, user: Any, label: Label, mask: np.ndarray,
-                      clicks: list[dict] | None = None, model_name: str = "", mode: str = "") -> Annotation:
+                      clicks: list[dict] | None = None, model_name: str = "", mode: str = "",
+                      strokes: list[dict] | None = None) -> Annotation:
     """Store one object mask (bool (H, W) at image size) on `image`; new/rejected images become in_progress.
 
     Raises NotFound / PermissionDenied (see permissions.require_image_edit), InvalidMask, ClickLabelError.
@@ -83,6 +129,7 @@ def annotation_create(*, image: Image, user: Any, label: Label, mask: np.ndarray
     fields = _mask_fields(mask, image)
     annotation = Annotation.objects.create(
         image=image, label=label, author=user, clicks=_normalize_clicks(clicks, width=image.width, height=image.height),
+        strokes=_normalize_strokes(strokes, width=image.width, height=image.height),
         model_name=model_name[:200], mode=mode[:32], **fields)
     image_start(image=image)
     return annotation
@@ -108,8 +155,9 @@ def _raise_stale(annotation_id: int, version: int) -> None:
 @transaction.atomic
 def annotation_update(*, annotation: Annotation, user: Any, version: Any, label: Label | None = None,
                       mask: np.ndarray | None = None, clicks: list[dict] | None = _UNSET,
-                      model_name: str | None = None, mode: str | None = None) -> Annotation:
-    """Change label / mask / clicks / model fields of an annotation last seen at `version`.
+                      model_name: str | None = None, mode: str | None = None,
+                      strokes: list[dict] | None = _UNSET) -> Annotation:
+    """Change label / mask / clicks / strokes / model fields of an annotation last seen at `version`.
 
     Bumps the version atomically; raises Conflict (409) when `version` is stale.
     """
@@ -124,6 +172,8 @@ def annotation_update(*, annotation: Annotation, user: Any, version: Any, label:
         changes.update(_mask_fields(mask, image))
     if clicks is not _UNSET:
         changes["clicks"] = _normalize_clicks(clicks, width=image.width, height=image.height)
+    if strokes is not _UNSET:
+        changes["strokes"] = _normalize_strokes(strokes, width=image.width, height=image.height)
     if model_name is not None:
         changes["model_name"] = model_name[:200]
     if mode is not None:
