@@ -59,8 +59,10 @@ def decode(text: str | None, binary: bytes | None) -> dict:
         raise ProtocolError("too_large", f"messages are limited to {MAX_MESSAGE_BYTES} bytes")
     try:
         data = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ProtocolError("not_json", f"message is not JSON: {exc.msg if hasattr(exc, 'msg') else exc}") from exc
+    except RecursionError:     # "[[[[…" : the decoder's nesting limit, not a crash of the consumer
+        raise ProtocolError("not_json", "message is nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError, and integers longer than Python's conversion limit
+        raise ProtocolError("not_json", f"message is not JSON: {exc.msg if hasattr(exc, 'msg') else exc}") from None
     if not isinstance(data, dict):
         raise ProtocolError("bad_schema", "message must be a JSON object")
     return data
