@@ -24,7 +24,7 @@ export function hexToRgb(hex) {
 
 /**
  * Decode the worker's base64 8-bit grey PNG into probability bytes at the ROI's size (browser only).
- * The worker downscales ROIs longer than 2048 px; the PNG is then stretched over the ROI (bilinear).
+ * The worker downscales ROIs longer than 1024 px; the PNG is then stretched over the ROI (bilinear).
  * @param {string} b64
  * @param {number} width   ROI width in image pixels
  * @param {number} height  ROI height in image pixels

@@ -54,6 +54,7 @@ class AnnotateConsumer(AsyncWebsocketConsumer):
 
     ctx: access.ImageContext | None = None
     watchdog: asyncio.Task | None = None
+    closing = False                                  # closed by the server: no further messages are sent
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -121,7 +122,7 @@ class AnnotateConsumer(AsyncWebsocketConsumer):
 
     # --- client -> server ------------------------------------------------------------------------
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if self.ctx is None:
+        if self.ctx is None or self.closing:
             return
         try:
             if not self.bucket.take():
@@ -130,15 +131,23 @@ class AnnotateConsumer(AsyncWebsocketConsumer):
         except ProtocolError as exc:
             await self.send_error(exc.code, exc.message, exc.seq)
             if self.strikes.strike():
+                self.newest, self.closing = None, True
                 await self.close(code=CLOSE_PROTOCOL)
             return
-        if not await database_sync_to_async(access.is_member)(self.user, self.ctx.project_id):
+        # Membership is checked for every message while the message is handled (the query overlaps the dispatch):
+        # a consumer handles one event at a time, so no answer to this message reaches a socket that failed it.
+        member = asyncio.ensure_future(database_sync_to_async(access.is_member)(self.user, self.ctx.project_id))
+        try:
+            if isinstance(message, ClickMessage) or await member:
+                await self.HANDLERS[type(message)](self, message)
+        finally:
+            allowed = await member
+        if not allowed:
+            self.newest, self.closing = None, True    # nothing more reaches this socket
             await self.send_error("forbidden", "you are no longer a member of this project")
             await self.close(code=CLOSE_FORBIDDEN)
             return
         await self.limits.touch_socket(self.sid)
-        handler = self.HANDLERS[type(message)]
-        await handler(self, message)
 
     async def on_ping(self, message: PingMessage) -> None:
         await self.send_json({"type": "pong"})
@@ -270,7 +279,7 @@ class AnnotateConsumer(AsyncWebsocketConsumer):
 
     async def live_error(self, event: dict) -> None:
         seq = event.get("seq")
-        if isinstance(seq, int) and not self._is_newest(seq):
+        if self.closing or (isinstance(seq, int) and not self._is_newest(seq)):
             return                                   # an answer nobody waits for any more
         if isinstance(seq, int):
             self.newest = None
@@ -278,6 +287,8 @@ class AnnotateConsumer(AsyncWebsocketConsumer):
                               seq if isinstance(seq, int) else None)
 
     async def live_warm(self, event: dict) -> None:
+        if self.closing:
+            return
         message = {k: v for k, v in event.items() if k in {"image_id", "ok", "cached", "kind", "mode", "fallback",
                                                             "worker", "decode_ms", "prepare_ms"}}
         await self.send_json({"type": "warm", **message})

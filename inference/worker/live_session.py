@@ -18,6 +18,7 @@ intact; the next sync resumes from them.
 from __future__ import annotations
 
 import dataclasses
+import time
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -56,12 +57,14 @@ class SyncResult:
 
     action: "unchanged" (the engine was there), "append" (predicted from where it was), "undo" (restored a
     checkpoint, no prediction), "restore" (restored an earlier checkpoint, then predicted), "replay" (from the
-    object's start). predictions: network predictions made by this sync. steps: the steps of the answer."""
+    object's start). predictions: network predictions made by this sync. steps: the steps of the answer.
+    encode_ms: time spent encoding masks (PNG) within the sync."""
 
     payload: RoiPng
     action: str
     predictions: int
     steps: tuple[int, ...]
+    encode_ms: float = 0.0
 
 
 class LiveSession:
@@ -84,11 +87,13 @@ class LiveSession:
         self.base = Checkpoint(0, (), (), self._snapshot(), self.encode(start))
         self.checkpoints: list[Checkpoint] = []     # most recently used last
         self.current: Checkpoint | None = self.base  # the checkpoint the engine is at (None: in between)
+        self._encode_s = 0.0
 
     def sync(self, clicks: Sequence[ClickTuple], steps: Sequence[int] = ()) -> SyncResult:
         """Bring the engine to F(clicks, steps) (module docstring) and return its encoded map."""
         clicks = tuple((float(x), float(y), bool(p)) for x, y, p in clicks)
         plan = plan_steps(len(clicks), steps)
+        self._encode_s = 0.0
         best = self._deepest(clicks, plan)
         was_current = best is self.current
         if not was_current:
@@ -108,7 +113,7 @@ class LiveSession:
             action = "append"
         else:
             action = "restore" if best.n > 0 else "replay"
-        return SyncResult(cp.payload, action, predictions, plan)
+        return SyncResult(cp.payload, action, predictions, plan, round(self._encode_s * 1e3, 3))
 
     def _deepest(self, clicks: tuple, plan: tuple[int, ...]) -> Checkpoint:
         """The checkpoint with the most clicks that F(clicks, plan) passes through (the base at least)."""
@@ -129,7 +134,10 @@ class LiveSession:
             self.engine.restore(dataclasses.replace(state, clicks=tuple(state.clicks) + skipped))
         x, y, positive = clicks[step - 1]
         probs = self._as_map(self.engine.add_click(self.make_click(x, y, positive)))
-        cp = Checkpoint(step, clicks[:step], tuple(s for s in plan if s <= step), self._snapshot(), self.encode(probs))
+        t0 = time.perf_counter()
+        payload = self.encode(probs)
+        self._encode_s += time.perf_counter() - t0
+        cp = Checkpoint(step, clicks[:step], tuple(s for s in plan if s <= step), self._snapshot(), payload)
         self.checkpoints = [c for c in self.checkpoints if not (c.n == cp.n and c.clicks == cp.clicks)]
         self.checkpoints.append(cp)
         del self.checkpoints[:-self.max_checkpoints]

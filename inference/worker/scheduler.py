@@ -7,8 +7,9 @@ computes. Two threads run the jobs:
   wins: a queued older click of the same connection is dropped, a running one is interrupted between two
   network layers, see `inference.worker.interrupt`);
 - the prepare thread decodes images and builds their engine-session templates: the open image's first
-  (`OPEN`), prefetches (`PREFETCH`) only while no click is running or waiting, and a prefetch older than
-  `prefetch_max_age_s` or asked for by a connection that has closed is dropped.
+  (`OPEN`), prefetches (`PREFETCH`) only while no click is running or waiting. A prefetch older than
+  `prefetch_max_age_s` is dropped; one asked for by a connection that has closed waits `orphan_grace_s` for the
+  image to be opened (the annotator moved on to it) and is dropped otherwise.
 
 A job for an image that is already queued or being prepared is merged into it (a prefetch becomes the open
 image's preparation when that image is opened). `cancel(sid)` forgets everything a closed connection asked for.
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 
 CLICK, OPEN, PREFETCH = "click", "open", "prefetch"
 PREFETCH_MAX_AGE_S = 120.0
+ORPHAN_GRACE_S = 5.0
 
 
 @dataclass(eq=False)
@@ -45,6 +47,7 @@ class Job:
     waiters: list = field(default_factory=list)   # reply channels told when a preparation finishes
     created: float = 0.0
     deadline: float | None = None
+    orphaned: float | None = None                 # when the connection that asked for a prefetch closed
 
     @property
     def lane(self) -> str:
@@ -56,9 +59,10 @@ class Scheduler:
 
     def __init__(self, run: Callable[[Job], None], dropped: Callable[[Job, str], None] | None = None,
                  queued: Callable[[Job, int], None] | None = None, prefetch_max_age_s: float = PREFETCH_MAX_AGE_S,
-                 clock: Callable[[], float] = time.monotonic, start: bool = True) -> None:
+                 orphan_grace_s: float = ORPHAN_GRACE_S, clock: Callable[[], float] = time.monotonic,
+                 start: bool = True) -> None:
         self._run, self._dropped, self._queued = run, dropped, queued
-        self.prefetch_max_age_s = prefetch_max_age_s
+        self.prefetch_max_age_s, self.orphan_grace_s = prefetch_max_age_s, orphan_grace_s
         self._clock = clock
         self._cond = threading.Condition()
         self._clicks: list[Job] = []
@@ -111,14 +115,19 @@ class Scheduler:
             return
         existing.waiters.extend(w for w in job.waiters if w not in existing.waiters)
         if job.kind == OPEN and existing.kind == PREFETCH:   # the prefetched image was opened
-            existing.kind, existing.sid = OPEN, job.sid
+            existing.kind, existing.sid, existing.orphaned = OPEN, job.sid, None
 
     def cancel(self, sid: str) -> None:
-        """The connection `sid` closed: drop its queued jobs and interrupt its running click or prefetch."""
+        """The connection `sid` closed: drop its queued clicks and preparations (its prefetches after a grace
+        period, unless their image gets opened) and interrupt its running click."""
         notes = []
+        now = self._clock()
         with self._cond:
             for queue in (self._clicks, self._prepares):
                 for job in [j for j in queue if j.sid == sid]:
+                    if job.kind == PREFETCH:
+                        job.orphaned = now if job.orphaned is None else job.orphaned
+                        continue
                     queue.remove(job)
                     notes.append((self._dropped, (job, "cancelled")))
             for lane, job in self._running.items():
@@ -176,12 +185,17 @@ class Scheduler:
         if lane == "engine":
             return (self._clicks.pop(0) if self._clicks else None), notes
         now = self._clock()
-        for job in [j for j in self._prepares if j.kind == PREFETCH and now - j.created > self.prefetch_max_age_s]:
-            self._prepares.remove(job)
-            notes.append((self._dropped, (job, "stale")))
-        if not self._prepares:
+        for job in [j for j in self._prepares if j.kind == PREFETCH]:
+            if now - job.created > self.prefetch_max_age_s:
+                self._prepares.remove(job)
+                notes.append((self._dropped, (job, "stale")))
+            elif job.orphaned is not None and now - job.orphaned > self.orphan_grace_s:
+                self._prepares.remove(job)
+                notes.append((self._dropped, (job, "cancelled")))
+        ready = [j for j in self._prepares if j.orphaned is None]
+        if not ready:
             return None, notes
-        job = min(self._prepares, key=self._prepare_rank)
+        job = min(ready, key=self._prepare_rank)
         if job.kind == PREFETCH and (self._clicks or self._running["engine"] is not None):
             return None, notes                 # a prefetch waits until no click is running or waiting
         self._prepares.remove(job)
@@ -202,6 +216,7 @@ class Scheduler:
                         return
                     job, notes = self._next(lane)
                     if job is not None or notes:
+                        self._cond.notify_all()    # dropped jobs: wait_idle may be done
                         break
                     self._cond.wait(0.5)
                 if job is not None:

@@ -243,10 +243,10 @@ class LiveEngine:
         if notify is not None:
             notify("computing")
         result = live.sync(req.clicks, req.steps)
-        model_ms = (time.perf_counter() - t0) * 1e3
+        model_ms = (time.perf_counter() - t0) * 1e3 - result.encode_ms   # engine time; the PNG is the stack's
         self.sessions.resize(key, live.nbytes)
         message = {"seq": req.seq, "object_id": req.object_id, **result.payload.as_message(),
-                   "model_ms": round(model_ms, 3), "device": self.holder.device_name(resolved), "mode": resolved.mode,
+                   "model_ms": round(model_ms, 3), "encode_ms": result.encode_ms, "device": self.holder.device_name(resolved), "mode": resolved.mode,
                    "steps": list(result.steps), "sync": result.action, "engine_clicks": result.predictions,
                    "cache_hit": cache_hit}
         if prepare_ms:

@@ -243,6 +243,25 @@ async def test_membership_is_rechecked_on_every_message(live_world, sent):
     await expect_close(comm, 4403)
 
 
+async def test_a_click_of_a_removed_member_never_gets_its_mask(live_world, sent):
+    """The membership query runs while the click is dispatched; the socket closes before any answer."""
+    from labeling.models import Membership
+
+    comm, _ = await open_socket(live_world)
+    await sync_to_async(Membership.objects.filter(user=live_world["member"]).delete)()
+    await comm.send_json_to(click_msg(1))
+    replies = []
+    while (out := await comm.receive_output(timeout=2))["type"] != "websocket.close":
+        replies.append(json.loads(out["text"]))
+    assert out["code"] == 4403 and replies[-1]["code"] == "forbidden"
+    assert all(r["type"] in {"status", "error"} for r in replies)
+    reply_to = sent["click"][0][0]["reply_channel"]
+    await get_channel_layer().send(reply_to, {"type": "live.mask", "seq": 1, "object_id": "obj-1", "png": "",
+                                              "roi": {"x": 0, "y": 0, "width": 1, "height": 1}})
+    assert await comm.receive_nothing(timeout=0.3)
+    await comm.disconnect()
+
+
 async def test_prefetch_warms_the_next_image_and_checks_access(live_world, sent):
     comm, _ = await open_socket(live_world)
     await comm.send_json_to({"type": "prefetch", "image_id": live_world["other_image"].pk})

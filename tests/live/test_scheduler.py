@@ -106,7 +106,7 @@ def test_latest_wins_per_connection_drops_queued_and_interrupts_running_clicks(r
 
 def test_a_prefetch_of_the_image_being_opened_becomes_its_preparation(rec, make):
     gate = threading.Event()
-    scheduler = make()
+    scheduler = make(orphan_grace_s=0.1)
     scheduler.submit(click("a", 1, gate))
     assert rec.started.wait(2)
     scheduler.submit(prepare(PREFETCH, "img9", "tab1", waiter="chan1"))
@@ -119,16 +119,16 @@ def test_a_prefetch_of_the_image_being_opened_becomes_its_preparation(rec, make)
         time.sleep(0.01)
     assert rec.ends() == ["img9"], "opened: it runs now, beside the click"
     assert scheduler.pending()["prepare"] == [(PREFETCH, "img8", 0)]
-    scheduler.cancel("tab1")                      # tab 1 left: its own prefetch goes
+    scheduler.cancel("tab1")                      # tab 1 left: its prefetch waits for its image to be opened...
     gate.set()
     assert scheduler.wait_idle(5)
-    assert rec.ends() == ["img9", 1] and ("img8", "cancelled") in rec.dropped
+    assert rec.ends() == ["img9", 1] and ("img8", "cancelled") in rec.dropped, "...which did not happen"
     assert [n for what, _, n in rec.log if what == "start"].count("img9") == 1, "merged: prepared once"
 
 
 def test_cancel_interrupts_the_closed_connections_click_and_drops_its_queue(rec, make):
     gate = threading.Event()
-    scheduler = make()
+    scheduler = make(orphan_grace_s=0.1)
     scheduler.submit(click("a", 1, gate))
     assert rec.started.wait(2)
     scheduler.submit(click("b", 1))
@@ -136,6 +136,19 @@ def test_cancel_interrupts_the_closed_connections_click_and_drops_its_queue(rec,
     scheduler.cancel("a")
     assert scheduler.wait_idle(5)
     assert rec.ends() == [1] and set(rec.dropped) == {(1, "cancelled"), ("n", "cancelled")}
+
+
+def test_a_prefetch_whose_tab_closed_still_runs_when_its_image_is_opened_in_time(rec, make):
+    gate = threading.Event()
+    scheduler = make(orphan_grace_s=5.0)
+    scheduler.submit(click("a", 1, gate))
+    assert rec.started.wait(2)
+    scheduler.submit(prepare(PREFETCH, "next", "tab1", waiter="chan1"))
+    scheduler.cancel("tab1")                      # the annotator leaves the image that asked for the prefetch...
+    scheduler.submit(prepare(OPEN, "next", "tab2", waiter="chan2"))   # ...to open the prefetched one
+    gate.set()
+    assert scheduler.wait_idle(5)
+    assert sorted(map(str, rec.ends())) == ["1", "next"] and rec.dropped == []
 
 
 def test_stale_prefetches_are_dropped_and_deadlines_stop_a_job(rec, make):
