@@ -78,6 +78,8 @@ class AnnotateConsumer(AsyncWebsocketConsumer):
         self.bucket = TokenBucket(RATE_PER_S, RATE_BURST)
         self.strikes = StrikeCounter(ABUSE_STRIKES, ABUSE_WINDOW_S)
         self.objects: dict[str, None] = {}
+        self.checks: list[asyncio.Future] = []       # membership queries not yet awaited (see receive)
+        self.inflight_check: asyncio.Future | None = None
         self.last_seq = -1
         self.queue: str | None = None
         self.queue_checked = 0.0
@@ -112,7 +114,8 @@ class AnnotateConsumer(AsyncWebsocketConsumer):
                 await self.redis.aclose()
 
     async def send_json(self, data: dict) -> None:
-        await self.send(text_data=json_dumps(data))
+        if not self.closing:
+            await self.send(text_data=json_dumps(data))
 
     async def send_error(self, code: str, message: str, seq: int | None = None) -> None:
         payload: dict[str, Any] = {"type": "error", "code": code, "message": message}
@@ -134,20 +137,40 @@ class AnnotateConsumer(AsyncWebsocketConsumer):
                 self.newest, self.closing = None, True
                 await self.close(code=CLOSE_PROTOCOL)
             return
-        # Membership is checked for every message while the message is handled (the query overlaps the dispatch):
-        # a consumer handles one event at a time, so no answer to this message reaches a socket that failed it.
-        member = asyncio.ensure_future(database_sync_to_async(access.is_member)(self.user, self.ctx.project_id))
-        try:
-            if isinstance(message, ClickMessage) or await member:
-                await self.HANDLERS[type(message)](self, message)
-        finally:
-            allowed = await member
-        if not allowed:
-            self.newest, self.closing = None, True    # nothing more reaches this socket
-            await self.send_error("forbidden", "you are no longer a member of this project")
-            await self.close(code=CLOSE_FORBIDDEN)
+        # Membership is checked for every message. A click is dispatched while its query runs (a burst is not
+        # held up by the database); every answer of a worker to this socket waits for the pending queries
+        # (`_still_member`), so nothing reaches a socket whose check failed. Other messages wait for their query.
+        # A message that arrives while a query is still running shares it (a burst costs one or two queries).
+        member = self.inflight_check
+        if member is None or member.done():
+            member = self.inflight_check = asyncio.ensure_future(
+                database_sync_to_async(access.is_member)(self.user, self.ctx.project_id))
+            member.add_done_callback(self._on_check)
+        if isinstance(message, ClickMessage):
+            if member not in self.checks:
+                self.checks.append(member)
+            await self.on_click(message)
+            await self.limits.touch_socket(self.sid)
             return
-        await self.limits.touch_socket(self.sid)
+        if await self._still_member(member):
+            await self.HANDLERS[type(message)](self, message)
+            await self.limits.touch_socket(self.sid)
+
+    def _on_check(self, check: asyncio.Future) -> None:
+        """A membership query failed (or broke): close now rather than at the next answer."""
+        if check.cancelled() or check.exception() is not None or not check.result():
+            asyncio.ensure_future(self._still_member())
+
+    async def _still_member(self, *more: asyncio.Future) -> bool:
+        """Await the pending membership queries (and `more`); on a failed one, say so and close (once)."""
+        checks, self.checks = [*self.checks, *more], []
+        for check in checks:
+            if not await check and not self.closing:
+                self.newest, self.closing = None, True    # nothing more reaches this socket
+                await self.send(text_data=json_dumps({"type": "error", "code": "forbidden",
+                                                      "message": "you are no longer a member of this project"}))
+                await self.close(code=CLOSE_FORBIDDEN)
+        return not self.closing
 
     async def on_ping(self, message: PingMessage) -> None:
         await self.send_json({"type": "pong"})
@@ -203,6 +226,8 @@ class AnnotateConsumer(AsyncWebsocketConsumer):
         except NoWorker as exc:
             self.newest = None
             await self.send_error("no_worker", str(exc), request.seq)
+            return
+        if self.closing:
             return
         self.newest = Outstanding(request, request.seq, queue, attempts=attempts)
         payload = request.to_task()
@@ -264,14 +289,14 @@ class AnnotateConsumer(AsyncWebsocketConsumer):
         return self.newest is not None and self.newest.seq == seq
 
     async def live_status(self, event: dict) -> None:
-        if self._is_newest(event.get("seq")):
+        if self._is_newest(event.get("seq")) and await self._still_member():
             message = {"type": "status", "seq": event["seq"], "state": event.get("state", "computing")}
             if isinstance(event.get("position"), int):
                 message["position"] = event["position"]
             await self.send_json(message)
 
     async def live_mask(self, event: dict) -> None:
-        if self._is_newest(event.get("seq")):
+        if self._is_newest(event.get("seq")) and await self._still_member():
             self.newest = None
             message = {k: v for k, v in event.items() if k != "type"}
             message["type"] = "mask"
@@ -279,7 +304,7 @@ class AnnotateConsumer(AsyncWebsocketConsumer):
 
     async def live_error(self, event: dict) -> None:
         seq = event.get("seq")
-        if self.closing or (isinstance(seq, int) and not self._is_newest(seq)):
+        if self.closing or (isinstance(seq, int) and not self._is_newest(seq)) or not await self._still_member():
             return                                   # an answer nobody waits for any more
         if isinstance(seq, int):
             self.newest = None
@@ -287,7 +312,7 @@ class AnnotateConsumer(AsyncWebsocketConsumer):
                               seq if isinstance(seq, int) else None)
 
     async def live_warm(self, event: dict) -> None:
-        if self.closing:
+        if self.closing or not await self._still_member():
             return
         message = {k: v for k, v in event.items() if k in {"image_id", "ok", "cached", "kind", "mode", "fallback",
                                                             "worker", "decode_ms", "prepare_ms"}}

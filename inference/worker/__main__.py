@@ -39,6 +39,8 @@ def main(argv: list[str] | None = None) -> None:
     def start_heartbeat(**_: object) -> None:
         import redis
 
+        if args.pool == "solo":   # no pool child: this process computes, and is warmed before it takes sessions
+            preload()
         state["hb"] = Heartbeat(redis.Redis.from_url(runtime.redis_url()), queue).start()
         log.info("live worker ready on queue %s", queue)
 
@@ -48,10 +50,10 @@ def main(argv: list[str] | None = None) -> None:
         if hb is not None:
             hb.stop()
 
-    @signals.worker_process_init.connect(weak=False)
+    @signals.worker_process_init.connect(weak=False)     # prefork: in the pool child, after fork
     def preload(**_: object) -> None:
-        """In the pool child, after fork: build the runtime (scheduler threads), load the default model and run
-        one forward pass with it."""
+        """In the process that computes (the pool child after fork, or the worker itself with --pool solo): build
+        the runtime (scheduler threads), load the default model and run one forward pass with it."""
         rt = runtime.get()
         default = os.environ.get("CLICKLABEL_DEFAULT_MODEL", "default")
         try:

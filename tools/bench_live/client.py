@@ -165,7 +165,9 @@ async def burst(target: Target, mode: str, repeats: int = 5, clicks_per_burst: i
     finally:
         await ws.close()
     return {"final_ms": summary(finals), "masks_per_burst": delivered, "model_ms": summary(model),
-            "stages": {name: summary(values) for name, values in stages.items()}}
+            "stages": {name: summary(values) for name, values in stages.items()},
+            "final_all": [round(v, 1) for v in finals], "model_all": [round(v, 1) for v in model],
+            "stages_all": {name: [round(v, 1) for v in values] for name, values in stages.items()}}
 
 
 @dataclass

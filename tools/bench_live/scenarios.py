@@ -89,7 +89,8 @@ async def run_scenarios(stack: Stack, options: BenchOptions, say: Callable[[str]
         res = await client.burst(small, mode)
         out.update(burst_final_ms=res["final_ms"]["median"], burst_final_ms_p95=res["final_ms"]["p95"],
                    burst_model_ms_median=res["model_ms"]["median"], burst_masks_per_burst=res["masks_per_burst"],
-                   burst_stages_ms=res["stages"])
+                   burst_stages_ms=res["stages"], burst_final_ms_all=res["final_all"], burst_model_ms_all=res["model_all"],
+                   burst_stages_ms_all=res["stages_all"])
     if "concurrent" not in skip:
         say(f"concurrent: {options.sessions} sessions for {options.duration:.0f} s...")
         res = await client.concurrent(small, mode, options.sessions, options.duration, options.period)
