@@ -289,7 +289,9 @@ class AnnotateConsumer(AsyncWebsocketConsumer):
         return self.newest is not None and self.newest.seq == seq
 
     async def live_status(self, event: dict) -> None:
-        if self._is_newest(event.get("seq")) and await self._still_member():
+        # a status carries no project data: it never waits for a membership query (a burst's statuses must not
+        # hold up the clicks behind them)
+        if self._is_newest(event.get("seq")) and not self.closing:
             message = {"type": "status", "seq": event["seq"], "state": event.get("state", "computing")}
             if isinstance(event.get("position"), int):
                 message["position"] = event["position"]
