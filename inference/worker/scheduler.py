@@ -4,8 +4,9 @@ Celery tasks only hand jobs to this scheduler and return, so the worker keeps re
 computes. Two threads run the jobs:
 
 - the engine thread runs clicks, oldest first across connections, newest only within one connection (latest
-  wins: a queued older click of the same connection is dropped, a running one is interrupted between two
-  network layers, see `inference.worker.interrupt`);
+  wins: a queued older click of the same connection is replaced in its place in line, so that under load every
+  connection is served in turn; a running one is interrupted between two network layers, see
+  `inference.worker.interrupt`);
 - the prepare thread decodes images and builds their engine-session templates: the open image's first
   (`OPEN`), prefetches (`PREFETCH`) only while no click is running or waiting. A prefetch older than
   `prefetch_max_age_s` is dropped; one asked for by a connection that has closed waits `orphan_grace_s` for the
@@ -92,18 +93,20 @@ class Scheduler:
             self._call(fn, *args)
 
     def _submit_click(self, job: Job, notes: list) -> None:
+        index = len(self._clicks)
         for old in [j for j in self._clicks if j.key == job.key]:
             if old.seq >= job.seq:             # a newer click of this connection is already waiting
                 notes.append((self._dropped, (job, "stale")))
                 return
+            index = self._clicks.index(old)    # the newer click keeps the older one's place in line
             self._clicks.remove(old)
             notes.append((self._dropped, (old, "stale")))
         running = self._running["engine"]
         if running is not None and running.key == job.key and running.seq < job.seq:
             self._stop_reason["engine"] = "stale"
-        self._clicks.append(job)
+        self._clicks.insert(index, job)
         busy = running is not None and self._stop_reason["engine"] is None
-        position = int(busy) + len(self._clicks) - 1
+        position = int(busy) + index
         if position > 0:
             notes.append((self._queued, (job, position)))
 

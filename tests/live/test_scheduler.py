@@ -104,6 +104,22 @@ def test_latest_wins_per_connection_drops_queued_and_interrupts_running_clicks(r
     assert rec.positions[0] == (7, 1), "b's click reports one job ahead"
 
 
+def test_a_newer_click_keeps_its_connections_place_in_line(rec, make):
+    """Under load a connection that keeps clicking is not sent to the back of the queue each time."""
+    gate = threading.Event()
+    scheduler = make()
+    scheduler.submit(click("x", 1, gate))
+    assert rec.started.wait(2)
+    for sid in "abc":
+        scheduler.submit(click(sid, 1))
+    scheduler.submit(click("a", 2))
+    assert [key for _, key, _ in scheduler.pending()["engine"]] == ["a", "b", "c"]
+    assert rec.positions[-1] == (2, 1), "one job (the running one) ahead of a's newest click"
+    gate.set()
+    assert scheduler.wait_idle(5)
+    assert rec.log[1::2] == [("end", CLICK, 1), ("end", CLICK, 2), ("end", CLICK, 1), ("end", CLICK, 1)]
+
+
 def test_a_prefetch_of_the_image_being_opened_becomes_its_preparation(rec, make):
     gate = threading.Event()
     scheduler = make(orphan_grace_s=0.1)

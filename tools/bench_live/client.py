@@ -178,13 +178,14 @@ class SessionLog:
     clicks: int = 0
 
 
-async def concurrent(target: Target, mode: str, sessions: int, duration_s: float, period_s: float) -> dict:
-    """`sessions` sockets clicking every ~period_s for duration_s; errors = error messages, dropped
-    sockets, and sessions whose last click never got its mask."""
+async def concurrent(targets: list[Target], mode: str, sessions: int, duration_s: float, period_s: float) -> dict:
+    """`sessions` sockets (session i logged in as targets[i % len(targets)]) clicking every ~period_s for
+    duration_s; errors = error messages, dropped sockets, and sessions whose last click never got its mask."""
     logs = [SessionLog() for _ in range(sessions)]
 
     async def one(index: int) -> None:
         log = logs[index]
+        target = targets[index % len(targets)]
         rng = random.Random(100 + index)
         plan = click_plan(target.width, target.height, rng)
         try:
@@ -199,9 +200,11 @@ async def concurrent(target: Target, mode: str, sessions: int, duration_s: float
                 if message["type"] == "mask" and message["seq"] in log.sent:
                     log.latencies.append((time.perf_counter() - log.sent[message["seq"]]) * 1e3)
                     log.sent[message["seq"]] = -1.0
+                    steps[message["object_id"]] = message.get("steps", [])
                 elif message["type"] == "error":
                     log.errors.append(f"{message.get('code')}: {message.get('message')}")
 
+        steps: dict[str, list[int]] = {}     # per object: the steps of its last mask (as the browser keeps them)
         reading = asyncio.ensure_future(reader())
         try:
             await asyncio.sleep(rng.uniform(0, period_s))
@@ -213,7 +216,8 @@ async def concurrent(target: Target, mode: str, sessions: int, duration_s: float
                 log.sent[seq] = time.perf_counter()
                 log.clicks += 1
                 await ws.send(json.dumps({"type": "click", "seq": seq, "object_id": f"s{index}-{object_id}",
-                                          "clicks": clicks, "mode": mode}))
+                                          "clicks": clicks, "steps": steps.get(f"s{index}-{object_id}", []),
+                                          "mode": mode}))
                 await asyncio.sleep(period_s * rng.uniform(0.7, 1.3))
             deadline = time.monotonic() + 60
             while log.sent.get(seq, -1.0) >= 0 and time.monotonic() < deadline and not reading.done():

@@ -46,7 +46,9 @@ def bench_run(options: BenchOptions, say: Callable[[str], None] = print) -> dict
     `keep`); returns the results. `say` receives progress lines."""
     say("starting a private stack (redis, worker, daphne)...")
     fresh = 3 * options.rounds if "first_click" not in options.skip else 0
-    stack = start_stack(options.mode, options.model, workers=options.workers, pool=options.pool, fresh=fresh)
+    users = options.sessions if "concurrent" not in options.skip else 1
+    stack = start_stack(options.mode, options.model, workers=options.workers, pool=options.pool, fresh=fresh,
+                        users=users)
     try:
         return asyncio.run(run_scenarios(stack, options, say))
     finally:
@@ -93,7 +95,9 @@ async def run_scenarios(stack: Stack, options: BenchOptions, say: Callable[[str]
                    burst_stages_ms_all=res["stages_all"])
     if "concurrent" not in skip:
         say(f"concurrent: {options.sessions} sessions for {options.duration:.0f} s...")
-        res = await client.concurrent(small, mode, options.sessions, options.duration, options.period)
+        annotators = [client.Target(stack.ws_base, cookie, seed["small_image"], *small_size)
+                      for cookie in seed["cookies"]]     # one member per session (a user holds at most 8 sockets)
+        res = await client.concurrent(annotators, mode, options.sessions, options.duration, options.period)
         out.update(concurrent_sessions=res["sessions"], concurrent_errors=res["errors"],
                    concurrent_error_samples=res["error_samples"], concurrent_clicks=res["clicks"],
                    concurrent_masks=res["masks"], concurrent_latency_ms_median=res["latency"]["median"],

@@ -33,6 +33,7 @@ class Command(BaseCommand):
         parser.add_argument("--period", type=float, default=2.0, help="seconds between clicks per session")
         parser.add_argument("--rounds", type=int, default=5, help="first-click rounds (fresh images each)")
         parser.add_argument("--fresh", type=int, default=0, help=argparse.SUPPRESS)
+        parser.add_argument("--users", type=int, default=1, help=argparse.SUPPRESS)
         parser.add_argument("--workers", type=int, default=1, help="live worker processes")
         parser.add_argument("--pool", choices=["prefork", "solo"], default="prefork", help="worker pool")
         parser.add_argument("--skip", action="append", default=[], choices=list(SCENARIOS), help="skip a scenario")
@@ -41,7 +42,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts) -> None:
         if opts["seed_only"]:  # run by the private stack, inside its own environment
-            self.stdout.write(json.dumps(seed(opts["mode"], opts["model"], opts["fresh"])))
+            self.stdout.write(json.dumps(seed(opts["mode"], opts["model"], opts["fresh"], opts["users"])))
             return
         options = BenchOptions(mode=opts["mode"], model=opts["model"], clicks=opts["clicks"], warmup=opts["warmup"],
                                sessions=opts["sessions"], duration=opts["duration"], period=opts["period"],
