@@ -244,11 +244,13 @@ async def payload(target: Target, mode: str) -> dict:
     w, h = target.width, target.height
     clicks = [{"x": w * 0.45, "y": h * 0.5, "positive": True}, {"x": w * 0.1, "y": h * 0.5, "positive": False},
               {"x": w * 0.5, "y": h * 0.6, "positive": True}]
+    steps: list[int] = []
     try:
         for seq in range(1, 4):
             await ws.send(json.dumps({"type": "click", "seq": seq, "object_id": "big", "clicks": clicks[:seq],
-                                      "mode": mode}))
+                                      "steps": steps, "mode": mode}))
             mask, size, _ = await wait_mask(ws, seq, timeout=300)
+            steps = mask.get("steps", [])
             frames.append(size)
             pngs.append(len(mask["png"]) * 3 // 4)
             model.append(mask["model_ms"])
