@@ -1,6 +1,7 @@
 """Per-process holder of loaded networks: one load per (name, device), GrabCut when weights are missing.
 
-Names resolve through `inference.model_zoo.load_model` (registered names or checkpoint paths).
+Names resolve through `inference.model_zoo.load_model` (registered names or checkpoint paths). Every loaded network
+gets the interruption hooks of `inference.worker.interrupt` (no effect outside the worker's scheduler threads).
 Extra names can be registered for a worker with the environment variable
 `CLICKLABEL_WORKER_MODELS="name=/path/ckpt.pth;other=/path2.pth"` (used by tests and benchmarks).
 """
@@ -12,6 +13,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from inference.worker.interrupt import make_interruptible
 from inference.worker.requests import RequestError
 
 log = logging.getLogger(__name__)
@@ -59,11 +61,13 @@ class ModelHolder:
                 return Resolved(None, "grabcut", True, self._missing[name])
             model = self._models.get(name)
             if model is None:
+                from inference.catalog import COMBINED_MODELS
                 from inference.model_zoo import MODEL_REGISTRY, MissingWeightsError, load_model
 
-                if not self.is_path(name) and name not in MODEL_REGISTRY and name not in self.extra:
+                known = {*MODEL_REGISTRY, *COMBINED_MODELS, *self.extra}
+                if not self.is_path(name) and name not in known:
                     raise RequestError("unknown_model", f"no model named {name!r}; registered: "
-                                                        f"{', '.join(sorted({*MODEL_REGISTRY, *self.extra}))}")
+                                                        f"{', '.join(sorted(known))}")
 
                 try:
                     model = load_model(self.extra.get(name, name), device=self.device)
@@ -72,6 +76,7 @@ class ModelHolder:
                     self._missing[name] = ("no weights for the project's checkpoint on the worker" if self.is_path(name)
                                            else f"no weights for model {name!r} on the worker")  # no host path
                     return Resolved(None, "grabcut", True, self._missing[name])
+                make_interruptible(getattr(model, "net", model))   # a forward pass stops between layers on demand
                 self._models[name] = model
         return Resolved(model, mode)
 

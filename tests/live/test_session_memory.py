@@ -55,7 +55,7 @@ def test_fbrs_session_bytes_match_the_memory_the_sessions_take(tmp_path):
                 "mode": "f-brs-b"}))
 
     obj("warm-up")                  # the model, the image and the allocator's first arenas
-    engine.sessions.pop(("s", "warm-up", "default", "f-brs-b", None))
+    engine.sessions.pop(("u1.i1", "warm-up", "default", "f-brs-b", None))
     gc.collect()
     ctypes.CDLL("libc.so.6").malloc_trim(0)
     before = _rss_kb() * 1024
