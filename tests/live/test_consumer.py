@@ -168,6 +168,11 @@ async def test_a_user_holds_a_bounded_number_of_sockets(live_world, sent, monkey
 async def test_prefetches_and_new_objects_are_rate_limited_per_user(live_world, sent, monkeypatch):
     from labeling.live import limits
 
+    class OneMinute(limits.UserLimits):          # the counts are per clock minute: the test must not straddle two
+        def __init__(self, client, user_id):
+            super().__init__(client, user_id, clock=lambda: 60_000_030.0)
+
+    monkeypatch.setattr(limits, "UserLimits", OneMinute)
     monkeypatch.setattr(limits, "PREFETCHES_PER_MINUTE", 2)
     monkeypatch.setattr(limits, "NEW_OBJECTS_PER_MINUTE", 2)
     comm, _ = await open_socket(live_world)
@@ -266,7 +271,8 @@ async def test_a_click_of_a_removed_member_never_gets_its_mask(live_world, sent)
 async def test_prefetch_warms_the_next_image_and_checks_access(live_world, sent):
     comm, _ = await open_socket(live_world)
     await comm.send_json_to({"type": "prefetch", "image_id": live_world["other_image"].pk})
-    await comm.receive_nothing(timeout=0.3)
+    await comm.send_json_to({"type": "ping"})          # messages are handled in order: the pong follows the prefetch
+    assert await comm.receive_json_from(timeout=5) == {"type": "pong"}
     assert [(p["kind"], p["image"]["id"]) for p, _ in sent["warmup"]] == [
         ("open", live_world["image"].pk), ("prefetch", live_world["other_image"].pk)]
     await comm.send_json_to({"type": "prefetch", "image_id": 987654})
@@ -289,13 +295,14 @@ async def test_no_live_worker_is_a_typed_error(live_world, sent, live_redis):
 
 async def test_request_on_a_dead_worker_is_rerouted_with_the_full_click_list(live_world, sent, live_redis):
     forget(live_redis, WORKER_Q)
-    beat(live_redis, "clicks.dying.1", ttl_s=1.2)
+    beat(live_redis, "clicks.dying.1", ttl_s=60)
     comm, _ = await open_socket(live_world)
     await comm.send_json_to(click_msg(1, clicks=[(1, 2, True), (3, 4, False)]))
     await comm.receive_json_from()
     assert sent["click"][0][1] == "clicks.dying.1"
+    forget(live_redis, "clicks.dying.1")                     # the worker dies with the click (its heartbeat is gone)
     beat(live_redis, "clicks.alive.2", ttl_s=60)
-    status = await comm.receive_json_from(timeout=4)        # the watchdog re-sends once the heartbeat expired
+    status = await comm.receive_json_from(timeout=4)        # the watchdog re-sends once it finds the heartbeat gone
     assert status == {"type": "status", "seq": 1, "state": "queued"}
     (first, _), (second, queue) = sent["click"]
     assert queue == "clicks.alive.2" and second["clicks"] == first["clicks"] and second["seq"] == 1
