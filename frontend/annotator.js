@@ -59,14 +59,21 @@ function requestMask() {
   sendCurrentClicks();
 }
 
+let prefetched = false; // the next image is prefetched once this image's preparation finished
+
 const messageHandlers = {
   ready(msg) {
     store.dispatch({ type: "status/connection", connection: "ready", error: null });
+    store.dispatch({ type: "status/preparing", value: true });
     if (store.getState().current.clicks.length) requestMask(); // rebuild the worker's state after (re)connect
-    if (cfg.next_image_id) socket.send({ type: "prefetch", image_id: cfg.next_image_id });
+  },
+  warm(msg) {
+    if (msg.image_id !== cfg.image.id) return;
+    store.dispatch({ type: "status/preparing", value: false });
+    if (cfg.next_image_id && !prefetched) prefetched = socket.send({ type: "prefetch", image_id: cfg.next_image_id });
   },
   status(msg) {
-    store.dispatch({ type: "status/server", seq: msg.seq, state: msg.state });
+    store.dispatch({ type: "status/server", seq: msg.seq, state: msg.state, position: msg.position ?? null });
   },
   async mask(msg) {
     const s = store.getState();
@@ -74,7 +81,7 @@ const messageHandlers = {
     try {
       const img = await decodeProbPng(msg.png, msg.roi.width, msg.roi.height);
       store.dispatch({ type: "mask/received", seq: msg.seq, objectId: msg.object_id,
-        prob: { roi: msg.roi, data: img.data } });
+        prob: { roi: msg.roi, data: img.data }, steps: msg.steps });
       const t0 = sentAt.get(msg.seq);
       const rtt = t0 === undefined ? null : performance.now() - t0;
       sentAt.clear();

@@ -10,7 +10,7 @@
 
 import { overlayPlan, outlinePixels, outlineWidth } from "./overlay.js";
 import { decodeRle } from "./rle.js";
-import { clickPolarity, isDrag } from "./tools/click.js";
+import { clickPolarity, isDrag, isRepeatClick } from "./tools/click.js";
 import { pixelAt, screenToImage } from "./viewport.js";
 
 /**
@@ -25,7 +25,7 @@ export function hexToRgb(hex) {
 
 /**
  * Decode the worker's base64 8-bit grey PNG into probability bytes at the ROI's size (browser only).
- * The worker downscales ROIs longer than 2048 px; the PNG is then stretched over the ROI (bilinear).
+ * The worker downscales ROIs longer than 1024 px; the PNG is then stretched over the ROI (bilinear).
  * @param {string} b64
  * @param {number} width   ROI width in image pixels
  * @param {number} height  ROI height in image pixels
@@ -91,6 +91,7 @@ export class CanvasView {
     this.press = null; // active pointer gesture
     this.stroke = null; // stroke being painted
     this.hover = null; // last pointer position (screen)
+    this.lastClick = null; // {time, x, y, button} of the last click (a double-click counts once)
     this.frame = 0;
     this.bindPointer();
   }
@@ -303,6 +304,10 @@ export class CanvasView {
     const positive = clickPolarity(press);
     if (positive === null) return;
     const p = this.localPoint(ev);
+    const click = { time: ev.timeStamp, x: p.x, y: p.y, button: press.button };
+    const repeat = isRepeatClick(this.lastClick, click);
+    this.lastClick = click;
+    if (repeat) return;
     const px = pixelAt(this.state.view, p.x, p.y, this.state.image.width, this.state.image.height);
     if (px) this.emit("annotator:click", { x: px.x, y: px.y, positive });
   }

@@ -9,6 +9,23 @@ import { SHORTCUTS } from "./shortcuts.js";
 const $ = (id) => document.getElementById(id);
 
 /**
+ * What the status line says about the click in flight (or the image being prepared), honest under load:
+ * "waiting for worker…" until a worker took the click, "queued (n ahead)…" while it waits behind other
+ * annotators' clicks, "preparing image…" while the image is decoded and prepared, then "computing…".
+ * @param {object} state annotator state
+ * @returns {string}
+ */
+export function progressText(state) {
+  const st = state.status;
+  const pending = state.current.clicks.length > 0 && !state.current.probValid;
+  if (!pending) return st.preparing ? "preparing image…" : "";
+  if (st.state === "computing") return "computing…";
+  if (st.state === "preparing") return "preparing image…";
+  if (st.state === "queued" && st.position > 0) return `queued (${st.position} ahead)…`;
+  return st.preparing ? "preparing image…" : "waiting for worker…";
+}
+
+/**
  * The texts of the status line for a state.
  * @param {object} state annotator state
  * @returns {{connection: string, progress: string, timing: string, error: string}}
@@ -16,12 +33,11 @@ const $ = (id) => document.getElementById(id);
 export function statusLine(state) {
   const st = state.status;
   const live = st.connection === "ready" || st.connection === "open";
-  const pending = state.current.clicks.length > 0 && !state.current.probValid;
   const has = (v) => v !== null && v !== undefined;
   const rtt = has(st.rtt) ? ` (round trip ${Math.round(st.rtt)} ms)` : "";
   return {
     connection: `${live ? "●" : "○"} ${st.connection}`,
-    progress: pending ? (st.state === "computing" ? "computing…" : "queued…") : "",
+    progress: progressText(state),
     timing: has(st.ms) ? `${Math.round(st.ms)} ms/click${rtt} · ${st.device || "?"} · ${st.mode || ""}${st.model ? ` · ${st.model}` : ""}` : "",
     error: st.error || "",
   };

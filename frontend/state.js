@@ -1,17 +1,21 @@
 // Annotator state: a tiny store plus pure reducers and selectors. No DOM, no network.
 //
 // The object being edited ("current") keeps an undo history of its edits. An edit is
-// {clicks, strokes, prob, probValid}: the full click list, the brush/eraser strokes painted on top,
-// the last probability crop received for those clicks ({roi: {x, y, width, height}, data: Uint8Array}
-// of roi.width*roi.height bytes, 0..255) and whether that crop belongs to exactly these clicks.
-// Undo/redo restore a whole edit, so a mask seen before comes back without a round trip.
-// Coordinates are image pixels, (x, y) with x = column.
+// {clicks, strokes, prob, probValid, steps}: the full click list, the brush/eraser strokes painted on top,
+// the last probability crop received ({roi: {x, y, width, height}, data: Uint8Array} of roi.width*roi.height
+// bytes, 0..255), whether that crop belongs to exactly these clicks, and its steps: the click counts after
+// which the network predicted. The worker's mask is a function of (clicks, steps) (docs/live_protocol.md), so
+// the steps travel with the clicks (requests, drafts, undo history) and a reload, a reconnect or an undo after
+// a reload shows the very mask seen before. Undo/redo restore a whole edit, so a mask seen before comes back
+// without a round trip. Strokes stay with the object (drafts, saved annotations) and are painted over every
+// new network output. Coordinates are image pixels, (x, y) with x = column.
 
 import { encodeRle, roiProbsToMask } from "./rle.js";
 import { applyStrokes, validateStroke } from "./tools/brush.js";
 import { fitView, panBy, zoomAt } from "./viewport.js";
 
 export const HISTORY_LIMIT = 200;
+export const DRAFT_VERSION = 2;
 export const TOOLS = Object.freeze(["click", "brush", "erase"]);
 export const MODES = Object.freeze(["nobrs", "rgb-brs", "distmap-brs", "f-brs-a", "f-brs-b", "f-brs-c", "grabcut"]);
 
@@ -48,7 +52,7 @@ export function createStore(reducer, initial) {
 export function newObject(objectId, label = null) {
   return {
     objectId, annotationId: null, version: null, label, prevMask: null,
-    clicks: [], strokes: [], prob: null, probValid: true, expectSeq: 0,
+    clicks: [], strokes: [], prob: null, probValid: true, steps: [], expectSeq: 0,
   };
 }
 
@@ -79,7 +83,10 @@ export function initialState(cfg) {
     past: [],
     future: [],
     seq: 0,
-    status: { connection: "connecting", state: "idle", ms: null, rtt: null, device: null, mode: null, worker: null, error: null },
+    status: {
+      connection: "connecting", state: "idle", position: null, preparing: false, ms: null, rtt: null, device: null,
+      mode: null, worker: null, error: null,
+    },
     helpOpen: false,
     revision: 0, // bumped by every change of the in-progress object (drives autosave)
   };
@@ -88,7 +95,28 @@ export function initialState(cfg) {
 // --- reducers ----------------------------------------------------------------------------------
 
 function edit(cur) {
-  return { clicks: cur.clicks, strokes: cur.strokes, prob: cur.prob, probValid: cur.probValid };
+  return { clicks: cur.clicks, strokes: cur.strokes, prob: cur.prob, probValid: cur.probValid, steps: cur.steps };
+}
+
+/**
+ * Clean steps for `n` clicks: strictly increasing integers in [1, n] (anything else is dropped).
+ * @param {unknown} steps @param {number} n
+ * @returns {number[]}
+ */
+export function cleanSteps(steps, n) {
+  const out = [];
+  for (const s of Array.isArray(steps) ? steps : []) {
+    if (Number.isInteger(s) && s >= 1 && s <= n && (!out.length || s > out[out.length - 1])) out.push(s);
+  }
+  return out;
+}
+
+function cleanClicks(clicks) {
+  return (Array.isArray(clicks) ? clicks : []).map((c) => ({ x: Math.floor(c.x), y: Math.floor(c.y), positive: Boolean(c.positive) }));
+}
+
+function cleanStrokes(strokes) {
+  return (Array.isArray(strokes) ? strokes : []).map(validateStroke);
 }
 
 function pushHistory(state, current) {
@@ -110,7 +138,7 @@ function clamp01(v) {
 
 function objectFromAnnotation(a) {
   return {
-    id: a.id, label: a.label, rle: a.rle, clicks: a.clicks || [], version: a.version,
+    id: a.id, label: a.label, rle: a.rle, clicks: a.clicks || [], strokes: a.strokes || [], version: a.version,
     mode: a.mode || "", model_name: a.model_name || "", area: a.area, visible: true, edit_seconds: a.edit_seconds ?? null,
   };
 }
@@ -127,11 +155,11 @@ const handlers = {
   "mask/requested"(state) {
     return request(state);
   },
-  "mask/received"(state, { seq, objectId, prob }) {
+  "mask/received"(state, { seq, objectId, prob, steps }) {
     const cur = state.current;
     if (objectId !== cur.objectId || seq !== cur.expectSeq) return state; // stale: latest wins
     if (!prob || !prob.roi || !(prob.data instanceof Uint8Array)) throw new Error("mask/received needs prob {roi, data}");
-    return { ...state, current: { ...cur, prob, probValid: true } };
+    return { ...state, current: { ...cur, prob, probValid: true, steps: cleanSteps(steps, cur.clicks.length) } };
   },
   "stroke/add"(state, { stroke }) {
     const s = validateStroke(stroke);
@@ -142,7 +170,7 @@ const handlers = {
     const prev = state.past[state.past.length - 1];
     return {
       ...state, past: state.past.slice(0, -1), future: [edit(state.current), ...state.future],
-      current: { ...state.current, ...prev }, revision: state.revision + 1,
+      current: { ...state.current, ...prev, prob: prev.prob ?? state.current.prob }, revision: state.revision + 1,
     };
   },
   "history/redo"(state) {
@@ -150,7 +178,7 @@ const handlers = {
     const [next, ...rest] = state.future;
     return {
       ...state, past: [...state.past, edit(state.current)], future: rest,
-      current: { ...state.current, ...next }, revision: state.revision + 1,
+      current: { ...state.current, ...next, prob: next.prob ?? state.current.prob }, revision: state.revision + 1,
     };
   },
   "object/reset"(state, { objectId }) {
@@ -165,10 +193,12 @@ const handlers = {
   "object/edit"(state, { annotationId, objectId, prob }) {
     const obj = state.objects.find((o) => o.id === annotationId);
     if (!obj) return state;
+    // The network continues from the saved mask (prev_mask) with only the new clicks predicted (no steps yet);
+    // the object's strokes stay and are painted over every new output.
     const current = {
       ...newObject(objectId, obj.label), annotationId: obj.id, version: obj.version,
       prevMask: { annotation_id: obj.id }, clicks: obj.clicks.map((c) => ({ x: c.x, y: c.y, positive: Boolean(c.positive) })),
-      prob: prob || null, probValid: true,
+      strokes: cleanStrokes(obj.strokes), prob: prob || null, probValid: true,
     };
     return { ...state, current, past: [], future: [], revision: state.revision + 1 };
   },
@@ -184,16 +214,17 @@ const handlers = {
   },
   "draft/restored"(state, { draft }) {
     if (!draft || !Array.isArray(draft.clicks)) return state;
+    const clicks = cleanClicks(draft.clicks);
+    const strokes = cleanStrokes(draft.strokes);
     const current = {
       ...newObject(draft.object_id || state.current.objectId, draft.label ?? state.current.label),
       annotationId: draft.annotation_id ?? null, version: draft.annotation_version ?? null,
       prevMask: draft.annotation_id ? { annotation_id: draft.annotation_id } : null,
-      clicks: draft.clicks.map((c) => ({ x: Math.floor(c.x), y: Math.floor(c.y), positive: Boolean(c.positive) })),
-      strokes: (draft.strokes || []).map(validateStroke),
-      probValid: !(draft.clicks.length > 0),
+      clicks, strokes, steps: cleanSteps(draft.steps, clicks.length), probValid: !(clicks.length > 0),
     };
+    const past = (Array.isArray(draft.past) ? draft.past : []).map((e) => pastEdit(e, clicks, strokes)).filter(Boolean);
     const mode = MODES.includes(draft.mode) ? draft.mode : state.mode;
-    return { ...state, mode, current, past: [], future: [] };
+    return { ...state, mode, current, past: past.slice(-HISTORY_LIMIT), future: [] };
   },
   "label/select"(state, { labelId }) {
     if (!state.labels.some((l) => l.id === labelId)) return state;
@@ -232,12 +263,18 @@ const handlers = {
   "status/connection"(state, { connection, error }) {
     return { ...state, status: { ...state.status, connection, error: error ?? state.status.error } };
   },
-  "status/server"(state, { seq, state: serverState }) {
+  "status/server"(state, { seq, state: serverState, position = null }) {
     if (seq !== undefined && seq !== state.current.expectSeq) return state;
-    return { ...state, status: { ...state.status, state: serverState, error: null } };
+    return { ...state, status: { ...state.status, state: serverState, position, error: null } };
+  },
+  "status/preparing"(state, { value }) {
+    return { ...state, status: { ...state.status, preparing: Boolean(value) } };
   },
   "status/mask"(state, { ms, rtt = null, device, mode, worker, model = "" }) {
-    return { ...state, status: { ...state.status, state: "done", ms, rtt, device, mode, worker, model, error: null } };
+    return {
+      ...state,
+      status: { ...state.status, state: "done", position: null, preparing: false, ms, rtt, device, mode, worker, model, error: null },
+    };
   },
   "status/error"(state, { message }) {
     return { ...state, status: { ...state.status, state: "error", error: message } };
@@ -281,25 +318,58 @@ export function hasWork(state) {
   return state.current.clicks.length > 0 || state.current.strokes.length > 0;
 }
 
+function isPrefix(short, long, same) {
+  return short.length <= long.length && short.every((v, i) => same(v, long[i]));
+}
+
+const sameClick = (a, b) => a.x === b.x && a.y === b.y && a.positive === b.positive;
+
+/** One undo-history edit as the draft stores it: counts of the current clicks/strokes it is a prefix of. */
+function draftEdit(e, cur) {
+  if (isPrefix(e.clicks, cur.clicks, sameClick) && isPrefix(e.strokes, cur.strokes, (a, b) => a === b)) {
+    return { clicks: e.clicks.length, strokes: e.strokes.length, steps: e.steps };
+  }
+  return { clicks: e.clicks, strokes: e.strokes, steps: e.steps };
+}
+
+/** A draft's history edit back as a state edit (its mask is asked for again when undo reaches it). */
+function pastEdit(e, clicks, strokes) {
+  if (!e || typeof e !== "object") return null;
+  try {
+    const c = Number.isInteger(e.clicks) ? clicks.slice(0, e.clicks) : cleanClicks(e.clicks);
+    const s = Number.isInteger(e.strokes) ? strokes.slice(0, e.strokes) : cleanStrokes(e.strokes);
+    return { clicks: c, strokes: s, prob: null, probValid: c.length === 0, steps: cleanSteps(e.steps, c.length) };
+  } catch {
+    return null;
+  }
+}
+
 /**
- * The autosave payload of the in-progress object (JSON-safe; the mask itself is rebuilt from clicks).
+ * The autosave payload of the in-progress object (JSON-safe). The mask itself is not stored: it is a function of
+ * the clicks and their steps (the worker rebuilds it, pixel for pixel); the undo history keeps each edit's clicks,
+ * strokes and steps, as counts when they are prefixes of the current ones.
  * @param {object} state
  */
 export function draftFromState(state) {
   const c = state.current;
   return {
-    version: 1, object_id: c.objectId, annotation_id: c.annotationId, annotation_version: c.version,
-    label: c.label, clicks: c.clicks, strokes: c.strokes, mode: state.mode,
+    version: DRAFT_VERSION, object_id: c.objectId, annotation_id: c.annotationId, annotation_version: c.version,
+    label: c.label, clicks: c.clicks, strokes: c.strokes, steps: c.steps, mode: state.mode,
+    past: state.past.map((e) => draftEdit(e, c)),
   };
 }
 
 /**
- * The websocket click message for the in-progress object (contract: full click list, latest wins).
+ * The websocket click message for the in-progress object (contract: full click list and the steps of the mask
+ * it continues from, latest wins).
  * @param {object} state
  */
 export function clickMessage(state) {
   const c = state.current;
-  const msg = { type: "click", seq: c.expectSeq, object_id: c.objectId, clicks: c.clicks, mode: state.mode, model: state.model };
+  const msg = {
+    type: "click", seq: c.expectSeq, object_id: c.objectId, clicks: c.clicks, steps: cleanSteps(c.steps, c.clicks.length),
+    mode: state.mode, model: state.model,
+  };
   if (c.prevMask) msg.prev_mask = c.prevMask;
   return msg;
 }
@@ -314,7 +384,7 @@ export function annotationBody(state, mask) {
   if (c.label === null || c.label === undefined) throw new Error("pick a label first");
   const body = {
     image: state.image.id, label: c.label, mask: encodeRle(mask, state.image.width, state.image.height),
-    clicks: c.clicks, model_name: state.mode === "grabcut" ? "" : state.model, mode: state.mode,
+    clicks: c.clicks, strokes: c.strokes, model_name: state.mode === "grabcut" ? "" : state.model, mode: state.mode,
   };
   if (c.annotationId) body.version = c.version;
   return body;

@@ -9,6 +9,7 @@ export const FATAL_CLOSE_CODES = Object.freeze({
   4401: "not logged in",
   4403: "not a member of this project",
   4404: "no such image",
+  4429: "too many annotator tabs open; close one and reload",
 });
 
 /**

@@ -1,10 +1,12 @@
 """The live annotation websocket `/ws/annotate/{image_id}/` (protocol: docs/live_protocol.md).
 
-connect: 4401 anonymous, 4404 unknown image, 4403 not a member; then `ready` and a warm-up task.
-Each message: size, rate and schema checks, membership re-checked, then by type (click / prefetch /
-ping). Clicks go latest-wins to the Celery worker that holds the session; workers push `live.*`
-messages straight to this consumer's channel. A watchdog re-routes a request whose worker's
-heartbeat expired (the new worker rebuilds from the full click list) and gives up after a timeout.
+connect: 4401 anonymous, 4404 unknown image, 4403 not a member, 4429 too many sockets of this user; then the
+image's preparation is asked of its worker and `ready` sent. Each message: size, rate and schema checks,
+membership re-checked, then by type (click / prefetch / ping). Every click goes at once to the Celery worker that
+holds the session (its scheduler keeps the newest per connection); workers push `live.*` messages straight to
+this consumer's channel, which forwards those of the newest click. A watchdog re-routes the newest request when
+its worker's heartbeat expired (the new worker rebuilds from the click list and its steps) and gives up after a
+timeout. On close the worker is told to drop this connection's work.
 """
 from __future__ import annotations
 
@@ -22,24 +24,24 @@ from django.conf import settings
 
 from inference.worker.requests import ClickRequest, ImageRef, PrevMask
 from labeling.errors import ClickLabelError
-from labeling.live import access, dispatch
+from labeling.live import access, dispatch, limits
+from labeling.live.outstanding import CHECK, GIVE_UP, Outstanding, watchdog_step
 from labeling.live.placement import NoWorker, Placement
 from labeling.live.protocol import ClickMessage, PingMessage, PrefetchMessage, ProtocolError, decode, parse
 from labeling.live.ratelimit import StrikeCounter, TokenBucket
-from labeling.live.slot import LatestWinsSlot
 
 log = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED, CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_PROTOCOL = 4401, 4403, 4404, 4400
+CLOSE_TOO_MANY = 4429                         # the user holds MAX_SOCKETS_PER_USER sockets already
 RATE_PER_S, RATE_BURST = 30.0, 60            # messages per connection
 ABUSE_STRIKES, ABUSE_WINDOW_S = 30, 10.0      # refused messages before the socket is closed (4400)
 WATCHDOG_PERIOD_S = 0.5
 REROUTE_AFTER_S = 1.0                         # check the worker's heartbeat once a request is this old
 GIVE_UP_AFTER_S = dispatch.CLICK_EXPIRES_S + 10
 MAX_REROUTES = 3
-QUIET_S = 0.03                                # a pending click waits until clicks paused this long...
-MAX_HOLD_S = 0.15                             # ...but never longer than this
 PLACEMENT_RECHECK_S = 1.0                     # how long a looked-up session -> worker placement is reused
+KNOWN_OBJECTS = 256                           # object ids remembered per connection (new ones are rate-limited)
 
 
 def json_dumps(data: dict) -> str:
@@ -52,6 +54,7 @@ class AnnotateConsumer(AsyncWebsocketConsumer):
 
     ctx: access.ImageContext | None = None
     watchdog: asyncio.Task | None = None
+    closing = False                                  # closed by the server: no further messages are sent
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -70,16 +73,25 @@ class AnnotateConsumer(AsyncWebsocketConsumer):
         self.session = f"u{user.pk}.i{image_id}"
         self.redis = aioredis.Redis.from_url(settings.REDIS_URL)
         self.placement = Placement(self.redis)
-        self.slot: LatestWinsSlot[ClickRequest] = LatestWinsSlot()
+        self.limits = limits.UserLimits(self.redis, user.pk)
+        self.newest: Outstanding | None = None
         self.bucket = TokenBucket(RATE_PER_S, RATE_BURST)
         self.strikes = StrikeCounter(ABUSE_STRIKES, ABUSE_WINDOW_S)
+        self.objects: dict[str, None] = {}
+        self.checks: list[asyncio.Future] = []       # membership queries not yet awaited (see receive)
+        self.inflight_check: asyncio.Future | None = None
         self.last_seq = -1
-        self.last_click_at = 0.0
         self.queue: str | None = None
         self.queue_checked = 0.0
+        if await self.limits.open_socket(self.sid) > limits.MAX_SOCKETS_PER_USER:
+            await self.limits.close_socket(self.sid)
+            await self.redis.aclose()
+            self.ctx = None
+            await self._refuse(CLOSE_TOO_MANY)
+            return
         await self.accept()
         ctx = self.ctx
-        await self._warm(self.session, ctx, ctx.default_model, ctx.default_mode)
+        await self._warm("open", self.session, ctx)
         await self.send_json({"type": "ready", "image": {"id": ctx.image_id, "width": ctx.width, "height": ctx.height},
                               "project": {"id": ctx.project_id, "default_model": ctx.default_model,
                                           "default_mode": ctx.default_mode}})
@@ -93,12 +105,17 @@ class AnnotateConsumer(AsyncWebsocketConsumer):
             self.watchdog.cancel()
         if self.ctx is not None and hasattr(self, "redis"):
             try:
-                await self.placement.forget(self.sid)
+                if self.queue is not None:
+                    dispatch.send_cancel(self.sid, self.queue)
+                await self.limits.close_socket(self.sid)
+            except Exception as exc:  # Redis or the broker gone: nothing left to clean up here
+                log.info("clean-up of %s failed: %r", self.sid, exc)
             finally:
                 await self.redis.aclose()
 
     async def send_json(self, data: dict) -> None:
-        await self.send(text_data=json_dumps(data))
+        if not self.closing:
+            await self.send(text_data=json_dumps(data))
 
     async def send_error(self, code: str, message: str, seq: int | None = None) -> None:
         payload: dict[str, Any] = {"type": "error", "code": code, "message": message}
@@ -108,7 +125,7 @@ class AnnotateConsumer(AsyncWebsocketConsumer):
 
     # --- client -> server ------------------------------------------------------------------------
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if self.ctx is None:
+        if self.ctx is None or self.closing:
             return
         try:
             if not self.bucket.take():
@@ -117,42 +134,77 @@ class AnnotateConsumer(AsyncWebsocketConsumer):
         except ProtocolError as exc:
             await self.send_error(exc.code, exc.message, exc.seq)
             if self.strikes.strike():
+                self.newest, self.closing = None, True
                 await self.close(code=CLOSE_PROTOCOL)
             return
-        if not await database_sync_to_async(access.is_member)(self.user, self.ctx.project_id):
-            await self.send_error("forbidden", "you are no longer a member of this project")
-            await self.close(code=CLOSE_FORBIDDEN)
+        # Membership is checked for every message. A click is dispatched while its query runs (a burst is not
+        # held up by the database); every answer of a worker to this socket waits for the pending queries
+        # (`_still_member`), so nothing reaches a socket whose check failed. Other messages wait for their query.
+        # A message that arrives while a query is still running shares it (a burst costs one or two queries).
+        member = self.inflight_check
+        if member is None or member.done():
+            member = self.inflight_check = asyncio.ensure_future(
+                database_sync_to_async(access.is_member)(self.user, self.ctx.project_id))
+            member.add_done_callback(self._on_check)
+        if isinstance(message, ClickMessage):
+            if member not in self.checks:
+                self.checks.append(member)
+            await self.on_click(message)
+            await self.limits.touch_socket(self.sid)
             return
-        handler = self.HANDLERS[type(message)]
-        await handler(self, message)
+        if await self._still_member(member):
+            await self.HANDLERS[type(message)](self, message)
+            await self.limits.touch_socket(self.sid)
+
+    def _on_check(self, check: asyncio.Future) -> None:
+        """A membership query failed (or broke): close now rather than at the next answer."""
+        if check.cancelled() or check.exception() is not None or not check.result():
+            asyncio.ensure_future(self._still_member())
+
+    async def _still_member(self, *more: asyncio.Future) -> bool:
+        """Await the pending membership queries (and `more`); on a failed one, say so and close (once)."""
+        checks, self.checks = [*self.checks, *more], []
+        for check in checks:
+            if not await check and not self.closing:
+                self.newest, self.closing = None, True    # nothing more reaches this socket
+                await self.send(text_data=json_dumps({"type": "error", "code": "forbidden",
+                                                      "message": "you are no longer a member of this project"}))
+                await self.close(code=CLOSE_FORBIDDEN)
+        return not self.closing
 
     async def on_ping(self, message: PingMessage) -> None:
         await self.send_json({"type": "pong"})
 
     async def on_prefetch(self, message: PrefetchMessage) -> None:
+        if not await self.limits.allow("prefetch", limits.PREFETCHES_PER_MINUTE):
+            await self.send_error("rate_limited", f"at most {limits.PREFETCHES_PER_MINUTE} prefetches per minute")
+            return
         try:
             ctx = await database_sync_to_async(access.image_context)(self.user, message.image_id)
         except ClickLabelError as exc:
             await self.send_error(exc.code, exc.message)
             return
-        await self._warm(f"u{self.user_id}.i{ctx.image_id}", ctx, ctx.default_model, ctx.default_mode)
+        await self._warm("prefetch", f"u{self.user_id}.i{ctx.image_id}", ctx)
 
     async def on_click(self, message: ClickMessage) -> None:
         if message.seq <= self.last_seq:
             await self.send_error("stale_seq", f"seq must increase (last {self.last_seq})", message.seq)
             return
         self.last_seq = message.seq
-        self.last_click_at = time.monotonic()
+        if message.object_id not in self.objects:
+            if not await self.limits.allow("object", limits.NEW_OBJECTS_PER_MINUTE):
+                await self.send_error("rate_limited", f"at most {limits.NEW_OBJECTS_PER_MINUTE} new objects per "
+                                                      "minute", message.seq)
+                return
+            self.objects[message.object_id] = None
+            if len(self.objects) > KNOWN_OBJECTS:
+                del self.objects[next(iter(self.objects))]
         try:
             request = await self._build_request(message)
         except ClickLabelError as exc:
             await self.send_error(exc.code, exc.message, message.seq)
             return
-        await self.placement.set_latest(self.sid, message.seq)
-        if self.slot.offer(request, message.seq):
-            await self._dispatch(request)
-        else:
-            await self.send_json({"type": "status", "seq": message.seq, "state": "queued"})
+        await self._dispatch(request)
 
     HANDLERS = {ClickMessage: on_click, PrefetchMessage: on_prefetch, PingMessage: on_ping}
 
@@ -167,15 +219,18 @@ class AnnotateConsumer(AsyncWebsocketConsumer):
                             object_id=message.object_id, clicks=message.clicks,
                             image=ImageRef.from_payload(ctx.image_ref()),
                             model=message.model or ctx.default_model, mode=message.mode or ctx.default_mode,
-                            prev_mask=prev)
+                            prev_mask=prev, steps=message.steps)
 
     async def _dispatch(self, request: ClickRequest, exclude: str | None = None, attempts: int = 1) -> None:
         try:
             queue = await self._queue(exclude)
         except NoWorker as exc:
+            self.newest = None
             await self.send_error("no_worker", str(exc), request.seq)
             return
-        self.slot.start(request, request.seq, queue, attempts)
+        if self.closing:
+            return
+        self.newest = Outstanding(request, request.seq, queue, attempts=attempts)
         payload = request.to_task()
         payload["sent_at"] = time.time()
         dispatch.send_click(payload, queue)
@@ -196,83 +251,70 @@ class AnnotateConsumer(AsyncWebsocketConsumer):
         self.queue_checked = now
         return self.queue
 
-    async def _warm(self, session: str, ctx: access.ImageContext, model: str, mode: str) -> None:
+    async def _warm(self, kind: str, session: str, ctx: access.ImageContext) -> None:
+        """Ask the worker that serves (or will serve) `session` to prepare `ctx`'s image: `kind` "open" (this
+        connection's image) or "prefetch" (the next one)."""
         try:
             queue = await (self._queue() if session == self.session else self.placement.queue_for(session))
         except NoWorker:
             await self.send_error("no_worker", "no click worker is running")
             return
-        dispatch.send_warmup({"reply_channel": self.channel_name, "model": model, "mode": mode,
-                              "image": ctx.image_ref()}, queue)
-
-    async def _finished(self, seq: int) -> None:
-        """The in-flight request ended: send the pending one, once clicks have paused for QUIET_S
-        (a burst then costs one more inference, not one per in-flight result that turns stale)."""
-        pending = self.slot.finish(seq)
-        if pending is None:
-            return
-        if time.monotonic() - self.last_click_at >= QUIET_S:
-            await self._dispatch(pending)
-            return
-        self.slot.hold(pending, pending.seq)
-        asyncio.ensure_future(self._release_when_quiet(time.monotonic()))
-
-    async def _release_when_quiet(self, since: float) -> None:
-        while True:
-            now = time.monotonic()
-            wait = QUIET_S - (now - self.last_click_at)
-            if wait <= 0 or now - since >= MAX_HOLD_S:
-                break
-            await asyncio.sleep(min(wait, MAX_HOLD_S - (now - since)))
-        request = self.slot.release()
-        if request is not None:
-            await self._dispatch(request)
+        dispatch.send_warmup({"kind": kind, "reply_channel": self.channel_name, "sid": self.sid,
+                              "model": ctx.default_model, "mode": ctx.default_mode, "image": ctx.image_ref()}, queue)
 
     async def _watch(self) -> None:
-        """Re-route a request whose worker died; give up on one that never answers."""
-        while self.slot.inflight is not None:
+        """Re-route the newest request when its worker died; give up on one that never answers."""
+        while self.newest is not None:
             await asyncio.sleep(WATCHDOG_PERIOD_S)
-            inflight = self.slot.inflight
-            if inflight is None:
+            out = self.newest
+            if out is None:
                 return
-            age = time.monotonic() - inflight.sent_at
-            if age > GIVE_UP_AFTER_S:
-                await self.send_error("timeout", "the worker did not answer in time", inflight.seq)
-                await self._finished(inflight.seq)
-            elif age > REROUTE_AFTER_S and not await self.placement.is_alive(inflight.queue):
-                if inflight.attempts >= MAX_REROUTES:
-                    await self.send_error("worker_lost", "the click workers keep failing", inflight.seq)
-                    await self._finished(inflight.seq)
+            step = watchdog_step(out, time.monotonic(), REROUTE_AFTER_S, GIVE_UP_AFTER_S)
+            if step == GIVE_UP:
+                self.newest = None
+                await self.send_error("timeout", "the worker did not answer in time", out.seq)
+            elif step == CHECK and not await self.placement.is_alive(out.queue):
+                if out is not self.newest:
                     continue
-                log.warning("worker %s lost; re-routing session %s", inflight.queue, self.session)
-                newest = self.slot.abandon()
-                await self._dispatch(newest, exclude=inflight.queue, attempts=inflight.attempts + 1)
+                if out.attempts >= MAX_REROUTES:
+                    self.newest = None
+                    await self.send_error("worker_lost", "the click workers keep failing", out.seq)
+                    continue
+                log.warning("worker %s lost; re-routing session %s", out.queue, self.session)
+                await self._dispatch(out.request, exclude=out.queue, attempts=out.attempts + 1)
 
     # --- worker -> server (channel layer) --------------------------------------------------------
+    def _is_newest(self, seq: Any) -> bool:
+        return self.newest is not None and self.newest.seq == seq
+
     async def live_status(self, event: dict) -> None:
-        inflight = self.slot.inflight
-        if inflight is not None and inflight.seq == event.get("seq"):
-            await self.send_json({"type": "status", "seq": event["seq"], "state": event.get("state", "computing")})
+        # a status carries no project data: it never waits for a membership query (a burst's statuses must not
+        # hold up the clicks behind them)
+        if self._is_newest(event.get("seq")) and not self.closing:
+            message = {"type": "status", "seq": event["seq"], "state": event.get("state", "computing")}
+            if isinstance(event.get("position"), int):
+                message["position"] = event["position"]
+            await self.send_json(message)
 
     async def live_mask(self, event: dict) -> None:
-        seq = event.get("seq")
-        if self.slot.inflight is not None and self.slot.inflight.seq == seq:
+        if self._is_newest(event.get("seq")) and await self._still_member():
+            self.newest = None
             message = {k: v for k, v in event.items() if k != "type"}
             message["type"] = "mask"
             await self.send_json(message)
-            await self._finished(seq)
 
     async def live_error(self, event: dict) -> None:
         seq = event.get("seq")
+        if self.closing or (isinstance(seq, int) and not self._is_newest(seq)) or not await self._still_member():
+            return                                   # an answer nobody waits for any more
+        if isinstance(seq, int):
+            self.newest = None
         await self.send_error(str(event.get("code", "inference_failed")), str(event.get("message", "")),
                               seq if isinstance(seq, int) else None)
-        if isinstance(seq, int):
-            await self._finished(seq)
-
-    async def live_stale(self, event: dict) -> None:
-        await self._finished(event.get("seq"))
 
     async def live_warm(self, event: dict) -> None:
-        message = {k: v for k, v in event.items() if k in {"image_id", "ok", "mode", "fallback", "worker",
-                                                            "decode_ms", "forward_ms"}}
+        if self.closing or not await self._still_member():
+            return
+        message = {k: v for k, v in event.items() if k in {"image_id", "ok", "cached", "kind", "mode", "fallback",
+                                                            "worker", "decode_ms", "prepare_ms"}}
         await self.send_json({"type": "warm", **message})

@@ -118,6 +118,10 @@ class Annotation(models.Model):
     edit_seconds = models.FloatField(null=True, blank=True,
                                      help_text="Active editing time of the object in seconds, as measured by the "
                                                "annotator's browser (null when unknown, e.g. imports).")
+    strokes = models.JSONField(default=list, blank=True,
+                               help_text='Brush/eraser corrections painted over the network\'s mask, in order: '
+                                         '[{"mode": "brush"|"erase", "radius": number, "points": [[x, y], ...]}, ...] '
+                                         'in image pixels')
     model_name = models.CharField(max_length=200, blank=True)
     mode = models.CharField(max_length=32, blank=True)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,

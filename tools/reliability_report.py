@@ -61,7 +61,12 @@ FINDINGS: list[tuple[str, list[str]]] = [
       "tests/labeling/test_zip_limits.py::test_an_end_record_that_understates_the_count_is_refused"]),
     ("Websocket: every connect and prefetch queued a full warm-up forward; new object ids created engine "
      "sessions without bound per user.",
-     []),   # TODO(lead): the tests of finding 7
+     ["tests/live/test_consumer.py::test_a_user_holds_a_bounded_number_of_sockets",
+      "tests/live/test_consumer.py::test_prefetches_and_new_objects_are_rate_limited_per_user",
+      "tests/live/test_worker_units.py::test_one_user_with_many_objects_evicts_only_their_own_sessions",
+      "tests/live/test_worker_units.py::test_a_prepared_image_starts_at_once_and_a_cold_click_says_preparing",
+      "tests/live/test_scheduler.py::test_a_prefetch_waits_while_clicks_run_and_the_open_image_does_not",
+      "tests/live/test_scheduler.py::test_stale_prefetches_are_dropped_and_deadlines_stop_a_job"]),
     ("Long SQLite write transactions (uploads writing files inside the transaction, a COCO import in one "
      "transaction) made annotators' saves fail with \"database is locked\".",
      ["tests/labeling/test_sqlite_locking.py::test_saves_are_not_locked_out_by_a_big_write"]),

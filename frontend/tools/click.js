@@ -39,3 +39,18 @@ export function normaliseClick(click, width, height) {
   }
   return { x, y, positive: Boolean(click.positive) };
 }
+
+/** Presses of the same button this close in time (ms) and space (screen px) are one click (a double-click). */
+export const DOUBLE_CLICK_MS = 500;
+
+/**
+ * Whether a click repeats the previous one: a double-click (or triple) counts once. Both are
+ * {time: ms, x, y: screen px, button}; `prev` may be null.
+ * @param {{time: number, x: number, y: number, button: number}|null} prev
+ * @param {{time: number, x: number, y: number, button: number}} next
+ * @returns {boolean}
+ */
+export function isRepeatClick(prev, next) {
+  return Boolean(prev) && prev.button === next.button && next.time - prev.time >= 0
+    && next.time - prev.time <= DOUBLE_CLICK_MS && !isDrag(prev.x, prev.y, next.x, next.y);
+}

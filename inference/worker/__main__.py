@@ -41,6 +41,8 @@ def main(argv: list[str] | None = None) -> None:
     def start_heartbeat(**_: object) -> None:
         import redis
 
+        if args.pool == "solo":   # no pool child: this process computes, and is warmed before it takes sessions
+            preload()
         state["hb"] = Heartbeat(redis.Redis.from_url(runtime.redis_url()), queue).start()
         log.info("live worker ready on queue %s", queue)
 
@@ -50,16 +52,16 @@ def main(argv: list[str] | None = None) -> None:
         if hb is not None:
             hb.stop()
 
-    @signals.worker_process_init.connect(weak=False)
+    @signals.worker_process_init.connect(weak=False)     # prefork: in the pool child, after fork
     def preload(**_: object) -> None:
-        """In the pool child, after fork: build the runtime and load the default model."""
+        """In the process that computes (the pool child after fork, or the worker itself with --pool solo): build
+        the runtime (scheduler threads), load the default model and run one forward pass with it."""
         rt = runtime.get()
-        default = os.environ.get("CLICKLABEL_DEFAULT_MODEL")
-        if default:
-            try:
-                rt.engine.holder.resolve(default, os.environ.get("CLICKLABEL_DEFAULT_MODE", "f-brs-b"))
-            except Exception as exc:  # the engine reports per click; a worker without a model still serves GrabCut
-                log.warning("could not preload %s: %r", default, exc)
+        default = os.environ.get("CLICKLABEL_DEFAULT_MODEL", "default")
+        try:
+            rt.engine.warm_model(default, os.environ.get("CLICKLABEL_DEFAULT_MODE", "f-brs-b"))
+        except Exception as exc:  # the engine reports per click; a worker without a model still serves GrabCut
+            log.warning("could not preload %s: %r", default, exc)
 
     argv = ["worker", "-Q", queue, "-n", f"live-{os.getpid()}@{socket.gethostname()}", "--pool", args.pool,
             "--concurrency", "1", "--prefetch-multiplier", "1", "--without-gossip", "--without-mingle",

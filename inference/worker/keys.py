@@ -21,12 +21,17 @@ def placement(session: str) -> str:
     return f"{PREFIX}:place:{session}"
 
 
-def latest(sid: str) -> str:
-    """Key holding the newest click `seq` the consumer of connection `sid` has seen (latest wins)."""
-    return f"{PREFIX}:latest:{sid}"
-
-
 def worker_queue(hostname: str, pid: int) -> str:
     """The click queue of one worker process: `clicks.<hostname>.<pid>`."""
     safe_host = "".join(c if c.isalnum() or c in "-_" else "-" for c in hostname)
     return f"{QUEUE_PREFIX}.{safe_host}.{pid}"
+
+
+def user_sockets(user_id: int) -> str:
+    """Sorted set of the open live connections (sid -> unix time last seen) of one user (socket cap)."""
+    return f"{PREFIX}:sockets:u{user_id}"
+
+
+def user_rate(user_id: int, kind: str, window: int) -> str:
+    """Counter of `kind` events (prefetches, new objects) of one user in the fixed time window `window`."""
+    return f"{PREFIX}:rate:u{user_id}:{kind}:{window}"

@@ -8,16 +8,23 @@ shared by every session of a worker and never counted.
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 
 MAX_DEPTH = 12
 
 
-def held_bytes(*roots: Any) -> int:
+def held_bytes(*roots: Any, exclude: Iterable[Any] = ()) -> int:
     """Bytes of the distinct array buffers reachable from `roots` through attributes, dataclass fields, dicts,
-    lists, tuples and sets (a buffer shared by several arrays or views counts once)."""
+    lists, tuples and sets (a buffer shared by several arrays or views counts once); buffers also reachable from
+    `exclude` (data shared with something counted elsewhere, e.g. a prepared image's template) are not counted."""
+    shared = _buffers(tuple(exclude)) if exclude else {}
+    return sum(size for address, size in _buffers(roots).items() if address not in shared)
+
+
+def _buffers(roots: tuple[Any, ...]) -> dict[int, int]:
+    """Address -> size of every distinct array buffer reachable from `roots` (see `held_bytes`)."""
     torch = sys.modules.get("torch")   # never imported here: a session without torch holds no tensors
     tensor = torch.Tensor if torch is not None else ()
     module = torch.nn.Module if torch is not None else ()
@@ -50,7 +57,7 @@ def held_bytes(*roots: Any) -> int:
             for name in getattr(type(obj), "__slots__", ()):
                 children.append(getattr(obj, name, None))
         stack.extend((child, depth + 1) for child in children)
-    return sum(buffers.values())
+    return buffers
 
 
 M_MMAP_THRESHOLD = -3            # glibc's mallopt parameter number

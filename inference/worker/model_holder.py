@@ -2,7 +2,8 @@
 
 Names resolve through `inference.model_zoo.load_model` (registered names or checkpoint paths); a project's
 adapted model `project-<id>-v<n>` is the file `models/project-<id>/v<n>.pth` under the media folder
-(`inference.adaptation.names.media_root`), loaded weights-only like every checkpoint.
+(`inference.adaptation.names.media_root`), loaded weights-only like every checkpoint. Every loaded network
+gets the interruption hooks of `inference.worker.interrupt` (no effect outside the worker's scheduler threads).
 Extra names can be registered for a worker with the environment variable
 `CLICKLABEL_WORKER_MODELS="name=/path/ckpt.pth;other=/path2.pth"` (used by tests and benchmarks).
 """
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from inference.adaptation.names import version_file
+from inference.worker.interrupt import make_interruptible
 from inference.worker.requests import RequestError
 
 log = logging.getLogger(__name__)
@@ -62,15 +64,16 @@ class ModelHolder:
                 return Resolved(None, "grabcut", True, self._missing[name])
             model = self._models.get(name)
             if model is None:
+                from inference.catalog import COMBINED_MODELS
                 from inference.model_zoo import MODEL_REGISTRY, MissingWeightsError, load_model
 
+                known = {*MODEL_REGISTRY, *COMBINED_MODELS, *self.extra}
                 version = version_file(name)   # a project's adapted model: a file in media storage
                 if version is not None and not version.is_file():
                     raise RequestError("unknown_model", f"no model version {name!r}")
-                if (version is None and not self.is_path(name) and name not in MODEL_REGISTRY
-                        and name not in self.extra):
+                if version is None and not self.is_path(name) and name not in known:
                     raise RequestError("unknown_model", f"no model named {name!r}; registered: "
-                                                        f"{', '.join(sorted({*MODEL_REGISTRY, *self.extra}))}")
+                                                        f"{', '.join(sorted(known))}")
 
                 try:
                     model = load_model(version or self.extra.get(name, name), device=self.device)
@@ -79,6 +82,7 @@ class ModelHolder:
                     self._missing[name] = ("no weights for the project's checkpoint on the worker" if self.is_path(name)
                                            else f"no weights for model {name!r} on the worker")  # no host path
                     return Resolved(None, "grabcut", True, self._missing[name])
+                make_interruptible(getattr(model, "net", model))   # a forward pass stops between layers on demand
                 self._models[name] = model
         return Resolved(model, mode)
 

@@ -6,10 +6,14 @@ tell them apart, and a network's faint background (p ≈ 0.001–0.05 everywhere
 ROI the whole image and the PNG noisy (measured at 4000×3000 with the default network: 307 kB → 70 kB).
 Outside the ROI the sent value is 0 by construction, so the crop itself loses nothing at 8-bit precision.
 
-A ROI longer than `MAX_PNG_SIDE` pixels is sent downscaled (INTER_AREA) so that its longest side is
+A ROI longer than `MAX_PNG_SIDE` (1024) pixels is sent downscaled (INTER_AREA) so that its longest side is
 `MAX_PNG_SIDE`; `roi` still names the full-resolution rectangle and the client stretches the PNG over it
-(bilinear). The network's map is itself upsampled from a ≤ 480-px input, so little is lost; at 4000×3000
-the first frame of the default network shrank from 707 kB to ~200 kB (docs/benchmarks.md).
+(bilinear). 1024 px is the resolution at which the guided filter fits its coefficients (`GuidedFilterParams.
+max_side`) and more than the network's input (longest side 800), so the stretched map differs from the full one
+only along edges: on the bench's 4000×3000 first click, 82 of 2.7 million object pixels at threshold 0.49
+(44 at 2048 px), for a PNG of 44 kB instead of 171 kB. The PNG is deflated with zlib's run-length strategy
+(smaller than the default filters on these maps at the speed of level 1). Alternatives measured and not
+adopted: docs/experiments.md, "Live mask payload".
 """
 from __future__ import annotations
 
@@ -19,12 +23,12 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-PNG_COMPRESSION = 1  # zlib level: 1 is ~3x faster than the default 3 and only a few % larger here
+PNG_PARAMS = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE]
 # The annotator's threshold slider starts at 0.05 (frontend/templates/labeling/annotate.html), and a pixel
 # shows as object when q / 255 > threshold: every q ≤ FLOOR_Q is background at every offered threshold.
 MIN_CLIENT_THRESHOLD = 0.05
 FLOOR_Q = int(MIN_CLIENT_THRESHOLD * 255)  # 12
-MAX_PNG_SIDE = 2048
+MAX_PNG_SIDE = 1024
 
 
 @dataclass(frozen=True)
@@ -66,7 +70,7 @@ def encode_roi_png(probs: np.ndarray) -> RoiPng:
         scale = MAX_PNG_SIDE / max(w, h)
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
         crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
-    ok, buf = cv2.imencode(".png", crop, [cv2.IMWRITE_PNG_COMPRESSION, PNG_COMPRESSION])
+    ok, buf = cv2.imencode(".png", crop, PNG_PARAMS)
     if not ok:
         raise RuntimeError("PNG encoding failed")
     return RoiPng(x=x, y=y, width=w, height=h, png=buf.tobytes())

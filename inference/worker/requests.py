@@ -64,6 +64,7 @@ class ClickRequest:
     model: str
     mode: str
     prev_mask: PrevMask | None = None
+    steps: tuple[int, ...] = ()    # click counts after which the network predicted (inference.worker.live_session)
     sent_at: float = 0.0           # unix time the consumer dispatched it (for queue-wait stats)
     extra: dict = field(default_factory=dict)
 
@@ -71,6 +72,7 @@ class ClickRequest:
         """JSON-serialisable kwargs for the Celery task."""
         data = asdict(self)
         data["clicks"] = [{"x": x, "y": y, "positive": p} for x, y, p in self.clicks]
+        data["steps"] = list(self.steps)
         return data
 
     @classmethod
@@ -81,12 +83,13 @@ class ClickRequest:
             prev = data.get("prev_mask")
             prev_mask = PrevMask(int(prev["annotation_id"]), dict(prev["rle"])) if prev else None
             clicks = parse_clicks(data["clicks"], image.width, image.height)
+            steps = parse_steps(data.get("steps") or [], len(clicks))
             mode = str(data["mode"])
             if mode not in MODES:
                 raise RequestError("unknown_mode", f"unknown mode {mode!r}; one of {', '.join(MODES)}")
             return cls(sid=str(data["sid"]), session=str(data["session"]), reply_channel=str(data["reply_channel"]),
                        seq=int(data["seq"]), object_id=str(data["object_id"]), clicks=clicks, image=image,
-                       model=str(data["model"]), mode=mode, prev_mask=prev_mask,
+                       model=str(data["model"]), mode=mode, prev_mask=prev_mask, steps=steps,
                        sent_at=float(data.get("sent_at") or 0.0), extra=dict(data.get("extra") or {}))
         except RequestError:
             raise
@@ -115,4 +118,21 @@ def parse_clicks(raw: Any, width: int, height: int) -> tuple[tuple[float, float,
         if not (0 <= x < width and 0 <= y < height):
             raise RequestError("out_of_bounds", f"click {i} at ({x}, {y}) is outside the {width}x{height} image")
         out.append((float(x), float(y), positive))
+    return tuple(out)
+
+
+def parse_steps(raw: Any, n_clicks: int) -> tuple[int, ...]:
+    """[s1, s2, ...] -> (s1, s2, ...): strictly increasing integers in [1, n_clicks] (the click counts after which
+    the network predicted; docs/live_protocol.md, "Masks are a function of the clicks")."""
+    if not isinstance(raw, list):
+        raise RequestError("bad_schema", "steps must be a list of click counts")
+    if len(raw) > MAX_CLICKS:
+        raise RequestError("bad_schema", f"at most {MAX_CLICKS} steps")
+    out: list[int] = []
+    for step in raw:
+        if isinstance(step, bool) or not isinstance(step, int) or not 1 <= step <= n_clicks:
+            raise RequestError("bad_schema", f"steps must be integers in [1, {n_clicks}] (the number of clicks)")
+        if out and step <= out[-1]:
+            raise RequestError("bad_schema", "steps must be strictly increasing")
+        out.append(step)
     return tuple(out)

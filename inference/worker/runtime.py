@@ -1,5 +1,5 @@
 """Per-process worker state, created lazily in the process that uses it (after the pool forked):
-the Redis client, the channel sender with its persistent loop, the live engine and the queue name."""
+the channel sender with its persistent loop, the live engine, the scheduler's threads and the queue name."""
 from __future__ import annotations
 
 import os
@@ -7,9 +7,9 @@ import socket
 import threading
 from dataclasses import dataclass
 
-import redis
-
 from inference.worker import keys
+from inference.worker.jobs import LiveRunner, Replies, build_scheduler
+from inference.worker.scheduler import Scheduler
 from inference.worker.sender import ChannelSender, redis_channel_layer_factory
 from inference.worker.service import LiveEngine
 
@@ -39,10 +39,12 @@ def queue_name() -> str:
 @dataclass
 class Runtime:
     pid: int
-    redis: redis.Redis
     sender: ChannelSender
     engine: LiveEngine
     queue: str
+    replies: Replies
+    runner: LiveRunner
+    scheduler: Scheduler
 
 
 _runtime: Runtime | None = None
@@ -55,7 +57,10 @@ def get() -> Runtime:
     with _lock:
         if _runtime is None or _runtime.pid != os.getpid():
             url = redis_url()
-            _runtime = Runtime(pid=os.getpid(), redis=redis.Redis.from_url(url),
-                               sender=ChannelSender(redis_channel_layer_factory(url)),
-                               engine=LiveEngine(), queue=queue_name())
+            sender = ChannelSender(redis_channel_layer_factory(url))
+            engine, queue = LiveEngine(), queue_name()
+            replies = Replies(sender, queue)
+            runner = LiveRunner(engine, replies)
+            _runtime = Runtime(pid=os.getpid(), sender=sender, engine=engine, queue=queue, replies=replies,
+                               runner=runner, scheduler=build_scheduler(runner))
         return _runtime

@@ -3,7 +3,8 @@
 `async_to_sync(layer.send)` builds a new loop and a new Redis connection per call (~3.3 ms, and
 "Event loop is closed" errors); a long-lived loop thread costs ~0.4 ms per send (INFRA.md). The
 loop and the channel layer are created lazily in the process that first sends, i.e. after the
-Celery pool has forked; a sender created in another process (pid changed) is rebuilt.
+Celery pool has forked; a sender created in another process (pid changed) is rebuilt. Messages are sent in the
+order `send` was called, also those not waited for (a `computing` status never overtakes its mask).
 """
 from __future__ import annotations
 
@@ -46,6 +47,7 @@ class ChannelSender:
         self._pid: int | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._layer: Any = None
+        self._order: asyncio.Lock | None = None
 
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:
         with self._lock:
@@ -61,13 +63,16 @@ class ChannelSender:
                 thread = threading.Thread(target=run, name="channel-sender", daemon=True)
                 thread.start()
                 ready.wait(5)
-                self._loop, self._pid, self._layer = loop, os.getpid(), None
+                self._loop, self._pid, self._layer, self._order = loop, os.getpid(), None, None
             return self._loop
 
     async def _send(self, channel: str, message: dict) -> None:
-        if self._layer is None:
-            self._layer = self._factory()
-        await self._layer.send(channel, message)
+        if self._order is None:
+            self._order = asyncio.Lock()   # FIFO: coroutines acquire it in the order they were scheduled
+        async with self._order:
+            if self._layer is None:
+                self._layer = self._factory()
+            await self._layer.send(channel, message)
 
     def send(self, channel: str, message: dict, wait: bool = True) -> None:
         """Send `message` (must carry "type") to `channel`; blocks until Redis accepted it, unless

@@ -50,6 +50,8 @@ class AnnotationListCreateApi(APIView):
         rle = serializers.JSONField(required=False, help_text=MASK_HELP)
         mask = serializers.JSONField(required=False, help_text="The older name of `rle` (accepted on input).")
         clicks = serializers.JSONField(required=False, default=list)
+        strokes = serializers.JSONField(required=False, default=list,
+                                        help_text='Brush/eraser corrections: [{"mode", "radius", "points"}, ...].')
         model_name = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
         mode = serializers.CharField(required=False, allow_blank=True, default="", max_length=32)
         edit_seconds = serializers.FloatField(required=False, allow_null=True, default=None,
@@ -75,7 +77,8 @@ class AnnotationListCreateApi(APIView):
         annotation = annotation_create(
             image=image, user=request.user, label=label,
             mask=parse_mask_payload(payload, image.height, image.width), clicks=values["clicks"],
-            model_name=values["model_name"], mode=values["mode"], edit_seconds=values["edit_seconds"])
+            strokes=values["strokes"], model_name=values["model_name"], mode=values["mode"],
+            edit_seconds=values["edit_seconds"])
         return Response(AnnotationOutputSerializer(annotation).data, status=status.HTTP_201_CREATED)
 
 
@@ -86,6 +89,7 @@ class AnnotationDetailApi(APIView):
         rle = serializers.JSONField(required=False, help_text=MASK_HELP)
         mask = serializers.JSONField(required=False, help_text="The older name of `rle` (accepted on input).")
         clicks = serializers.JSONField(required=False)
+        strokes = serializers.JSONField(required=False)
         model_name = serializers.CharField(required=False, allow_blank=True, max_length=200)
         mode = serializers.CharField(required=False, allow_blank=True, max_length=32)
         edit_seconds = serializers.FloatField(required=False, allow_null=True,
@@ -104,7 +108,8 @@ class AnnotationDetailApi(APIView):
         values = data.validated_data
         image = annotation.image
         require_image_edit(request.user, image)
-        changes = {key: values[key] for key in ("clicks", "model_name", "mode", "edit_seconds") if key in values}
+        changes = {key: values[key] for key in ("clicks", "strokes", "model_name", "mode", "edit_seconds")
+                   if key in values}
         if "label" in values:
             changes["label"] = label_get(project_id=image.project_id, label_id=values["label"])
         payload = _mask_payload(values, required=False)

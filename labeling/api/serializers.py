@@ -90,8 +90,8 @@ class AnnotationOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Annotation
-        fields = ["id", "image", "label", "rle", "bbox", "area", "clicks", "n_clicks", "edit_seconds", "model_name",
-                  "mode", "author", "version", "created_at", "updated_at"]
+        fields = ["id", "image", "label", "rle", "bbox", "area", "clicks", "n_clicks", "edit_seconds", "strokes",
+                  "model_name", "mode", "author", "version", "created_at", "updated_at"]
 
 
 class DraftOutputSerializer(serializers.ModelSerializer):

@@ -2,7 +2,7 @@
 the engine). Click tasks expire, so a request stuck behind a dead worker is never run late."""
 from __future__ import annotations
 
-from inference.worker.tasks_names import CLICK_TASK, WARMUP_TASK
+from inference.worker.tasks_names import CANCEL_TASK, CLICK_TASK, WARMUP_TASK
 from webapp.celery import app
 
 CLICK_EXPIRES_S = 30
@@ -17,6 +17,13 @@ def send_click(payload: dict, queue: str) -> None:
 
 
 def send_warmup(payload: dict, queue: str) -> None:
-    """Ask `queue`'s worker to decode an image and run one forward pass (open or prefetch)."""
+    """Ask `queue`'s worker to prepare an image (payload "kind": "open" for the opened image, "prefetch" for the
+    next one)."""
     app.send_task(WARMUP_TASK, args=[payload], queue=queue, expires=WARMUP_EXPIRES_S,
+                  retry=True, retry_policy=_RETRY_POLICY)
+
+
+def send_cancel(sid: str, queue: str) -> None:
+    """Tell `queue`'s worker that connection `sid` closed (its queued and running work is dropped)."""
+    app.send_task(CANCEL_TASK, args=[{"sid": sid}], queue=queue, expires=WARMUP_EXPIRES_S,
                   retry=True, retry_policy=_RETRY_POLICY)

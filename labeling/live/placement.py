@@ -59,10 +59,3 @@ class Placement:
         pipe.hincrby(keys.WORKER_LOAD, queue, 1)
         await pipe.execute()
         return queue
-
-    async def set_latest(self, sid: str, seq: int, ttl_s: int = 3600) -> None:
-        """Record the newest seq of connection `sid` (workers drop older requests)."""
-        await self.redis.set(keys.latest(sid), seq, ex=ttl_s)
-
-    async def forget(self, sid: str) -> None:
-        await self.redis.delete(keys.latest(sid))

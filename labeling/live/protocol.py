@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from inference.worker.requests import MAX_CLICKS, MAX_OBJECT_ID_LEN, MODES, RequestError, parse_clicks
+from inference.worker.requests import MAX_CLICKS, MAX_OBJECT_ID_LEN, MODES, RequestError, parse_clicks, parse_steps
 
 MAX_MESSAGE_BYTES = 64 * 1024
 MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")   # registered names only, never paths
@@ -33,6 +33,7 @@ class ClickMessage:
     mode: str | None
     model: str | None
     prev_annotation_id: int | None
+    steps: tuple[int, ...] = ()                      # click counts after which the network predicted
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,10 @@ def decode(text: str | None, binary: bytes | None) -> dict:
         raise ProtocolError("too_large", f"messages are limited to {MAX_MESSAGE_BYTES} bytes")
     try:
         data = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ProtocolError("not_json", f"message is not JSON: {exc.msg if hasattr(exc, 'msg') else exc}") from exc
+    except RecursionError:     # "[[[[…" : the decoder's nesting limit, not a crash of the consumer
+        raise ProtocolError("not_json", "message is nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError, and integers longer than Python's conversion limit
+        raise ProtocolError("not_json", f"message is not JSON: {exc.msg if hasattr(exc, 'msg') else exc}") from None
     if not isinstance(data, dict):
         raise ProtocolError("bad_schema", "message must be a JSON object")
     return data
@@ -82,7 +85,7 @@ def parse_click(data: dict, width: int, height: int) -> ClickMessage:
     """Validate a `click` message against the image size (clicks (x, y) in [0, width) × [0, height))."""
     seq = data.get("seq") if isinstance(data.get("seq"), int) and not isinstance(data.get("seq"), bool) else None
     seq = _int(data, "seq", seq=seq)
-    _allowed(data, {"type", "seq", "object_id", "clicks", "mode", "model", "prev_mask"}, seq)
+    _allowed(data, {"type", "seq", "object_id", "clicks", "mode", "model", "prev_mask", "steps"}, seq)
     object_id = data.get("object_id")
     if not isinstance(object_id, str) or not 0 < len(object_id) <= MAX_OBJECT_ID_LEN:
         raise ProtocolError("bad_schema", f"object_id must be a string of 1..{MAX_OBJECT_ID_LEN} characters", seq)
@@ -90,6 +93,7 @@ def parse_click(data: dict, width: int, height: int) -> ClickMessage:
         raise ProtocolError("too_many_clicks", f"at most {MAX_CLICKS} clicks per object", seq)
     try:
         clicks = parse_clicks(data.get("clicks"), width, height)
+        steps = parse_steps(data.get("steps", []), len(clicks))
     except RequestError as exc:
         raise ProtocolError(exc.code, exc.message, seq) from exc
     mode = data.get("mode")
@@ -106,7 +110,7 @@ def parse_click(data: dict, width: int, height: int) -> ClickMessage:
             raise ProtocolError("bad_schema", "prev_mask must be {'annotation_id': int}", seq)
         prev_id = _int(prev, "annotation_id", seq=seq, minimum=1)
     return ClickMessage(seq=seq, object_id=object_id, clicks=clicks, mode=mode, model=model,
-                        prev_annotation_id=prev_id)
+                        prev_annotation_id=prev_id, steps=steps)
 
 
 def parse_prefetch(data: dict, width: int, height: int) -> PrefetchMessage:

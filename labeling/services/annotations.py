@@ -30,6 +30,10 @@ from labeling.permissions import ANNOTATOR_EDITABLE_STATUSES, Action, can, requi
 from labeling.services.workflow import image_start
 
 MAX_CLICKS = 1000
+MAX_STROKES = 500
+MAX_STROKE_POINTS = 50_000          # all strokes of an annotation together
+STROKE_MODES = ("brush", "erase")
+MAX_STROKE_RADIUS = 200
 _UNSET: Any = object()
 
 
@@ -74,6 +78,47 @@ def _clean_seconds(seconds: Any) -> float | None:
     return round(float(seconds), 3)
 
 
+def _normalize_strokes(strokes: Any, *, width: int, height: int) -> list[dict]:
+    """Validate brush/eraser strokes `[{"mode", "radius", "points": [[x, y], ...]}, ...]` (what the annotator
+    paints over the network's mask, kept so that editing the object later re-applies them); return clean dicts.
+
+    mode "brush" or "erase"; radius in [1, 200]; points finite, within the image grown by the radius; at most
+    MAX_STROKES strokes and MAX_STROKE_POINTS points in all.
+    """
+    if strokes is None:
+        return []
+    if not isinstance(strokes, list):
+        raise ClickLabelError("strokes must be a list.", code="invalid_strokes")
+    if len(strokes) > MAX_STROKES:
+        raise ClickLabelError(f"At most {MAX_STROKES} strokes per annotation.", code="invalid_strokes")
+    clean, total = [], 0
+    for index, stroke in enumerate(strokes):
+        if not isinstance(stroke, dict) or set(stroke) != {"mode", "radius", "points"}:
+            raise ClickLabelError(f'stroke {index} must be {{"mode", "radius", "points"}}.', code="invalid_strokes",
+                                  details={"index": index})
+        mode, radius, points = stroke["mode"], stroke["radius"], stroke["points"]
+        radius_ok = isinstance(radius, (int, float)) and not isinstance(radius, bool) and math.isfinite(radius)
+        if mode not in STROKE_MODES or not radius_ok or not 1 <= radius <= MAX_STROKE_RADIUS:
+            raise ClickLabelError(f'stroke {index}: mode must be "brush" or "erase", radius in [1, '
+                                  f'{MAX_STROKE_RADIUS}].', code="invalid_strokes", details={"index": index})
+        if not isinstance(points, list) or not points:
+            raise ClickLabelError(f"stroke {index} needs a list of points.", code="invalid_strokes",
+                                  details={"index": index})
+        total += len(points)
+        if total > MAX_STROKE_POINTS:
+            raise ClickLabelError(f"At most {MAX_STROKE_POINTS} stroke points per annotation.", code="invalid_strokes")
+        clean_points = []
+        for point in points:
+            ok = (isinstance(point, list) and len(point) == 2
+                  and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in point))
+            if not ok or not (-radius <= point[0] <= width + radius and -radius <= point[1] <= height + radius):
+                raise ClickLabelError(f"stroke {index}: points are [x, y] within the {width}x{height} image.",
+                                      code="invalid_strokes", details={"index": index})
+            clean_points.append([point[0], point[1]])
+        clean.append({"mode": mode, "radius": radius, "points": clean_points})
+    return clean
+
+
 def _check_label(label: Label, image: Image) -> None:
     if label.project_id != image.project_id:
         raise ClickLabelError("The label belongs to another project.", code="invalid_label")
@@ -116,7 +161,7 @@ def _mask_fields(mask: np.ndarray, image: Image) -> dict:
 @transaction.atomic
 def annotation_create(*, image: Image, user: Any, label: Label, mask: np.ndarray,
                       clicks: list[dict] | None = None, model_name: str = "", mode: str = "",
-                      edit_seconds: float | None = None) -> Annotation:
+                      edit_seconds: float | None = None, strokes: list[dict] | None = None) -> Annotation:
     """Store one object mask (bool (H, W) at image size) on `image`; new/rejected images become in_progress.
 
     `edit_seconds`: the annotator's active time on the object (None = unknown).
@@ -128,6 +173,7 @@ def annotation_create(*, image: Image, user: Any, label: Label, mask: np.ndarray
     clean_clicks = _normalize_clicks(clicks, width=image.width, height=image.height)
     annotation = Annotation.objects.create(
         image=image, label=label, author=user, clicks=clean_clicks, n_clicks=len(clean_clicks),
+        strokes=_normalize_strokes(strokes, width=image.width, height=image.height),
         edit_seconds=_clean_seconds(edit_seconds), model_name=model_name[:200], mode=mode[:32], **fields)
     image_start(image=image)
     return annotation
@@ -154,9 +200,9 @@ def _raise_stale(annotation_id: int, version: int) -> None:
 def annotation_update(*, annotation: Annotation, user: Any, version: Any, label: Label | None = None,
                       mask: np.ndarray | None = None, clicks: list[dict] | None = _UNSET,
                       model_name: str | None = None, mode: str | None = None,
-                      edit_seconds: float | None = _UNSET) -> Annotation:
-    """Change label / mask / clicks / model fields / edit_seconds (the object's new total active time) of an
-    annotation last seen at `version`.
+                      edit_seconds: float | None = _UNSET, strokes: list[dict] | None = _UNSET) -> Annotation:
+    """Change label / mask / clicks / strokes / model fields / edit_seconds (the object's new total active time)
+    of an annotation last seen at `version`.
 
     Bumps the version atomically; raises Conflict (409) when `version` is stale.
     """
@@ -174,6 +220,8 @@ def annotation_update(*, annotation: Annotation, user: Any, version: Any, label:
         changes["n_clicks"] = len(changes["clicks"])
     if edit_seconds is not _UNSET:
         changes["edit_seconds"] = _clean_seconds(edit_seconds)
+    if strokes is not _UNSET:
+        changes["strokes"] = _normalize_strokes(strokes, width=image.width, height=image.height)
     if model_name is not None:
         changes["model_name"] = model_name[:200]
     if mode is not None:

@@ -1,4 +1,4 @@
-// The status line texts (queued / computing / ms per click / device / errors).
+// The status line texts (waiting / queued n ahead / preparing / computing / ms per click / device / errors).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { statusLine } from "../../frontend/panel.js";
@@ -13,7 +13,13 @@ const run = (s, ...actions) => actions.reduce(reducer, s);
 test("connection, queued and computing follow the newest request", () => {
   let s = run(fresh(), { type: "status/connection", connection: "ready" }, { type: "click/add", click: { x: 1, y: 1, positive: true } });
   assert.equal(statusLine(s).connection, "● ready");
-  assert.equal(statusLine(s).progress, "queued…");
+  assert.equal(statusLine(s).progress, "waiting for worker…");
+  s = run(s, { type: "status/server", seq: 1, state: "queued" });
+  assert.equal(statusLine(s).progress, "waiting for worker…", "dispatched, no worker took it yet");
+  s = run(s, { type: "status/server", seq: 1, state: "queued", position: 2 });
+  assert.equal(statusLine(s).progress, "queued (2 ahead)…");
+  s = run(s, { type: "status/server", seq: 1, state: "preparing" });
+  assert.equal(statusLine(s).progress, "preparing image…");
   s = run(s, { type: "status/server", seq: 1, state: "computing" });
   assert.equal(statusLine(s).progress, "computing…");
   s = run(s, { type: "status/connection", connection: "disconnected, retrying in 1.0 s" });
@@ -37,4 +43,16 @@ test("the status line names the model that answered (an adapted project-<id>-v<n
     { type: "mask/received", seq: 1, objectId: "o", prob: { roi: { x: 0, y: 0, width: 1, height: 1 }, data: new Uint8Array(1) } },
     { type: "status/mask", ms: 40, rtt: null, device: "cpu", mode: "nobrs", model: "project-3-v2" });
   assert.equal(statusLine(s).timing, "40 ms/click · cpu · nobrs · project-3-v2");
+});
+
+test("'preparing image…' while the opened image is prepared, until its warm-up or first mask", () => {
+  let s = run(fresh(), { type: "status/connection", connection: "ready" }, { type: "status/preparing", value: true });
+  assert.equal(statusLine(s).progress, "preparing image…");
+  assert.equal(statusLine(run(s, { type: "status/preparing", value: false })).progress, "");
+  s = run(s, { type: "click/add", click: { x: 1, y: 1, positive: true } });
+  assert.equal(statusLine(s).progress, "preparing image…", "a click sent while the image is prepared waits for it");
+  s = run(s, { type: "mask/received", seq: 1, objectId: "o", prob: { roi: { x: 0, y: 0, width: 1, height: 1 }, data: new Uint8Array(1) } },
+    { type: "status/mask", ms: 10, device: "cpu", mode: "grabcut" });
+  assert.equal(statusLine(s).progress, "");
+  assert.equal(s.status.preparing, false);
 });

@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  createStore, reducer, initialState, currentMask, draftFromState, clickMessage, annotationBody, hasWork,
+  createStore, reducer, initialState, currentMask, draftFromState, clickMessage, annotationBody, hasWork, cleanSteps,
 } from "../../frontend/state.js";
 import { decodeRle } from "../../frontend/rle.js";
 
@@ -194,4 +194,39 @@ test("the store notifies subscribers only on change", () => {
   assert.deepEqual(seen, ["tool/set"]);
   assert.equal(store.getState().tool, "erase");
   assert.throws(() => store.dispatch({}), /type/);
+});
+
+test("masks carry their steps; the next request sends them and a draft keeps them with the undo history", () => {
+  const click = (x) => ({ type: "click/add", click: { x, y: 1, positive: true } });
+  const mask = (seq, steps, v) => ({ type: "mask/received", seq, objectId: "o1", prob: probAll(v), steps });
+  let s = run(fresh(), click(1), click(2));                 // a burst: no mask for the first click shown
+  assert.deepEqual(clickMessage(s).steps, []);
+  s = run(s, mask(1, [1], 100));
+  assert.equal(s.current.probValid, false, "the answer to an older request is ignored");
+  s = run(s, mask(2, [2], 200), click(3));
+  assert.deepEqual(clickMessage(s).steps, [2], "the steps of the mask shown");
+  s = run(s, mask(3, [2, 3], 255), { type: "stroke/add", stroke: { mode: "erase", radius: 1, points: [[0, 0]] } });
+  assert.deepEqual(s.current.steps, [2, 3]);
+  const draft = JSON.parse(JSON.stringify(draftFromState(s)));
+  assert.equal(draft.version, 2);
+  assert.deepEqual(draft.past.map((e) => [e.clicks, e.strokes, e.steps]), [[0, 0, []], [1, 0, []], [2, 0, [2]], [3, 0, [2, 3]]]);
+  let r = run(fresh(), { type: "draft/restored", draft });
+  assert.deepEqual(clickMessage(r).steps, [2, 3], "a reload asks for the same (clicks, steps)");
+  r = run(r, { type: "history/undo" }, { type: "history/undo" });
+  assert.deepEqual([r.current.clicks.length, r.current.steps, r.current.probValid], [2, [2], false]);
+  assert.deepEqual(clickMessage(run(r, { type: "mask/requested" })).steps, [2], "undo after a reload: the same mask");
+  assert.deepEqual(cleanSteps([0, 2, 2, 5, "3", 4], 4), [2, 4]);
+});
+
+test("editing a finished object keeps its strokes, paints them over new masks and saves them", () => {
+  const stroke = { mode: "brush", radius: 1, points: [[7, 5]] };
+  let s = run(fresh(), { type: "objects/loaded", annotations: [
+    { id: 9, label: 5, rle: { size: [6, 8], counts: [48] }, clicks: [{ x: 3, y: 4, positive: true }], strokes: [stroke], version: 1 }] });
+  s = run(s, { type: "object/edit", annotationId: 9, objectId: "o9", prob: probAll(255) });
+  assert.deepEqual(s.current.strokes, [stroke]);
+  s = run(s, { type: "click/add", click: { x: 0, y: 0, positive: false } },
+    { type: "mask/received", seq: 1, objectId: "o9", prob: probAll(0), steps: [2] });
+  const mask = currentMask(s);
+  assert.equal(mask[5 * 8 + 7], 1, "the brushed pixel survives a network output without it");
+  assert.deepEqual(annotationBody(s, mask).strokes, [stroke]);
 });

@@ -1,7 +1,7 @@
 // Pointer conventions of the click tool, brush rasterisation and the view transform.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { clickPolarity, isDrag, normaliseClick } from "../../frontend/tools/click.js";
+import { DOUBLE_CLICK_MS, clickPolarity, isDrag, isRepeatClick, normaliseClick } from "../../frontend/tools/click.js";
 import { applyStrokes, validateStroke } from "../../frontend/tools/brush.js";
 import { fitView, screenToImage, imageToScreen, pixelAt, zoomAt, panBy } from "../../frontend/viewport.js";
 
@@ -16,6 +16,15 @@ test("left click is positive, right click and Shift/Alt+left are negative, middl
 test("a press becomes a drag only past the threshold", () => {
   assert.equal(isDrag(10, 10, 13, 10), false);
   assert.equal(isDrag(10, 10, 15, 10), true);
+});
+
+test("a double-click is one click: the second press at the same place within the interval repeats the first", () => {
+  const first = { time: 1000, x: 50, y: 50, button: 0 };
+  assert.equal(isRepeatClick(null, first), false);
+  assert.equal(isRepeatClick(first, { ...first, time: 1000 + DOUBLE_CLICK_MS - 1, x: 52 }), true);
+  assert.equal(isRepeatClick(first, { ...first, time: 1000 + DOUBLE_CLICK_MS + 1 }), false, "later: a new click");
+  assert.equal(isRepeatClick(first, { ...first, time: 1100, x: 70 }), false, "elsewhere: a new click");
+  assert.equal(isRepeatClick(first, { ...first, time: 1100, button: 2 }), false, "the other button: a new click");
 });
 
 test("normaliseClick floors to pixels and refuses clicks outside the image", () => {

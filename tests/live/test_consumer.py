@@ -22,9 +22,10 @@ WORKER_Q = "clicks.test.1"
 @pytest.fixture
 def sent(monkeypatch, live_redis):
     """Captures dispatched tasks; one fake worker queue has a live heartbeat."""
-    calls = {"click": [], "warmup": []}
+    calls = {"click": [], "warmup": [], "cancel": []}
     monkeypatch.setattr(dispatch, "send_click", lambda payload, queue: calls["click"].append((payload, queue)))
     monkeypatch.setattr(dispatch, "send_warmup", lambda payload, queue: calls["warmup"].append((payload, queue)))
+    monkeypatch.setattr(dispatch, "send_cancel", lambda sid, queue: calls["cancel"].append((sid, queue)))
     beat(live_redis, WORKER_Q, ttl_s=60)
     return calls
 
@@ -81,6 +82,7 @@ async def test_ready_describes_image_and_project_and_warms_the_worker(live_world
     assert ready["project"] == {"id": project.pk, "default_model": "default", "default_mode": "grabcut"}
     [(payload, queue)] = sent["warmup"]
     assert queue == WORKER_Q and payload["image"]["id"] == image.pk and payload["mode"] == "grabcut"
+    assert payload["kind"] == "open" and payload["sid"]
     await comm.disconnect()
 
 
@@ -121,36 +123,75 @@ async def test_click_is_dispatched_to_the_session_worker_with_ids_and_clicks(liv
     await comm.disconnect()
 
 
-async def test_clicks_during_inflight_coalesce_into_one_pending_latest(live_world, sent, live_redis):
+async def test_every_click_goes_out_at_once_and_only_the_newest_answers_reach_the_client(live_world, sent):
     comm, _ = await open_socket(live_world)
-    await comm.send_json_to(click_msg(1))
-    await comm.receive_json_from()
-    for seq in (2, 3, 4):
-        await comm.send_json_to(click_msg(seq, clicks=[(10, 20, True), (seq, seq, False)]))
+    for seq in (1, 2, 3, 4):
+        await comm.send_json_to(click_msg(seq, clicks=[(10, 20, True), (seq, seq, False)], steps=[1]))
         assert await comm.receive_json_from() == {"type": "status", "seq": seq, "state": "queued"}
-    assert len(sent["click"]) == 1, "nothing else may be in flight"
-    from inference.worker import keys
-    assert int(live_redis.get(keys.latest(sent["click"][0][0]["sid"]))) == 4
+    assert [p["seq"] for p, _ in sent["click"]] == [1, 2, 3, 4], "the worker's scheduler keeps the newest"
+    assert sent["click"][3][0]["steps"] == [1] and sent["click"][3][0]["clicks"][1] == {"x": 4.0, "y": 4.0,
+                                                                                         "positive": False}
     layer = get_channel_layer()
     reply_to = sent["click"][0][0]["reply_channel"]
-    await layer.send(reply_to, {"type": "live.mask", "seq": 1, "object_id": "obj-1", "model_ms": 5.0,
-                                "roi": {"x": 0, "y": 0, "width": 1, "height": 1}, "png": "", "mode": "grabcut",
-                                "device": "cpu", "worker": WORKER_Q})
-    mask = await comm.receive_json_from()
-    assert mask["type"] == "mask" and mask["seq"] == 1
-    assert await comm.receive_json_from() == {"type": "status", "seq": 4, "state": "queued"}
-    assert [p["seq"] for p, _ in sent["click"]] == [1, 4], "exactly one pending was sent: the latest"
-    assert sent["click"][1][0]["clicks"][1] == {"x": 4.0, "y": 4.0, "positive": False}
-    # a stale notice for seq 4 frees the slot without a message; the next click goes straight out
-    await layer.send(reply_to, {"type": "live.stale", "seq": 4})
-    assert await comm.receive_nothing(timeout=0.3)        # nothing for the client; let it be handled
-    await comm.send_json_to(click_msg(5))
-    assert (await comm.receive_json_from())["seq"] == 5
-    assert [p["seq"] for p, _ in sent["click"]] == [1, 4, 5]
+    mask = {"type": "live.mask", "object_id": "obj-1", "model_ms": 5.0, "roi": {"x": 0, "y": 0, "width": 1,
+            "height": 1}, "png": "", "mode": "grabcut", "device": "cpu", "worker": WORKER_Q, "steps": [1, 2]}
+    await layer.send(reply_to, {**mask, "seq": 1})
+    await layer.send(reply_to, {"type": "live.status", "seq": 2, "state": "computing"})
+    await layer.send(reply_to, {"type": "live.error", "seq": 3, "code": "timeout", "message": "late"})
+    await layer.send(reply_to, {"type": "live.status", "seq": 4, "state": "queued", "position": 2})
+    assert await comm.receive_json_from() == {"type": "status", "seq": 4, "state": "queued", "position": 2}, \
+        "answers for older clicks are dropped; the newest one's queue position is forwarded"
+    await layer.send(reply_to, {**mask, "seq": 4})
+    answer = await comm.receive_json_from()
+    assert answer["type"] == "mask" and answer["seq"] == 4 and answer["steps"] == [1, 2]
+    await layer.send(reply_to, {**mask, "seq": 4})
+    assert await comm.receive_nothing(timeout=0.3), "one answer per click"
+    await comm.disconnect()
+    assert sent["cancel"] == [(sent["click"][0][0]["sid"], WORKER_Q)], "the worker drops a closed tab's work"
+
+
+async def test_a_user_holds_a_bounded_number_of_sockets(live_world, sent, monkeypatch):
+    from labeling.live import limits
+
+    monkeypatch.setattr(limits, "MAX_SOCKETS_PER_USER", 2)
+    first, _ = await open_socket(live_world)
+    second, _ = await open_socket(live_world)
+    third = communicator(live_world["image"].pk, live_world["member_cookie"])
+    assert (await third.connect())[0]
+    await expect_close(third, 4429)
+    await first.disconnect()
+    fourth, _ = await open_socket(live_world)          # a closed socket frees its place
+    await second.disconnect()
+    await fourth.disconnect()
+
+
+async def test_prefetches_and_new_objects_are_rate_limited_per_user(live_world, sent, monkeypatch):
+    from labeling.live import limits
+
+    class OneMinute(limits.UserLimits):          # the counts are per clock minute: the test must not straddle two
+        def __init__(self, client, user_id):
+            super().__init__(client, user_id, clock=lambda: 60_000_030.0)
+
+    monkeypatch.setattr(limits, "UserLimits", OneMinute)
+    monkeypatch.setattr(limits, "PREFETCHES_PER_MINUTE", 2)
+    monkeypatch.setattr(limits, "NEW_OBJECTS_PER_MINUTE", 2)
+    comm, _ = await open_socket(live_world)
+    other = live_world["other_image"].pk
+    for _ in range(2):
+        await comm.send_json_to({"type": "prefetch", "image_id": other})
+    await comm.send_json_to({"type": "prefetch", "image_id": other})
+    assert (await comm.receive_json_from())["code"] == "rate_limited"
+    assert len(sent["warmup"]) == 3, "the open image and two prefetches"
+    for seq, obj in enumerate(["a", "b", "a", "b", "c"], start=1):
+        await comm.send_json_to({**click_msg(seq), "object_id": obj})
+        reply = await comm.receive_json_from()
+        assert reply["type"] == ("error" if obj == "c" else "status"), reply
+    assert reply["code"] == "rate_limited" and reply["seq"] == 5
+    assert [p["object_id"] for p, _ in sent["click"]] == ["a", "b", "a", "b"], "known objects are not counted again"
     await comm.disconnect()
 
 
-async def test_worker_error_is_forwarded_and_frees_the_slot(live_world, sent):
+async def test_worker_error_is_forwarded(live_world, sent):
     comm, _ = await open_socket(live_world)
     await comm.send_json_to(click_msg(1))
     await comm.receive_json_from()
@@ -207,11 +248,33 @@ async def test_membership_is_rechecked_on_every_message(live_world, sent):
     await expect_close(comm, 4403)
 
 
+async def test_a_click_of_a_removed_member_never_gets_its_mask(live_world, sent):
+    """The membership query runs while the click is dispatched; the socket closes before any answer."""
+    from labeling.models import Membership
+
+    comm, _ = await open_socket(live_world)
+    await sync_to_async(Membership.objects.filter(user=live_world["member"]).delete)()
+    await comm.send_json_to(click_msg(1))
+    replies = []
+    while (out := await comm.receive_output(timeout=2))["type"] != "websocket.close":
+        replies.append(json.loads(out["text"]))
+    assert out["code"] == 4403 and replies[-1]["code"] == "forbidden"
+    assert all(r["type"] in {"status", "error"} for r in replies)
+    if sent["click"]:                                # dispatched before the query answered: the answer is dropped
+        reply_to = sent["click"][0][0]["reply_channel"]
+        await get_channel_layer().send(reply_to, {"type": "live.mask", "seq": 1, "object_id": "obj-1", "png": "",
+                                                  "roi": {"x": 0, "y": 0, "width": 1, "height": 1}})
+        assert await comm.receive_nothing(timeout=0.3)
+    await comm.disconnect()
+
+
 async def test_prefetch_warms_the_next_image_and_checks_access(live_world, sent):
     comm, _ = await open_socket(live_world)
     await comm.send_json_to({"type": "prefetch", "image_id": live_world["other_image"].pk})
-    await comm.receive_nothing(timeout=0.3)
-    assert [p["image"]["id"] for p, _ in sent["warmup"]] == [live_world["image"].pk, live_world["other_image"].pk]
+    await comm.send_json_to({"type": "ping"})          # messages are handled in order: the pong follows the prefetch
+    assert await comm.receive_json_from(timeout=5) == {"type": "pong"}
+    assert [(p["kind"], p["image"]["id"]) for p, _ in sent["warmup"]] == [
+        ("open", live_world["image"].pk), ("prefetch", live_world["other_image"].pk)]
     await comm.send_json_to({"type": "prefetch", "image_id": 987654})
     assert (await comm.receive_json_from())["code"] == "not_found"
     await comm.disconnect()
@@ -232,13 +295,14 @@ async def test_no_live_worker_is_a_typed_error(live_world, sent, live_redis):
 
 async def test_request_on_a_dead_worker_is_rerouted_with_the_full_click_list(live_world, sent, live_redis):
     forget(live_redis, WORKER_Q)
-    beat(live_redis, "clicks.dying.1", ttl_s=1.2)
+    beat(live_redis, "clicks.dying.1", ttl_s=60)
     comm, _ = await open_socket(live_world)
     await comm.send_json_to(click_msg(1, clicks=[(1, 2, True), (3, 4, False)]))
     await comm.receive_json_from()
     assert sent["click"][0][1] == "clicks.dying.1"
+    forget(live_redis, "clicks.dying.1")                     # the worker dies with the click (its heartbeat is gone)
     beat(live_redis, "clicks.alive.2", ttl_s=60)
-    status = await comm.receive_json_from(timeout=4)        # the watchdog re-sends once the heartbeat expired
+    status = await comm.receive_json_from(timeout=4)        # the watchdog re-sends once it finds the heartbeat gone
     assert status == {"type": "status", "seq": 1, "state": "queued"}
     (first, _), (second, queue) = sent["click"]
     assert queue == "clicks.alive.2" and second["clicks"] == first["clicks"] and second["seq"] == 1

@@ -7,7 +7,7 @@ import time
 import pytest
 from channels.layers import get_channel_layer
 
-from inference.worker import keys
+from inference.worker import keys  # noqa: F401  (the worker fixture waits on its heartbeat key)
 from inference.worker.payload import decode_roi_png
 from labeling.live import dispatch
 
@@ -48,8 +48,8 @@ async def receive_until(comm, wanted_type, timeout=30.0, seq=None):
     raise AssertionError(f"no {wanted_type} within {timeout} s; got {seen}")
 
 
-def click(seq, clicks, object_id="obj"):
-    return {"type": "click", "seq": seq, "object_id": object_id, "mode": "grabcut",
+def click(seq, clicks, object_id="obj", steps=(), mode="grabcut"):
+    return {"type": "click", "seq": seq, "object_id": object_id, "mode": mode, "steps": list(steps),
             "clicks": [{"x": x, "y": y, "positive": p} for x, y, p in clicks]}
 
 
@@ -64,9 +64,10 @@ async def test_clicks_in_masks_out_through_a_real_worker(live_world, worker):
     assert mask["worker"] == worker.queue and mask["mode"] == "grabcut" and mask["model_ms"] > 0
     full = decode_roi_png(mask, 64, 96)
     assert full[32, 48] == 255 and full[2, 2] == 0, "the ellipse is in, the corner is out"
-    await comm.send_json_to(click(2, [(48, 32, True), (30, 32, False)]))
+    await comm.send_json_to(click(2, [(48, 32, True), (30, 32, False)], steps=mask["steps"]))
     mask2, _ = await receive_until(comm, "mask", seq=2)
     assert mask2["sync"] == "append" and mask2["cache_hit"] is True, "state stayed on the worker"
+    assert mask2["steps"] == [1, 2] and set(mask2["timing"]) == {"dispatched", "received", "started", "sent"}
     # bad input reaches the worker: it answers with a typed error and keeps serving
     image = live_world["image"]
     reply = get_channel_layer()
@@ -85,19 +86,37 @@ async def test_clicks_in_masks_out_through_a_real_worker(live_world, worker):
     await comm.disconnect()
 
 
-async def test_worker_drops_a_request_older_than_the_latest_seq(live_world, worker, live_redis):
+async def test_the_worker_answers_the_newest_click_of_a_connection_and_drops_older_waiting_ones(live_world, worker):
     image = live_world["image"]
     layer = get_channel_layer()
     channel = await layer.new_channel()
-    live_redis.set(keys.latest("sid-stale"), 7)
-    base = {"sid": "sid-stale", "session": "s", "reply_channel": channel, "object_id": "o", "model": "default",
-            "mode": "grabcut", "clicks": [{"x": 48, "y": 32, "positive": True}],
-            "image": {"id": image.pk, "path": image.file.path, "width": 96, "height": 64}}
-    dispatch.send_click({**base, "seq": 6}, worker.queue)
-    assert await layer.receive(channel) == {"type": "live.stale", "seq": 6, "worker": worker.queue}
-    dispatch.send_click({**base, "seq": 7}, worker.queue)
-    replies = [await layer.receive(channel), await layer.receive(channel)]
-    assert [r["type"] for r in replies] == ["live.status", "live.mask"] and replies[1]["seq"] == 7
+    base = {"sid": "sid-burst", "session": "u0.i0", "reply_channel": channel, "object_id": "o", "model": "default",
+            "mode": "f-brs-b", "image": {"id": image.pk, "path": image.file.path, "width": 96, "height": 64}}
+    clicks = [{"x": 48, "y": 32, "positive": True}]
+    for seq in range(1, 7):
+        clicks.append({"x": 4 + seq, "y": 4, "positive": False})
+        dispatch.send_click({**base, "seq": seq, "clicks": list(clicks)}, worker.queue)
+    masks = []
+    while not masks or masks[-1] != 6:
+        message = await layer.receive(channel)
+        assert message["type"] in {"live.status", "live.mask"}, message
+        if message["type"] == "live.mask":
+            masks.append(message["seq"])
+    assert masks == sorted(masks) and len(masks) < 6, f"older clicks waiting behind a newer one are dropped: {masks}"
+
+
+async def test_an_image_is_prepared_once_and_a_second_open_is_answered_from_the_cache(live_world, worker):
+    image = live_world["other_image"]
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    payload = {"kind": "open", "sid": "sid-warm", "reply_channel": channel, "model": "default", "mode": "grabcut",
+               "image": {"id": image.pk, "path": image.file.path, "width": 80, "height": 60}}
+    dispatch.send_warmup(payload, worker.queue)
+    first = await layer.receive(channel)
+    assert first["type"] == "live.warm" and first["ok"] and first["cached"] is False and first["image_id"] == image.pk
+    dispatch.send_warmup({**payload, "kind": "prefetch"}, worker.queue)
+    second = await layer.receive(channel)
+    assert second["cached"] is True and second["prepare_ms"] == 0
 
 
 async def test_burst_of_clicks_delivers_only_the_latest_mask(live_world, worker):

@@ -1,5 +1,6 @@
 """A click worker SIGKILLed mid-session: the consumer's watchdog re-routes the click list to a second
-real worker, which rebuilds the object from it. Separate module, so that no other worker is alive."""
+real worker, which rebuilds the object from it, pixel for pixel. Separate module, so that no other worker is
+alive."""
 from __future__ import annotations
 
 import pytest
@@ -27,23 +28,44 @@ def workers(live_redis, tmp_path):
         worker.stop()
 
 
-async def test_killed_worker_is_replaced_and_state_rebuilt_from_the_click_list(live_world, workers, live_redis):
+async def test_killed_worker_is_replaced_and_the_new_one_shows_the_very_same_mask(live_world, workers, live_redis):
+    """On the default network (f-BRS-B): the mask a second worker rebuilds from the click list and its steps is
+    byte-identical to the one the first worker showed, and the next click continues from it."""
+    first = workers()
+    comm = communicator(live_world["image"].pk, live_world["member_cookie"])
+    assert (await comm.connect())[0]
+    await receive_until(comm, "ready")
+    c1, c2, c3 = (48, 32, True), (20, 32, False), (25, 20, False)
+    await comm.send_json_to(click(1, [c1], mode="f-brs-b"))
+    mask1, _ = await receive_until(comm, "mask", seq=1)
+    await comm.send_json_to(click(2, [c1, c2], steps=mask1["steps"], mode="f-brs-b"))
+    shown, _ = await receive_until(comm, "mask", seq=2)
+    assert shown["worker"] == first.queue and shown["steps"] == [1, 2]
+    workers()                                        # a second worker to take over
+    first.kill()                                     # SIGKILL: its state is gone
+    await comm.send_json_to(click(3, [c1, c2], steps=shown["steps"], mode="f-brs-b"))   # e.g. after a reload
+    again, _ = await receive_until(comm, "mask", seq=3, timeout=30)
+    assert again["worker"] != first.queue, "re-routed to a live worker"
+    assert again["cache_hit"] is False and again["engine_clicks"] == 2, "rebuilt from the click list and steps"
+    assert (again["png"], again["roi"]) == (shown["png"], shown["roi"]), "pixel-identical to the mask shown"
+    session = f"u{live_world['member'].pk}.i{live_world['image'].pk}"
+    assert live_redis.get(keys.placement(session)).decode() == again["worker"]
+    await comm.send_json_to(click(4, [c1, c2, c3], steps=again["steps"], mode="f-brs-b"))
+    mask4, _ = await receive_until(comm, "mask", seq=4)
+    assert mask4["worker"] == again["worker"] and mask4["sync"] == "append", "sticky again, continuing"
+    await comm.disconnect()
+
+
+async def test_a_click_in_flight_on_a_killed_worker_is_rerouted(live_world, workers, live_redis):
     first = workers()
     comm = communicator(live_world["image"].pk, live_world["member_cookie"])
     assert (await comm.connect())[0]
     await receive_until(comm, "ready")
     await comm.send_json_to(click(1, [(48, 32, True)]))
     mask1, _ = await receive_until(comm, "mask", seq=1)
-    assert mask1["worker"] == first.queue
-    workers()                                        # a second worker to take over
-    await comm.send_json_to(click(2, [(48, 32, True), (20, 32, False)]))
+    workers()
+    await comm.send_json_to(click(2, [(48, 32, True), (20, 32, False)], steps=mask1["steps"]))
     first.kill()                                     # SIGKILL mid-session (the click may be mid-flight)
     mask2, _ = await receive_until(comm, "mask", seq=2, timeout=30)
-    assert mask2["worker"] != first.queue, "re-routed to a live worker"
-    assert mask2["cache_hit"] is False and mask2["engine_clicks"] == 2, "rebuilt from the full click list"
-    session = f"u{live_world['member'].pk}.i{live_world['image'].pk}"
-    assert live_redis.get(keys.placement(session)).decode() == mask2["worker"]
-    await comm.send_json_to(click(3, [(48, 32, True), (20, 32, False), (25, 20, False)]))
-    mask3, _ = await receive_until(comm, "mask", seq=3)
-    assert mask3["worker"] == mask2["worker"] and mask3["sync"] == "append", "sticky again"
+    assert mask2["worker"] != first.queue and mask2["steps"] == [1, 2]
     await comm.disconnect()

@@ -1,33 +1,18 @@
-"""Pure web-side pieces: the latest-wins slot, the token bucket and the message parser."""
+"""Pure web-side pieces: the watchdog's decision, the token bucket and the message parser."""
 from __future__ import annotations
 
 import pytest
 
 from labeling.live.protocol import MAX_MESSAGE_BYTES, ClickMessage, ProtocolError, decode, parse
 from labeling.live.ratelimit import StrikeCounter, TokenBucket
-from labeling.live.slot import LatestWinsSlot
+from labeling.live.outstanding import CHECK, GIVE_UP, WAIT, Outstanding, watchdog_step
 
 
-def test_slot_keeps_one_in_flight_and_only_the_newest_pending():
-    slot = LatestWinsSlot()
-    assert slot.offer("r1", 1)
-    slot.start("r1", 1, "q")
-    assert not slot.offer("r2", 2) and not slot.offer("r4", 4) and not slot.offer("r3", 3)
-    assert (slot.pending, slot.pending_seq) == ("r4", 4), "an older seq never replaces a newer pending"
-    assert slot.finish(2) is None and slot.busy, "an answer for another seq changes nothing"
-    assert slot.finish(1) == "r4" and not slot.busy and slot.pending is None
-
-
-def test_slot_hold_parks_new_clicks_until_release_and_abandon_returns_the_newest():
-    slot = LatestWinsSlot()
-    slot.hold("r5", 5)
-    assert slot.busy and not slot.offer("r6", 6)
-    assert slot.release() == "r6" and not slot.busy
-    slot.start("r7", 7, "q")
-    assert slot.abandon() == "r7"
-    slot.start("r8", 8, "q")
-    slot.offer("r9", 9)
-    assert slot.abandon() == "r9" and not slot.busy
+def test_watchdog_waits_then_checks_the_worker_then_gives_up():
+    out = Outstanding("r1", 1, "q", sent_at=100.0)
+    assert watchdog_step(out, 100.5, check_after_s=1.0, give_up_after_s=40.0) == WAIT
+    assert watchdog_step(out, 102.0, check_after_s=1.0, give_up_after_s=40.0) == CHECK
+    assert watchdog_step(out, 141.0, check_after_s=1.0, give_up_after_s=40.0) == GIVE_UP
 
 
 def test_token_bucket_allows_bursts_then_the_rate():
@@ -46,7 +31,10 @@ def test_parse_click_accepts_the_contract_message():
     msg = parse(decode('{"type":"click","seq":3,"object_id":"a","clicks":[{"x":0,"y":9.5,"positive":false}],'
                        '"mode":"f-brs-b","model":"default","prev_mask":{"annotation_id":7}}', None), 10, 10)
     assert msg == ClickMessage(seq=3, object_id="a", clicks=((0.0, 9.5, False),), mode="f-brs-b",
-                               model="default", prev_annotation_id=7)
+                               model="default", prev_annotation_id=7, steps=())
+    two = '[{"x":1,"y":1,"positive":true},{"x":2,"y":2,"positive":false}]'
+    msg = parse(decode(f'{{"type":"click","seq":4,"object_id":"a","clicks":{two},"steps":[1,2]}}', None), 10, 10)
+    assert msg.steps == (1, 2)
 
 
 @pytest.mark.parametrize("text, code", [
@@ -55,6 +43,10 @@ def test_parse_click_accepts_the_contract_message():
     ('{"type":"click","seq":1,"object_id":"a","clicks":[{"x":NaN,"y":1,"positive":true}]}', "out_of_bounds"),
     ('{"type":"click","seq":1,"object_id":"a","clicks":[],"model":"w.pth"}', "unknown_model"),
     ('{"type":"click","seq":1,"object_id":"a","clicks":[],"prev_mask":{"annotation_id":0}}', "bad_schema"),
+    ('{"type":"click","seq":1,"object_id":"a","clicks":[],"steps":[1]}', "bad_schema"),
+    ('{"type":"click","seq":1,"object_id":"a","clicks":[{"x":1,"y":1,"positive":true}],"steps":[1,1]}', "bad_schema"),
+    ('{"type":"click","seq":1,"object_id":"a","clicks":[{"x":1,"y":1,"positive":true}],"steps":[true]}', "bad_schema"),
+    ('{"type":"click","seq":1,"object_id":"a","clicks":[{"x":1,"y":1,"positive":true}],"steps":"1"}', "bad_schema"),
     ('{"type":"prefetch","image_id":-1}', "bad_schema"),
     ('{"type":"ping","x":1}', "bad_schema"),
 ])

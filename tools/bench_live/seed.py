@@ -1,4 +1,5 @@
-"""Seed a benchmark database: one user, one project (mode/model given), a small and a 4000×3000 image.
+"""Seed a benchmark database: one user, one project (mode/model given), a small and a 4000×3000 image, and
+`fresh` more small images that no worker has seen (the first-click scenarios open each once).
 
 Runs inside Django (`manage.py bench_live --seed-only`), in the private stack's environment (its own SQLite
 under a temporary var dir)."""
@@ -31,9 +32,17 @@ def synthetic_image(width: int, height: int) -> bytes:
     return buf.getvalue()
 
 
-def seed(mode: str, model: str) -> dict:
-    """Create the benchmark data; returns {"cookie", "small_image", "large_image", "sizes"}, sizes as
-    {"small": (width, height), "large": (width, height)}."""
+def login_cookie(user) -> str:
+    """A session cookie header value for `user`."""
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}"
+
+
+def seed(mode: str, model: str, fresh: int = 0, users: int = 1) -> dict:
+    """Create the benchmark data; returns {"cookie", "cookies", "small_image", "large_image", "fresh_images",
+    "sizes"}, sizes as {"small": (width, height), "large": (width, height)}; `fresh_images` are `fresh` more small
+    images; `cookies` log in `users` members (the first is "cookie"'s), one per concurrent annotator."""
     user, _ = get_user_model().objects.get_or_create(username="bench")
     project, _ = Project.objects.get_or_create(name="bench-live", defaults={"default_mode": mode,
                                                                            "default_model": model})
@@ -43,7 +52,13 @@ def seed(mode: str, model: str) -> dict:
         image = Image.objects.create(project=project, original_name=f"{name}.png", checksum=f"{name:0<64}"[:64],
                                      file=SimpleUploadedFile(f"{name}.png", synthetic_image(width, height)))
         ids[name] = image.pk
-    client = Client()
-    client.force_login(user)
-    return {"cookie": f"sessionid={client.cookies['sessionid'].value}", "small_image": ids["small"],
-            "large_image": ids["large"], "sizes": {"small": SMALL, "large": LARGE}}
+    small_png = synthetic_image(*SMALL)
+    fresh_ids = [Image.objects.create(project=project, original_name=f"fresh{i}.png", checksum=f"f{i:063d}",
+                                      file=SimpleUploadedFile(f"fresh{i}.png", small_png)).pk for i in range(fresh)]
+    cookies = [login_cookie(user)]
+    for i in range(1, users):
+        other, _ = get_user_model().objects.get_or_create(username=f"bench{i}")
+        Membership.objects.get_or_create(project=project, user=other)
+        cookies.append(login_cookie(other))
+    return {"cookie": cookies[0], "cookies": cookies, "small_image": ids["small"],
+            "large_image": ids["large"], "fresh_images": fresh_ids, "sizes": {"small": SMALL, "large": LARGE}}

@@ -39,8 +39,9 @@ class Stack:
 
 
 def start_stack(mode: str, model: str, workers: int = 1, extra_env: dict[str, str] | None = None,
-                pool: str = "prefork") -> Stack:
-    """Start redis, migrate + seed a fresh SQLite database, the live worker(s) and daphne."""
+                pool: str = "prefork", fresh: int = 0, users: int = 1) -> Stack:
+    """Start redis, migrate + seed a fresh SQLite database (with `fresh` never-opened small images and `users`
+    members), the live worker(s) and daphne."""
     var_dir = Path(tempfile.mkdtemp(prefix="clicklabel-bench-"))
     sock = var_dir / "redis.sock"
     env = {**os.environ, "CLICKLABEL_VAR_DIR": str(var_dir), "REDIS_URL": f"unix://{sock}",
@@ -54,7 +55,9 @@ def start_stack(mode: str, model: str, workers: int = 1, extra_env: dict[str, st
     try:
         launcher.start_redis(procs, sock)
         launcher.manage(["migrate", "--noinput"], env, capture=True)
-        out = launcher.manage(["bench_live", "--seed-only", "--mode", mode, "--model", model], env, capture=True)
+        out = launcher.manage(["bench_live", "--seed-only", "--mode", mode, "--model", model, "--fresh", str(fresh),
+                               "--users", str(users)],
+                              env, capture=True)
         stack.seed = json.loads(out.strip().splitlines()[-1])
         redis_url = env["REDIS_URL"]
         for i in range(workers):
