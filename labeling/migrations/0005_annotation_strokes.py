@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('labeling', '0003_importjob'),
+        ('labeling', '0004_adaptation'),
     ]
 
     operations = [
