@@ -54,12 +54,24 @@ def _version_body(version: ModelVersion, current: str) -> dict[str, Any]:
             "figures": version.figures, "job": version.job_id, "created_at": version.created_at}
 
 
-_job = inline_serializer("AdaptationJob", fields={
-    "id": serializers.IntegerField(), "project": serializers.IntegerField(), "status": serializers.CharField(),
-    "stage": serializers.CharField(), "step": serializers.IntegerField(), "steps": serializers.IntegerField(),
-    "progress": serializers.FloatField(), "eta_seconds": serializers.FloatField(allow_null=True),
-    "cancel_requested": serializers.BooleanField(), "report": serializers.DictField(allow_null=True),
-    "report_image_url": serializers.URLField(allow_null=True), "status_url": serializers.URLField()})
+class AdaptationJobOutputSerializer(serializers.Serializer):
+    """The documented shape of an adaptation job (`_job_body`)."""
+
+    id = serializers.IntegerField()
+    project = serializers.IntegerField()
+    status = serializers.CharField()
+    stage = serializers.CharField()
+    step = serializers.IntegerField()
+    steps = serializers.IntegerField()
+    progress = serializers.FloatField()
+    eta_seconds = serializers.FloatField(allow_null=True)
+    cancel_requested = serializers.BooleanField()
+    report = serializers.DictField(allow_null=True)
+    report_image_url = serializers.URLField(allow_null=True)
+    status_url = serializers.URLField()
+
+
+_job = AdaptationJobOutputSerializer
 _versions = inline_serializer("ModelVersions", fields={
     "current": serializers.CharField(), "versions": serializers.ListField(child=serializers.DictField())})
 
@@ -67,20 +79,20 @@ _versions = inline_serializer("ModelVersions", fields={
 class ProjectAdaptationsApi(APIView):
     """GET /api/projects/{id}/adaptations/ — the project's jobs; POST — start one (managers)."""
 
-    class InputSerializer(serializers.Serializer):
+    class AdaptationStartInputSerializer(serializers.Serializer):
         budget_min = serializers.FloatField(required=False, allow_null=True, min_value=0.01,
                                             help_text="Training minutes (default: the server's setting, 10).")
 
-    @extend_schema(responses=_job)
+    @extend_schema(responses=AdaptationJobOutputSerializer(many=True))
     def get(self, request: Request, project_id: int) -> Response:
         project = access_project(request.user, project_id)
         jobs = adaptation_job_list(project=project)[:50]
         return Response([_job_body(request, job) for job in jobs])
 
-    @extend_schema(request=InputSerializer, responses={202: _job})
+    @extend_schema(request=AdaptationStartInputSerializer, responses={202: _job})
     def post(self, request: Request, project_id: int) -> Response:
         project = access_project(request.user, project_id, Action.MANAGE_PROJECT)
-        data = self.InputSerializer(data=request.data)
+        data = self.AdaptationStartInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         job = adaptation_job_create(project=project, user=request.user, budget_min=data.validated_data.get("budget_min"))
         return Response(_job_body(request, job), status=status.HTTP_202_ACCEPTED)
@@ -128,15 +140,15 @@ class ProjectModelVersionsApi(APIView):
 class ProjectModelRollbackApi(APIView):
     """POST /api/projects/{id}/model-versions/rollback/ {"to"?} — run an earlier model again (managers)."""
 
-    class InputSerializer(serializers.Serializer):
+    class ModelRollbackInputSerializer(serializers.Serializer):
         to = serializers.CharField(required=False, allow_null=True, max_length=200,
                                    help_text="A promoted version or the model the first version started from; "
                                              "default: the parent of the current version.")
 
-    @extend_schema(request=InputSerializer, responses=_versions)
+    @extend_schema(request=ModelRollbackInputSerializer, responses=_versions)
     def post(self, request: Request, project_id: int) -> Response:
         project = access_project(request.user, project_id, Action.MANAGE_PROJECT)
-        data = self.InputSerializer(data=request.data)
+        data = self.ModelRollbackInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         project = model_version_rollback(project=project, user=request.user, to=data.validated_data.get("to"))
         versions = model_version_list(project=project)

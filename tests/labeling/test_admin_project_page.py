@@ -28,7 +28,7 @@ def change_url(project: Project) -> str:
 def form_data(project: Project, **over) -> dict:
     """A change-form POST that keeps the inlines as they are."""
     data = {"name": project.name, "description": project.description, "default_model": "default",
-            "default_mode": "f-brs-b"}
+            "default_mode": "f-brs-b", "adapt_every": project.adapt_every}
     for prefix in ("labels", "memberships"):
         data.update({f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0", f"{prefix}-MIN_NUM_FORMS": "0",
                      f"{prefix}-MAX_NUM_FORMS": "1000"})

@@ -255,7 +255,7 @@ def test_a_manager_change_racing_an_uncommitted_one_waits_and_is_refused(world, 
 def _admin_project_form(project, roles: dict[int, str]) -> dict:
     """The admin change form of `project` as posted, with membership roles replaced by `roles`."""
     data = {"name": project.name, "description": project.description, "default_model": project.default_model,
-            "default_mode": project.default_mode, "_save": "Save"}
+            "default_mode": project.default_mode, "adapt_every": project.adapt_every, "_save": "Save"}
     labels = list(project.labels.order_by("order", "id"))
     data.update({"labels-TOTAL_FORMS": str(len(labels)), "labels-INITIAL_FORMS": str(len(labels)),
                  "labels-MIN_NUM_FORMS": "0", "labels-MAX_NUM_FORMS": "1000"})
