@@ -32,9 +32,10 @@ def test_model_zoo_resolves_the_catalog_registry(monkeypatch, tmp_path):
 
 
 def test_model_names_add_the_worker_extra_names_never_paths():
-    assert catalog.model_names("") == tuple(catalog.MODEL_REGISTRY)
+    registered = (*catalog.MODEL_REGISTRY, *catalog.COMBINED_MODELS)
+    assert catalog.model_names("") == registered and "best" in registered
     names = catalog.model_names("tiny=/srv/tiny.pth; big = /srv/big.pth;broken")
-    assert names == (*catalog.MODEL_REGISTRY, "tiny", "big")
+    assert names == (*registered, "tiny", "big")
 
 
 def test_the_catalog_imports_without_torch():
